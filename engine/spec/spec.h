@@ -1,0 +1,76 @@
+#pragma once
+// Plain structs describing what to build (model), what to learn from (data) and how (train).
+// JSON form and validation: spec_json.h. Documented in docs/spec.md.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rl {
+
+enum class Activation { None, Relu, Gelu, Tanh, Sigmoid };
+enum class RouterType { Dense, TopK, NoisyTopK, Switch };  // Switch = top-1, weight = p (not renormalised)
+enum class LossType { CrossEntropy, Mse, Cooperative, Competitive };
+enum class OptimizerType { Adam, Sgd };
+enum class LayerType { Dense, Moe };
+
+struct RouterSpec {
+  RouterType type = RouterType::TopK;
+  int k = 2;                      // experts per input (Dense: all, Switch: 1)
+  double capacityFactor = 0.0;    // <= 0: no capacity limit; else capacity = ceil(cf * N * k / E)
+  double jitter = 0.0;            // Switch-style multiplicative input noise U(1-j, 1+j), training only
+  double temperature = 1.0;       // softmax(logits / T)
+  double auxLossCoef = 0.0;       // Switch load-balancing loss coefficient (alpha)
+  double zLossCoef = 0.0;         // router z-loss coefficient
+};
+
+struct LayerSpec {
+  LayerType type = LayerType::Moe;
+  // Dense layer
+  int units = 0;
+  Activation activation = Activation::Relu;  // Dense layer activation, and every expert layer's
+  // MoE layer: experts are MLPs in -> widths[0] -> ... -> widths.back()
+  int experts = 0;
+  std::vector<int> expertWidths;
+  RouterSpec router;
+};
+
+struct ModelSpec {
+  std::vector<LayerSpec> layers;
+  // Output head: a shared linear layer to the output size. Without a head the last layer's width
+  // must equal the output size and its last linear map has no activation.
+  bool head = true;
+  LossType loss = LossType::CrossEntropy;
+};
+
+struct DataSpec {
+  // circle, xor, gaussians, spiral, spiral4, regression_local, vowels, csv
+  std::string kind = "spiral4";
+  int samples = 4000;           // total before the held-out split
+  double noise = 0.1;
+  double testFraction = 0.2;
+  uint64_t seed = 1;
+  std::string csvPath;          // kind == csv
+  std::string labelColumn;      // kind == csv: name of the label column (class id, or target for regression)
+  bool regression = false;      // kind == csv: label is a real-valued target
+};
+
+struct TrainSpec {
+  OptimizerType optimizer = OptimizerType::Adam;
+  double learningRate = 1e-2;
+  double momentum = 0.9;        // SGD
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;  // Adam
+  int batchSize = 256;
+  int steps = 2000;             // default number of steps for `train`
+  uint64_t seed = 1;            // weights, batches, noise
+};
+
+struct Spec {
+  std::string format = "routelab/1";
+  std::string name;
+  std::string description;      // one paragraph: what to look for
+  ModelSpec model;
+  DataSpec data;
+  TrainSpec train;
+};
+
+}  // namespace rl
