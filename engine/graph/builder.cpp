@@ -1,0 +1,408 @@
+#include "graph/builder.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "ops/combine.h"
+#include "ops/competitive_loss.h"
+#include "ops/dispatch.h"
+#include "ops/fill.h"
+#include "ops/globals.h"
+#include "ops/jitter.h"
+#include "ops/linear.h"
+#include "ops/losses.h"
+#include "ops/optimizer.h"
+#include "ops/route_assign.h"
+#include "ops/route_gate.h"
+#include "ops/route_gate_backward.h"
+#include "ops/router_stats.h"
+
+namespace rl {
+
+int effectiveK(const RouterSpec& r, int experts) {
+  if (r.type == RouterType::Dense) return experts;
+  if (r.type == RouterType::Switch) return 1;
+  return r.k;
+}
+
+int expertCapacity(const RouterSpec& r, int experts, int n) {
+  if (r.type == RouterType::Dense || r.capacityFactor <= 0) return n;
+  int k = effectiveK(r, experts);
+  int c = static_cast<int>(std::ceil(r.capacityFactor * n * k / experts));
+  return std::clamp(c, 1, n);
+}
+
+namespace {
+
+uint32_t u(int v) { return static_cast<uint32_t>(v); }
+uint32_t actCode(Activation a) { return static_cast<uint32_t>(a); }
+
+// Parameter tensors of one layer, by role.
+struct DenseParams { TensorId w, b; };
+struct ExpertLayerParams { TensorId w, b; int in, out; };
+struct MoeParams {
+  TensorId router, noise = 0;
+  bool noisy = false;
+  std::vector<ExpertLayerParams> layers;
+};
+
+class Builder {
+ public:
+  Builder(const Spec& spec, const ModelShape& shape) : spec_(spec), shape_(shape) {}
+
+  BuiltModel build(int evalBatch) {
+    m_.shape = shape_;
+    declareParams();
+    declareOptimizerState();
+    m_.globals = prog().add(kGlobalsTensor, {4}, Role::Input);
+    m_.gradNorm = prog().add("grad_norm", {1}, Role::Output);
+    emitPhase("train", spec_.train.batchSize, true, m_.train);
+    emitPhase("eval", evalBatch, false, m_.eval);
+    return std::move(m_);
+  }
+
+ private:
+  Program& prog() { return m_.program; }
+
+  std::string layerPath(size_t i) const { return "model.layers[" + std::to_string(i) + "]"; }
+
+  // --- parameters -------------------------------------------------------------------------
+  TensorId param(const std::string& name, std::vector<uint32_t> shape, int fanIn, int groups = 0,
+                 bool router = false) {
+    TensorId id = prog().add(name, std::move(shape), Role::Param);
+    m_.params.push_back({name, id, fanIn, groups, router});
+    return id;
+  }
+
+  void declareParams() {
+    int width = shape_.inputDim;
+    int denseIndex = 0, moeIndex = 0;
+    const auto& layers = spec_.model.layers;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const LayerSpec& L = layers[i];
+      bool last = i + 1 == layers.size();
+      if (L.type == LayerType::Dense) {
+        std::string p = "dense." + std::to_string(denseIndex++) + ".";
+        DenseParams d{param(p + "weight", {u(L.units), u(width)}, width),
+                      param(p + "bias", {u(L.units)}, width)};
+        dense_[i] = d;
+        width = L.units;
+      } else {
+        if (L.experts < 1 || L.expertWidths.empty())
+          throw std::invalid_argument(layerPath(i) + ": an MoE layer needs experts and expert_widths");
+        int j = moeIndex++;
+        std::string p = "moe." + std::to_string(j) + ".";
+        MoeParams mp;
+        mp.router = param(p + "router.weight", {u(L.experts), u(width)}, width, 0, true);
+        if (L.router.type == RouterType::NoisyTopK) {
+          mp.noisy = true;
+          mp.noise = param(p + "router.noise.weight", {u(L.experts), u(width)}, width, 0, true);
+        }
+        int in = width;
+        for (size_t l = 0; l < L.expertWidths.size(); ++l) {
+          int out = L.expertWidths[l];
+          std::string fc = p + "experts.fc" + std::to_string(l + 1) + ".";
+          ExpertLayerParams e{param(fc + "weight", {u(L.experts), u(out), u(in)}, in, L.experts),
+                              param(fc + "bias", {u(L.experts), u(out)}, in, L.experts), in, out};
+          mp.layers.push_back(e);
+          in = out;
+        }
+        moe_[i] = mp;
+        width = in;
+        MoeLayerInfo info;
+        info.layer = static_cast<int>(i);
+        info.experts = L.experts;
+        info.k = effectiveK(L.router, L.experts);
+        m_.moeLayers.push_back(info);
+      }
+      if (last && !spec_.model.head && width != shape_.outputDim)
+        throw std::invalid_argument(layerPath(i) + ": the last layer's width (" + std::to_string(width) +
+                                    ") must equal the output size (" + std::to_string(shape_.outputDim) +
+                                    ") when model.head is false");
+    }
+    if (spec_.model.head) {
+      head_ = {param("head.weight", {u(shape_.outputDim), u(width)}, width),
+               param("head.bias", {u(shape_.outputDim)}, width)};
+    }
+    const TensorInfo& first = prog().info(m_.params.front().id);
+    const TensorInfo& lastP = prog().info(m_.params.back().id);
+    prog().paramBegin = first.offset;
+    prog().paramWords = lastP.offset + lastP.count - first.offset;
+    // Gradients: same shapes in the same order, so the same relative layout.
+    for (const ParamInfo& p : m_.params) {
+      TensorId g = prog().add("grad." + p.name, prog().info(p.id).shape, Role::Grad);
+      paramGrad_[p.id] = g;
+    }
+    prog().gradBegin = prog().info(paramGrad_[m_.params.front().id]).offset;
+  }
+
+  void declareOptimizerState() {
+    uint32_t words = static_cast<uint32_t>(prog().paramWords);
+    if (spec_.train.optimizer == OptimizerType::Adam) {
+      optA_ = prog().add("opt.adam.m", {words}, Role::OptState);
+      optB_ = prog().add("opt.adam.v", {words}, Role::OptState);
+    } else {
+      optA_ = prog().add("opt.sgd.velocity", {words}, Role::OptState);
+    }
+    m_.optStateBegin = prog().info(optA_).offset;
+    const TensorInfo& lastState = prog().info(spec_.train.optimizer == OptimizerType::Adam ? optB_ : optA_);
+    m_.optStateWords = lastState.offset + lastState.count - m_.optStateBegin;
+  }
+
+  Binding paramRange() const { return {m_.program.paramBegin, m_.program.paramWords}; }
+  Binding gradRange() const { return {m_.program.gradBegin, m_.program.paramWords}; }
+
+  // --- gradient bookkeeping (the rule: first writer in the reverse walk writes, later ones add) --
+  TensorId act(const std::string& name, std::vector<uint32_t> shape, DType t = DType::F32) {
+    return prog().add(phase_ + "." + name, std::move(shape), Role::Activation, t);
+  }
+  std::pair<TensorId, uint32_t> gradTarget(TensorId t) {
+    auto it = grad_.find(t);
+    if (it != grad_.end()) return {it->second, 1u};
+    TensorId g = prog().add(prog().info(t).name + ".grad", prog().info(t).shape, Role::Gradient);
+    grad_[t] = g;
+    return {g, 0u};
+  }
+  bool hasGrad(TensorId t) const { return grad_.count(t) != 0; }
+  TensorId gradOf(TensorId t) const { return grad_.at(t); }
+  bool needsGrad(TensorId t) const { return needsGrad_.count(t) != 0; }
+
+  void emit(std::unique_ptr<Op> op) { prog().append(phase_, std::move(op)); }
+
+  // --- layers -------------------------------------------------------------------------------
+  TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups,
+                  int rows, int in, int out, Activation a) {
+    TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
+    TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
+    LinearParams p{u(groups), u(rows), u(in), u(out), actCode(a), 0, hasBias ? 1u : 0u, 0};
+    emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p));
+    if (training_) {
+      needsGrad_.insert(y);
+      tape_.push_back([=, this] {
+        TensorId dy = gradOf(y);
+        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, paramGrad_.at(w),
+                                                    hasBias ? paramGrad_.at(b) : paramGrad_.at(w), p));
+        if (needsGrad(x)) {
+          auto [dx, acc] = gradTarget(x);
+          LinearParams q = p;
+          q.accumulate = acc;
+          emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q));
+        }
+      });
+    }
+    return y;
+  }
+
+  TensorId moeLayer(size_t i, int j, TensorId h, int width, int n, bool outputLayer, MoeTensors& mt,
+                    TensorId& expertOut) {
+    const LayerSpec& L = spec_.model.layers[i];
+    const MoeParams& mp = moe_.at(i);
+    const int E = L.experts, k = effectiveK(L.router, E), C = expertCapacity(L.router, E, n);
+    MoeLayerInfo& info = m_.moeLayers[j];
+    (training_ ? info.capacity : info.evalCapacity) = C;
+    const std::string p = "moe." + std::to_string(j);
+    const uint32_t jitterStream = 100 + j, noiseStream = 200 + j;
+
+    TensorId rin = h;
+    if (training_ && L.router.jitter > 0) {
+      rin = act(p + ".router_in", {u(n), u(width)});
+      JitterParams jp{u(n * width), static_cast<float>(L.router.jitter), jitterStream, 0};
+      emit(std::make_unique<JitterForward>(prog(), h, m_.globals, rin, jp));
+      if (needsGrad(h)) {
+        needsGrad_.insert(rin);
+        tape_.push_back([=, this] {
+          auto [dh, acc] = gradTarget(h);
+          JitterParams q = jp;
+          q.accumulate = acc;
+          emit(std::make_unique<JitterBackward>(prog(), gradOf(rin), m_.globals, dh, q));
+        });
+      }
+    }
+    TensorId logits = linear(p + ".router", rin, mp.router, mp.router, false, 1, n, width, E, Activation::None);
+    TensorId noiseLogits = logits;
+    if (mp.noisy)
+      noiseLogits = linear(p + ".router_noise", rin, mp.noise, mp.noise, false, 1, n, width, E, Activation::None);
+
+    mt.probs = act(p + ".probs", {u(n), u(E)});
+    TensorId hl = act(p + ".gate_logits", {u(n), u(E)});
+    mt.idx = act(p + ".idx", {u(n), u(k)}, DType::I32);
+    mt.wt = act(p + ".wt", {u(n), u(k)});
+    GateParams gp{u(n), u(E), u(k), static_cast<uint32_t>(L.router.type),
+                  static_cast<float>(L.router.temperature), noiseStream};
+    emit(std::make_unique<RouteGate>(prog(), logits, noiseLogits, m_.globals, mt.probs, hl, mt.idx, mt.wt, gp));
+
+    mt.slot = act(p + ".slot", {u(n), u(k)}, DType::I32);
+    TensorId slotAssign = act(p + ".slot_assign", {u(E * C)}, DType::I32);
+    emit(std::make_unique<RouteAssign>(prog(), mt.idx, mt.slot, slotAssign, AssignParams{u(n), u(E), u(k), u(C)}));
+
+    mt.load = act(p + ".load", {u(E)});
+    mt.importance = act(p + ".importance", {u(E)});
+    mt.scalars = act(p + ".stats", {4});
+    StatsParams sp{u(n), u(E), u(k), static_cast<float>(L.router.auxLossCoef),
+                   static_cast<float>(L.router.zLossCoef)};
+    emit(std::make_unique<RouterStats>(prog(), mt.probs, hl, mt.idx, mt.slot, mt.load, mt.importance,
+                                       mt.scalars, sp));
+    // Tape entries run in reverse: this one runs after the dispatch backward, before the router linears'.
+    if (training_)
+      tape_.push_back([=, this] {
+        auto [dlogits, accL] = gradTarget(logits);
+        TensorId dnoise = mp.noisy ? gradTarget(noiseLogits).first : dlogits;
+        if (accL || !hasGrad(mt.wt)) throw std::logic_error("router backward: gradients out of order");
+        GateBwdParams gb{u(n), u(E), u(k), static_cast<uint32_t>(L.router.type),
+                         static_cast<float>(L.router.temperature), noiseStream,
+                         static_cast<float>(L.router.auxLossCoef), static_cast<float>(L.router.zLossCoef)};
+        emit(std::make_unique<RouteGateBackward>(prog(), gradOf(mt.wt), mt.probs, hl, mt.idx, mt.wt, noiseLogits,
+                                                 m_.globals, mt.load, dlogits, dnoise, gb));
+      });
+
+    TensorId xe = act(p + ".xe", {u(E * C), u(width)});
+    emit(std::make_unique<DispatchForward>(prog(), h, slotAssign, xe,
+                                           DispatchParams{u(n), u(width), u(E * C), u(k)}));
+    if (training_ && needsGrad(h))
+      tape_.push_back([=, this] {
+        auto [dh, acc] = gradTarget(h);
+        DispatchParams dp{u(n), u(width), u(E * C), u(k)};
+        dp.accumulate = acc;
+        emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, dp));
+      });
+    TensorId cur = xe;
+    for (size_t l = 0; l < mp.layers.size(); ++l) {
+      const ExpertLayerParams& e = mp.layers[l];
+      bool finalLinear = outputLayer && l + 1 == mp.layers.size();
+      cur = linear(p + ".experts.fc" + std::to_string(l + 1), cur, e.w, e.b, true, E, C, e.in, e.out,
+                   finalLinear ? Activation::None : L.activation);
+    }
+    expertOut = cur;
+    const int out = mp.layers.back().out;
+    TensorId y = act(p + ".y", {u(n), u(out)});
+    CombineParams cp{u(n), u(out), u(k), u(E * C)};
+    emit(std::make_unique<CombineForward>(prog(), cur, mt.slot, mt.wt, y, cp));
+
+    if (training_) {
+      needsGrad_.insert(y);
+      tape_.push_back([=, this] {
+        if (!hasGrad(y)) return;  // the competitive loss writes the expert and gate gradients itself
+        auto [doe, accE] = gradTarget(cur);
+        auto [dwt, accW] = gradTarget(mt.wt);
+        if (accE || accW) throw std::logic_error("combine backward: expert gradients already written");
+        emit(std::make_unique<CombineBackwardExperts>(prog(), gradOf(y), slotAssign, mt.wt, doe, cp));
+        emit(std::make_unique<CombineBackwardWeights>(prog(), gradOf(y), cur, mt.slot, dwt, cp));
+      });
+    }
+    return y;
+  }
+
+  void emitPhase(const std::string& phase, int n, bool training, PhaseTensors& pt) {
+    phase_ = phase;
+    training_ = training;
+    grad_.clear();
+    needsGrad_.clear();
+    tape_.clear();
+    pt.batch = n;
+    const int in = shape_.inputDim, outDim = shape_.outputDim;
+    pt.x = prog().add(phase + ".x", {u(n), u(in)}, Role::Input);
+    pt.labels = prog().add(phase + ".labels", {u(n)}, Role::Input, DType::I32);
+    pt.target = prog().add(phase + ".target", {u(n), u(outDim)}, Role::Input);
+    if (training) emit(std::make_unique<Fill>(prog(), gradRange(), 0.0f));
+
+    TensorId h = pt.x;
+    int width = in;
+    int denseIndex = 0, moeIndex = 0;
+    TensorId lastExpertOut = 0;
+    const auto& layers = spec_.model.layers;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const LayerSpec& L = layers[i];
+      bool outputLayer = i + 1 == layers.size() && !spec_.model.head;
+      if (L.type == LayerType::Dense) {
+        const DenseParams& d = dense_.at(i);
+        h = linear("dense." + std::to_string(denseIndex++), h, d.w, d.b, true, 1, n, width, L.units,
+                   outputLayer ? Activation::None : L.activation);
+        width = L.units;
+      } else {
+        MoeTensors mt;
+        h = moeLayer(i, moeIndex++, h, width, n, outputLayer, mt, lastExpertOut);
+        width = L.expertWidths.back();
+        pt.moe.push_back(mt);
+      }
+    }
+    if (spec_.model.head)
+      h = linear("head", h, head_.w, head_.b, true, 1, n, width, outDim, Activation::None);
+    pt.prediction = h;
+    emitLoss(pt, n, outDim, lastExpertOut);
+
+    if (training) {
+      for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
+      emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
+      const TrainSpec& t = spec_.train;
+      if (t.optimizer == OptimizerType::Adam)
+        emit(std::make_unique<Adam>(prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_),
+                                    m_.globals,
+                                    AdamParams{u(prog().paramWords), float(t.beta1), float(t.beta2), float(t.epsilon)}));
+      else
+        emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
+                                           SgdParams{u(prog().paramWords), float(t.momentum)}));
+    }
+  }
+
+  void emitLoss(PhaseTensors& pt, int n, int outDim, TensorId lastExpertOut) {
+    const LossType loss = spec_.model.loss;
+    pt.lossOut = act("loss", {2});
+    const uint32_t classify = shape_.classify ? 1u : 0u;
+    if (loss == LossType::CrossEntropy) {
+      TensorId d = gradTarget(pt.prediction).first;
+      emit(std::make_unique<SoftmaxCrossEntropy>(prog(), pt.prediction, pt.labels, d, pt.lossOut,
+                                                 CrossEntropyParams{u(n), u(outDim), 1.0f}));
+      return;
+    }
+    if (loss == LossType::Mse || loss == LossType::Cooperative) {
+      TensorId d = gradTarget(pt.prediction).first;
+      emit(std::make_unique<MeanSquaredError>(prog(), pt.prediction, pt.target, pt.labels, d, pt.lossOut,
+                                              MseParams{u(n), u(outDim), classify, 1.0f}));
+      return;
+    }
+    // Competitive (Jacobs et al. 1991): the loss sees every expert's own output, not the mix.
+    // The mix (the prediction) is still scored for accuracy, by an MSE op with zero gradient scale.
+    const MoeTensors& mt = pt.moe.back();
+    const MoeLayerInfo& info = m_.moeLayers.back();
+    const int slots = info.experts * (training_ ? info.capacity : info.evalCapacity);
+    TensorId scratch = act("mix_grad_unused", {u(n), u(outDim)});
+    emit(std::make_unique<MeanSquaredError>(prog(), pt.prediction, pt.target, pt.labels, scratch, pt.lossOut,
+                                            MseParams{u(n), u(outDim), classify, 0.0f}));
+    pt.competitiveOut = act("competitive_loss", {1});
+    auto [doe, accE] = gradTarget(lastExpertOut);
+    auto [dwt, accW] = gradTarget(mt.wt);
+    emit(std::make_unique<CompetitiveLoss>(prog(), lastExpertOut, mt.slot, mt.wt, pt.target, doe, dwt,
+                                           pt.competitiveOut,
+                                           CompetitiveParams{u(n), u(outDim), u(info.k), u(slots), 1.0f}));
+  }
+
+  const Spec& spec_;
+  ModelShape shape_;
+  BuiltModel m_;
+  std::map<size_t, DenseParams> dense_;
+  std::map<size_t, MoeParams> moe_;
+  DenseParams head_{};
+  std::map<TensorId, TensorId> paramGrad_;
+  TensorId optA_ = 0, optB_ = 0;
+
+  std::string phase_;
+  bool training_ = false;
+  std::map<TensorId, TensorId> grad_;
+  std::set<TensorId> needsGrad_;
+  std::vector<std::function<void()>> tape_;
+};
+
+}  // namespace
+
+BuiltModel buildModel(const Spec& spec, const ModelShape& shape, int evalBatch) {
+  if (spec.model.layers.empty()) throw std::invalid_argument("model.layers: at least one layer is needed");
+  if (spec.model.loss == LossType::Competitive &&
+      (spec.model.head || spec.model.layers.back().type != LayerType::Moe))
+    throw std::invalid_argument("model.loss: competitive needs the last layer to be MoE and model.head false");
+  return Builder(spec, shape).build(evalBatch);
+}
+
+}  // namespace rl

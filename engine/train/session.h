@@ -1,0 +1,111 @@
+#pragma once
+// Session: owns a built model on a backend, the data stream and the RNG. step() trains one batch
+// and returns small metrics read back from the device; probe()/evaluate() run the eval phase.
+// snapshot()/restore() make runs rewindable: the same seed and steps give the same metrics on
+// the same backend, and a restored run continues identically.
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/factory.h"
+#include "data/dataset.h"
+#include "graph/builder.h"
+#include "io/safetensors.h"
+#include "spec/spec.h"
+
+namespace rl {
+
+struct MoeMetrics {
+  std::vector<float> load;        // fraction of routing choices per expert (before capacity drops)
+  std::vector<float> importance;  // mean gate probability per expert
+  float auxLoss = 0, zLoss = 0, routerEntropy = 0, dropped = 0;
+};
+
+struct StepMetrics {
+  int step = 0;
+  double loss = 0;      // task loss + every aux and z loss
+  double taskLoss = 0;
+  double accuracy = 0;  // on the batch; NaN for regression
+  double gradNorm = 0;
+  std::vector<MoeMetrics> moe;
+  bool finite = true;   // false when the loss or gradient norm is NaN/Inf
+};
+
+struct EvalMetrics {
+  double loss = 0;      // task loss on the held-out split
+  double accuracy = 0;  // NaN for regression
+  int rows = 0;
+  std::vector<MoeMetrics> moe;  // over the first evaluation batch
+  std::vector<std::vector<double>> classExpertCounts;  // per MoE layer: [class][expert] top-1 counts
+};
+
+// Routing of a fixed probe batch (the first rows of the held-out split).
+struct ProbeLayer {
+  int experts = 0, k = 0;
+  std::vector<float> probs;  // [rows, experts]
+  std::vector<int32_t> idx;  // [rows, k]
+  std::vector<float> wt;     // [rows, k]
+  std::vector<int32_t> slot; // [rows, k], -1 = dropped
+};
+struct Probe {
+  int rows = 0;
+  std::vector<float> x;         // [rows, inputDim]
+  std::vector<int32_t> labels;  // [rows]
+  std::vector<float> prediction;  // [rows, outputDim]
+  std::vector<ProbeLayer> layers;
+};
+
+struct Snapshot {
+  int step = 0;
+  std::vector<uint32_t> params, optState;
+  std::string batchRng;
+};
+
+class Session {
+ public:
+  Session(Spec spec, BackendSelection backend);
+  ~Session();
+
+  const Spec& spec() const { return spec_; }
+  const BuiltModel& model() const { return model_; }
+  const DataSplit& data() const { return data_; }
+  const Backend& backend() const { return *backend_; }
+  const std::string& backendReason() const { return backendReason_; }
+  int stepCount() const { return step_; }
+
+  StepMetrics step();
+  EvalMetrics evaluate();
+  Probe probe();
+  // Runs the eval phase over arbitrary rows (any count), returning the same fields as a probe.
+  Probe predict(const std::vector<float>& x, const std::vector<int32_t>& labels);
+
+  Snapshot snapshot() const;
+  void restore(const Snapshot& s);
+
+  void setLearningRate(double lr) { spec_.train.learningRate = lr; }
+
+  // PyTorch-style tensors, one per expert (moe.0.experts.3.fc1.weight), row-major [out, in].
+  std::vector<NamedTensor> exportWeights() const;
+  // Throws std::runtime_error naming the tensor on a missing, extra or mis-shaped tensor.
+  void importWeights(const std::vector<NamedTensor>& tensors);
+
+ private:
+  void initialiseWeights();
+  void writeGlobals(bool train);
+  void writeBatch(const PhaseTensors& pt, const Dataset& d, const std::vector<uint32_t>& rows);
+  MoeMetrics readMoe(const MoeTensors& t, int experts) const;
+  float readScalar(TensorId t, int index) const;
+
+  Spec spec_;
+  DataSplit data_;
+  BuiltModel model_;
+  std::unique_ptr<Backend> backend_;
+  std::string backendReason_;
+  std::mt19937_64 batchRng_;
+  int step_ = 0;
+};
+
+}  // namespace rl
