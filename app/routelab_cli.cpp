@@ -1,0 +1,241 @@
+// routelab-cli: the headless front end. info | presets | train | eval.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "backend/factory.h"
+#include "backend/vulkan/context.h"
+#include "cli_progress.h"
+#include "io/csv_table.h"
+#include "io/run_log.h"
+#include "io/safetensors.h"
+#include "spec/presets.h"
+#include "spec/spec_json.h"
+#include "train/run_record.h"
+#include "train/session.h"
+
+namespace {
+
+const char* kUsage = R"(routelab-cli — train and inspect Mixture-of-Experts networks (Vulkan compute, Eigen reference)
+
+usage:
+  routelab-cli info
+  routelab-cli presets
+  routelab-cli train [--preset NAME | --config FILE] [--steps N] [--backend auto|vulkan|cpu]
+                     [--device INDEX|NAME] [--seed S] [--out DIR]
+  routelab-cli eval --config FILE --weights FILE --input CSV --out CSV [--backend ...]
+
+train writes config.json, weights.safetensors, metrics.csv and summary.json into DIR
+(default: routelab-runs/<preset or config name>). ROUTELAB_DEVICE picks a Vulkan device too.
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// --key value pairs after the command word; every key must be known to the command.
+std::map<std::string, std::string> parseFlags(int argc, char** argv, const std::vector<std::string>& known) {
+  std::map<std::string, std::string> flags;
+  for (int i = 2; i < argc; ++i) {
+    std::string key = argv[i];
+    if (key.rfind("--", 0) != 0) throw UsageError("unexpected argument '" + key + "'");
+    key = key.substr(2);
+    if (std::find(known.begin(), known.end(), key) == known.end()) throw UsageError("unknown option --" + key);
+    if (i + 1 >= argc) throw UsageError("--" + key + " needs a value");
+    flags[key] = argv[++i];
+  }
+  return flags;
+}
+
+long parseInt(const std::string& flag, const std::string& text, long lo, long hi) {
+  try {
+    size_t used = 0;
+    long v = std::stol(text, &used);
+    if (used == text.size() && v >= lo && v <= hi) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--" + flag + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                   ", not '" + text + "'");
+}
+
+rl::BackendSelection chooseBackend(const std::map<std::string, std::string>& flags) {
+  auto choice = rl::parseBackendChoice(flags.count("backend") ? flags.at("backend") : "auto");
+  return rl::createBackend(choice, flags.count("device") ? flags.at("device") : "");
+}
+
+int cmdInfo() {
+  auto devices = rl::listVulkanDevices();
+  if (devices.empty()) {
+    std::cout << "Vulkan: no device found (install mesa-vulkan-drivers for the CPU implementation, lavapipe)\n";
+  } else {
+    std::cout << "Vulkan devices:\n";
+    for (const auto& d : devices)
+      std::cout << "  [" << d.index << "] " << d.name << " — " << d.type << ", Vulkan " << (d.apiVersion >> 22) << "."
+                << ((d.apiVersion >> 12) & 0x3ff) << ", " << d.driver << "\n";
+  }
+  try {
+    auto vk = rl::createBackend(rl::BackendChoice::Vulkan);
+    std::cout << "Vulkan backend would use: " << vk.backend->device() << "\n";
+  } catch (const std::exception& e) {
+    std::cout << "Vulkan backend unavailable: " << e.what() << "\n";
+  }
+  auto automatic = rl::createBackend(rl::BackendChoice::Auto);
+  std::cout << "auto backend: " << automatic.backend->name() << " (" << automatic.reason << ")\n";
+  return 0;
+}
+
+int cmdPresets() {
+  for (const auto& name : rl::presetNames()) {
+    rl::Spec s = rl::loadPreset(name);
+    std::cout << name << (name == rl::kDefaultPreset ? " (default)" : "") << "\n    "
+              << rl::oneLine(s.description, 160) << "\n";
+  }
+  return 0;
+}
+
+std::string fmt(double v, int prec = 4) {
+  if (std::isnan(v)) return "-";
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(prec);
+  os << v;
+  return os.str();
+}
+
+int cmdTrain(int argc, char** argv) {
+  auto flags = parseFlags(argc, argv, {"preset", "config", "steps", "backend", "device", "seed", "out"});
+  if (flags.count("preset") && flags.count("config")) throw UsageError("give --preset or --config, not both");
+  rl::Spec spec = flags.count("config") ? rl::loadSpecFile(flags.at("config"))
+                                        : rl::loadPreset(flags.count("preset") ? flags.at("preset") : rl::kDefaultPreset);
+  if (flags.count("seed")) {
+    spec.train.seed = static_cast<uint64_t>(parseInt("seed", flags.at("seed"), 0, 2147483647));
+  }
+  const int steps = flags.count("steps") ? static_cast<int>(parseInt("steps", flags.at("steps"), 1, 10000000))
+                                         : spec.train.steps;
+  std::string name = spec.name.empty() ? "run" : spec.name;
+  std::string out = flags.count("out") ? flags.at("out") : "routelab-runs/" + name;
+
+  auto selection = chooseBackend(flags);
+  std::cerr << "backend: " << selection.backend->name() << " — " << selection.backend->device() << "\n  ("
+            << selection.reason << ")\n";
+  rl::Session session(spec, std::move(selection));
+  rl::RunRecord record(static_cast<int>(session.model().moeLayers.size()));
+
+  rl::ProgressBar bar(steps, isatty(STDERR_FILENO) != 0);
+  std::string stopReason = "completed";
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) {
+    rl::StepMetrics m = session.step();
+    record.add(m);
+    if (!m.finite) {
+      stopReason = "diverged at step " + std::to_string(m.step) + " (loss " + fmt(m.loss) + ", gradient norm " +
+                   fmt(m.gradNorm) + "): lower the learning rate";
+      break;
+    }
+    bar.update(m.step, "loss " + fmt(m.loss) + "  acc " + fmt(m.accuracy, 3));
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bar.finish();
+  rl::RunTiming timing{1000.0 * seconds / std::max<size_t>(1, record.steps().size()), seconds};
+  std::string summary = rl::writeRunOutputs(out, session, record, timing, stopReason);
+  std::cout << summary << "\n";
+  std::cerr << "wrote config.json, weights.safetensors, metrics.csv, summary.json to " << out << "\n";
+  if (stopReason != "completed") {
+    std::cerr << "routelab-cli: training stopped: " << stopReason << "\n";
+    return 3;
+  }
+  return 0;
+}
+
+int cmdEval(int argc, char** argv) {
+  auto flags = parseFlags(argc, argv, {"config", "weights", "input", "out", "backend", "device"});
+  for (const char* need : {"config", "weights", "input", "out"})
+    if (!flags.count(need)) throw UsageError(std::string("eval needs --") + need);
+  rl::Spec spec = rl::loadSpecFile(flags.at("config"));
+  auto weights = rl::readSafetensors(flags.at("weights"));
+  rl::Session session(spec, chooseBackend(flags));
+  session.importWeights(weights.tensors);
+  const int in = session.model().shape.inputDim, outDim = session.model().shape.outputDim;
+
+  rl::CsvTable table = rl::readCsvTable(flags.at("input"));
+  // Feature columns: all columns except the spec's label column (if present), in order.
+  std::vector<size_t> featureCols;
+  for (size_t c = 0; c < table.header.size(); ++c)
+    if (table.header[c] != spec.data.labelColumn && table.header[c] != "label") featureCols.push_back(c);
+  if (static_cast<int>(featureCols.size()) != in)
+    throw std::runtime_error(flags.at("input") + ": has " + std::to_string(featureCols.size()) +
+                             " feature columns, the model takes " + std::to_string(in));
+  std::vector<float> x;
+  for (const auto& row : table.rows)
+    for (size_t c : featureCols) x.push_back(static_cast<float>(row[c]));
+  std::vector<int32_t> labels(table.rows.size(), 0);
+  rl::Probe p = session.predict(x, labels);
+
+  std::vector<std::string> header;
+  const bool classify = session.model().shape.classify;
+  for (int c = 0; c < outDim; ++c) header.push_back((classify ? "prob_" : "output_") + std::to_string(c));
+  if (classify) header.push_back("predicted_class");
+  for (size_t l = 0; l < p.layers.size(); ++l)
+    for (int j = 0; j < p.layers[l].k; ++j) {
+      std::string base = "moe" + std::to_string(l) + "_choice" + std::to_string(j);
+      header.push_back(base + "_expert");
+      header.push_back(base + "_gate");
+    }
+  std::vector<std::vector<double>> rows;
+  for (int r = 0; r < p.rows; ++r) {
+    std::vector<double> row;
+    const float* y = &p.prediction[static_cast<size_t>(r) * outDim];
+    if (classify) {
+      float mx = *std::max_element(y, y + outDim);
+      double z = 0;
+      for (int c = 0; c < outDim; ++c) z += std::exp(double(y[c]) - mx);
+      for (int c = 0; c < outDim; ++c) row.push_back(std::exp(double(y[c]) - mx) / z);
+      row.push_back(static_cast<double>(std::max_element(y, y + outDim) - y));
+    } else {
+      for (int c = 0; c < outDim; ++c) row.push_back(y[c]);
+    }
+    for (const auto& L : p.layers)
+      for (int j = 0; j < L.k; ++j) {
+        size_t a = static_cast<size_t>(r) * L.k + j;
+        row.push_back(L.slot[a] < 0 ? -1 : L.idx[a]);  // -1: dropped by the capacity limit
+        row.push_back(L.slot[a] < 0 ? 0.0 : L.wt[a]);
+      }
+    rows.push_back(std::move(row));
+  }
+  rl::writeCsvFile(flags.at("out"), header, rows);
+  std::cerr << "wrote " << rows.size() << " predictions to " << flags.at("out") << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+      std::string(argv[1]) == "help") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "info") return cmdInfo();
+    if (cmd == "presets") return cmdPresets();
+    if (cmd == "train") return cmdTrain(argc, argv);
+    if (cmd == "eval") return cmdEval(argc, argv);
+    throw UsageError("unknown command '" + cmd + "'");
+  } catch (const UsageError& e) {
+    std::cerr << "routelab-cli: " << e.what() << "\n\n" << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "routelab-cli: " << e.what() << "\n";
+    return 1;
+  }
+}
