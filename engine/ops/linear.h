@@ -1,0 +1,88 @@
+#pragma once
+// Grouped linear layer with a fused activation: G independent [M,I] x [O,I]^T products, one per
+// expert (G = 1 for a plain layer). Weights are row-major [out, in] like PyTorch's nn.Linear.
+//
+// Legend: G groups (experts), M rows per group, I inputs, O outputs.
+//   forward:         Z[G,M,O] = X[G,M,I] . W[G,O,I]^T + b[G,O];  Y = act(Z)
+//   backward input:  dZ = dY (.) act'(Z);  dX[G,M,I] (= or +=) dZ . W
+//   backward params: dW[G,O,I] += dZ^T . X;  db[G,O] += sum over rows of dZ
+// dZ is recomputed from Z in both backward ops instead of being stored.
+// Shaders: linear_forward, linear_backward_input, linear_backward_params (4x4 register tiles).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace rl {
+
+// Mirrors the push-constant block of shaders/linear_*.comp.
+struct LinearParams {
+  uint32_t groups, rows, in, out;
+  uint32_t act;         // static_cast<uint32_t>(rl::Activation)
+  uint32_t accumulate;  // backward input only: 1 adds into dX instead of overwriting it
+  uint32_t hasBias;     // 0: the bias tensor is ignored (forward) / not written (backward params)
+  uint32_t pad;
+};
+static_assert(sizeof(LinearParams) == 32);
+
+// Each shader invocation computes a kLinearTile x kLinearTile block of outputs (the shaders'
+// TILE constant must match).
+constexpr uint32_t kLinearTile = 4;
+
+// Shared bookkeeping of the three linear ops: params, bindings, a label for messages.
+class LinearOpBase : public Op {
+ public:
+  std::string name() const override { return label_; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+
+ protected:
+  LinearOpBase(std::string label, LinearParams p) : label_(std::move(label)), p_(p) {}
+  // Dispatch of ceil(rowsA / 4) * ceil(rowsB / 4) tiles in x, groups in y.
+  Grid tileGrid(uint32_t a, uint32_t b) const;
+
+  std::string label_;
+  LinearParams p_;
+  std::vector<Binding> bindings_;
+};
+
+// When act == None the caller may pass z == y (one tensor); otherwise Z must be kept separately
+// for the backward ops. With hasBias == 0, b may be any tensor.
+class LinearForward final : public LinearOpBase {
+ public:
+  LinearForward(const Program& program, TensorId x, TensorId w, TensorId b, TensorId z, TensorId y,
+                LinearParams p);
+  std::string shader() const override { return "linear_forward"; }
+  Grid grid() const override { return tileGrid(p_.rows, p_.out); }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TensorId x_, w_, b_, z_, y_;
+};
+
+class LinearBackwardInput final : public LinearOpBase {
+ public:
+  LinearBackwardInput(const Program& program, TensorId dy, TensorId z, TensorId w, TensorId dx, LinearParams p);
+  std::string shader() const override { return "linear_backward_input"; }
+  Grid grid() const override { return tileGrid(p_.rows, p_.in); }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TensorId dy_, z_, w_, dx_;
+};
+
+// Parameter gradients always accumulate. With hasBias == 0, db is not touched (may alias dw).
+class LinearBackwardParams final : public LinearOpBase {
+ public:
+  LinearBackwardParams(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId dw, TensorId db,
+                       LinearParams p);
+  std::string shader() const override { return "linear_backward_params"; }
+  Grid grid() const override { return tileGrid(p_.out, p_.in); }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TensorId dy_, z_, x_, dw_, db_;
+};
+
+}  // namespace rl

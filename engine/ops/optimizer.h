@@ -1,0 +1,99 @@
+#pragma once
+// Optimizer steps and the gradient norm, each one dispatch over the whole contiguous parameter
+// range (Program::paramBegin/paramWords and the gradient range with the same layout). The step
+// number (1-based) and the current learning rate come from the globals tensor (ops/globals.h),
+// so a command buffer recorded once serves every step.
+//
+// Legend: P parameter words (count).
+//   Adam:        m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+//                p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)      (t = globals.step)
+//   SgdMomentum: v = mu v + g;  p -= lr * v
+//   GradNorm:    out[0] = sqrt(sum g^2), one workgroup, fixed summation order
+// Shaders: adam, sgd_momentum, grad_norm.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace rl {
+
+// Mirrors the push-constant block of shaders/adam.comp.
+struct AdamParams {
+  uint32_t count;
+  float beta1, beta2, eps;
+};
+static_assert(sizeof(AdamParams) == 16);
+
+// Mirrors the push-constant block of shaders/sgd_momentum.comp.
+struct SgdParams {
+  uint32_t count;
+  float momentum;
+};
+static_assert(sizeof(SgdParams) == 8);
+
+// Mirrors the push-constant block of shaders/grad_norm.comp.
+struct GradNormParams {
+  uint32_t count;
+};
+static_assert(sizeof(GradNormParams) == 4);
+
+// Elementwise ops over a range: 256 lanes, at most this many workgroups (the shaders stride).
+constexpr uint32_t kOptimizerLocalSize = 256;
+constexpr uint32_t kOptimizerMaxGroups = 4096;
+
+class Adam final : public Op {
+ public:
+  Adam(const Program& program, Binding params, Binding grads, Binding m, Binding v, TensorId globals,
+       AdamParams p);
+  std::string name() const override { return "adam"; }
+  std::string shader() const override { return "adam"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  uint32_t localSize() const override { return kOptimizerLocalSize; }
+  Grid grid() const override;
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  AdamParams p_;
+  TensorId globals_;
+  std::vector<Binding> bindings_;  // params, grads, m, v, globals
+};
+
+class SgdMomentum final : public Op {
+ public:
+  SgdMomentum(const Program& program, Binding params, Binding grads, Binding velocity, TensorId globals,
+              SgdParams p);
+  std::string name() const override { return "sgd_momentum"; }
+  std::string shader() const override { return "sgd_momentum"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  uint32_t localSize() const override { return kOptimizerLocalSize; }
+  Grid grid() const override;
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  SgdParams p_;
+  TensorId globals_;
+  std::vector<Binding> bindings_;  // params, grads, velocity, globals
+};
+
+class GradNorm final : public Op {
+ public:
+  // out: F32 tensor with at least one element.
+  GradNorm(const Program& program, Binding grads, TensorId out, GradNormParams p);
+  std::string name() const override { return "grad_norm"; }
+  std::string shader() const override { return "grad_norm"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  uint32_t localSize() const override { return kOptimizerLocalSize; }
+  Grid grid() const override { return {1, 1, 1}; }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  GradNormParams p_;
+  TensorId out_;
+  std::vector<Binding> bindings_;  // grads, out
+};
+
+}  // namespace rl

@@ -1,0 +1,34 @@
+#version 450
+// Adam over the contiguous parameter range (engine/ops/optimizer.h), with bias correction from
+// globals.step (1-based). Grid-stride loop: element i belongs to exactly one invocation.
+#include "common.glsl"
+
+layout(std430, binding = 0) buffer Params { float param[]; };
+layout(std430, binding = 1) readonly buffer Grads { float grad[]; };
+layout(std430, binding = 2) buffer M { float m[]; };
+layout(std430, binding = 3) buffer V { float v[]; };
+// Mirrors rl::Globals.
+layout(std430, binding = 4) readonly buffer Globals { uint step; uint seed; float lr; uint train; } globals;
+
+// Mirrors rl::AdamParams.
+layout(push_constant) uniform P {
+  uint count;
+  float beta1, beta2, eps;
+} p;
+
+void main() {
+  if (gl_GlobalInvocationID.x >= p.count) return;
+  const float t = float(max(globals.step, 1u));
+  // As PyTorch: lr * mhat / (sqrt(vhat) + eps) == (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
+  const float bc1 = 1.0 - pow(p.beta1, t), bc2 = 1.0 - pow(p.beta2, t);
+  const float stepSize = globals.lr / bc1, invSqrtBc2 = 1.0 / sqrt(bc2);
+  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  for (uint i = gl_GlobalInvocationID.x; i < p.count; i += stride) {
+    const float g = grad[i];
+    const float mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
+    const float vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    param[i] -= stepSize * mi / (sqrt(vi) * invSqrtBc2 + p.eps);
+  }
+}

@@ -1,0 +1,57 @@
+#version 450
+// Z[G,M,O] = X[G,M,I] . W[G,O,I]^T + b[G,O];  Y = act(Z).  (engine/ops/linear.h)
+// One invocation: a TILE x TILE block of (rows, outputs) of one group (workgroup y), k ascending.
+#include "common.glsl"
+#include "activation.glsl"
+
+const uint TILE = 4;  // = rl::kLinearTile
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer W { float w[]; };
+layout(std430, binding = 2) readonly buffer B { float b[]; };
+layout(std430, binding = 3) writeonly buffer Z { float z[]; };  // may be the same tensor as Y
+layout(std430, binding = 4) writeonly buffer Y { float y[]; };
+
+// Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
+layout(push_constant) uniform P {
+  uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
+} p;
+
+uint colTiles() { return (p.outputs + TILE - 1) / TILE; }
+uint tileCount() { return ((p.rows + TILE - 1) / TILE) * colTiles(); }
+
+void main() {
+  if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
+  const uint g = gl_WorkGroupID.y;
+  const uint r0 = (gl_GlobalInvocationID.x / colTiles()) * TILE;
+  const uint c0 = (gl_GlobalInvocationID.x % colTiles()) * TILE;
+  const uint I = p.inputs, O = p.outputs;
+
+  // Edge tiles read clamped (valid) rows/columns and skip them when writing.
+  uint xRow[TILE], wRow[TILE];
+  [[unroll]] for (uint t = 0; t < TILE; ++t) {
+    xRow[t] = (g * p.rows + min(r0 + t, p.rows - 1)) * I;
+    wRow[t] = (g * O + min(c0 + t, O - 1)) * I;
+  }
+  vec4 acc[TILE];
+  [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] = vec4(0.0);
+  for (uint k = 0; k < I; ++k) {
+    vec4 wk = vec4(w[wRow[0] + k], w[wRow[1] + k], w[wRow[2] + k], w[wRow[3] + k]);
+    [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] += x[xRow[t] + k] * wk;
+  }
+  if (p.hasBias != 0u) {
+    const uint bRow = g * O;
+    vec4 bias = vec4(b[bRow + min(c0, O - 1)], b[bRow + min(c0 + 1, O - 1)], b[bRow + min(c0 + 2, O - 1)],
+                     b[bRow + min(c0 + 3, O - 1)]);
+    [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] += bias;
+  }
+  [[unroll]] for (uint t = 0; t < TILE; ++t) {
+    if (r0 + t >= p.rows) break;
+    const uint base = (g * p.rows + r0 + t) * O;
+    [[unroll]] for (uint c = 0; c < TILE; ++c) {
+      if (c0 + c >= O) break;
+      z[base + c0 + c] = acc[t][c];
+      y[base + c0 + c] = rl_act(p.act, acc[t][c]);
+    }
+  }
+}
