@@ -26,6 +26,10 @@ class ArenaView {
   uint32_t* words_;
 };
 
+// The class of device a Vulkan backend runs on: some ops keep one variant per class (lavapipe-style
+// CPU implementations want register tiles and image loads; real GPUs want shared-memory tiling).
+enum class DeviceClass : uint8_t { CpuImplementation, Gpu };
+
 struct Grid {
   uint32_t x = 1, y = 1, z = 1;
 };
@@ -50,6 +54,12 @@ class Op {
   virtual uint32_t localSize() const { return 64; }
   virtual Grid grid() const = 0;
   virtual void runCpu(const ArenaView& arena) const = 0;
+  // Bindings read as rgba32f texel buffers (readonly imageBuffer) instead of storage buffers:
+  // entry i true = binding i. Empty or shorter = storage buffers. Offsets are 256-byte aligned.
+  virtual std::vector<bool> texelBindings() const { return {}; }
+  // The op a Vulkan backend dispatches on a device of this class; ops with per-class variants
+  // return the matching one (it must compute the same thing).
+  virtual const Op& forDevice(DeviceClass) const { return *this; }
 };
 
 // Helper for ops whose push-constant block is a plain struct P (mirrors the shader's block).
