@@ -1,0 +1,76 @@
+#pragma once
+// Combine: mix each token's expert outputs with its gate weights, and the two backward halves.
+// N tokens, D features, k choices per token, S = E*C expert slots.
+//   forward:          y[n,:]   = sum_j wt[n,j] * oe[slot[n,j],:]   (dropped choices, slot -1, add 0)
+//   backward experts: doe[s,:] = wt[a] * dy[a / k,:] for a = slotAssign[s]; 0 for an empty slot
+//   backward weights: dwt[n,j] = <dy[n,:], oe[slot[n,j],:]>; 0 for a dropped choice
+// All three write (=): each slot has one occupant, and wt feeds only this op.
+// Shaders: combine_forward.comp (per (n,d)), combine_backward_experts.comp (per (s,d)),
+// combine_backward_weights.comp (per (n,j)); sums run in ascending j or d.
+#include <cstdint>
+
+#include "ops/op.h"
+
+namespace rl {
+
+struct CombineParams {
+  uint32_t N = 0, D = 0, k = 0, slots = 0;
+};
+static_assert(sizeof(CombineParams) == 16);
+
+class CombineForward final : public Op {
+ public:
+  CombineForward(const Program& program, TensorId oe, TensorId slot, TensorId wt, TensorId y, CombineParams params);
+  std::string name() const override { return name_; }
+  std::string shader() const override { return "combine_forward"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  uint32_t localSize() const override { return 256; }
+  Grid grid() const override { return {ceilDiv(uint64_t(p_.N) * p_.D, localSize())}; }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TensorId oe_, slot_, wt_, y_;
+  CombineParams p_;
+  std::vector<Binding> bindings_;
+  std::string name_;
+};
+
+class CombineBackwardExperts final : public Op {
+ public:
+  CombineBackwardExperts(const Program& program, TensorId dy, TensorId slotAssign, TensorId wt, TensorId doe,
+                         CombineParams params);
+  std::string name() const override { return name_; }
+  std::string shader() const override { return "combine_backward_experts"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  uint32_t localSize() const override { return 256; }
+  Grid grid() const override { return {ceilDiv(uint64_t(p_.slots) * p_.D, localSize())}; }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TensorId dy_, slotAssign_, wt_, doe_;
+  CombineParams p_;
+  std::vector<Binding> bindings_;
+  std::string name_;
+};
+
+class CombineBackwardWeights final : public Op {
+ public:
+  CombineBackwardWeights(const Program& program, TensorId dy, TensorId oe, TensorId slot, TensorId dwt,
+                         CombineParams params);
+  std::string name() const override { return name_; }
+  std::string shader() const override { return "combine_backward_weights"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  Grid grid() const override { return {ceilDiv(uint64_t(p_.N) * p_.k, localSize())}; }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TensorId dy_, oe_, slot_, dwt_;
+  CombineParams p_;
+  std::vector<Binding> bindings_;
+  std::string name_;
+};
+
+}  // namespace rl

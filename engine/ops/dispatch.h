@@ -1,0 +1,55 @@
+#pragma once
+// Dispatch: copy each token's features into the expert slots it was assigned (and back for the
+// gradient). N tokens, D features, k choices per token, S = E*C expert slots.
+//   forward:  xe[s,:] = x[slotAssign[s] / k, :], or 0 for an empty slot (slotAssign = -1)
+//   backward: dx[n,:] (= or +=) sum_j (slot[n,j] >= 0 ? dxe[slot[n,j],:] : 0), j ascending
+// Shaders: dispatch_forward.comp, dispatch_backward.comp, one invocation per output element.
+#include <cstdint>
+
+#include "ops/op.h"
+
+namespace rl {
+
+struct DispatchParams {
+  uint32_t N = 0, D = 0, slots = 0, k = 0;
+  uint32_t accumulate = 0;  // backward only: 1 adds into dx (x fans out), 0 overwrites
+};
+static_assert(sizeof(DispatchParams) == 20);
+
+class DispatchForward final : public Op {
+ public:
+  DispatchForward(const Program& program, TensorId x, TensorId slotAssign, TensorId xe, DispatchParams params);
+  std::string name() const override { return name_; }
+  std::string shader() const override { return "dispatch_forward"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  uint32_t localSize() const override { return 256; }
+  Grid grid() const override { return {ceilDiv(uint64_t(p_.slots) * p_.D, localSize())}; }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TensorId x_, slotAssign_, xe_;
+  DispatchParams p_;
+  std::vector<Binding> bindings_;
+  std::string name_;
+};
+
+class DispatchBackward final : public Op {
+ public:
+  DispatchBackward(const Program& program, TensorId dxe, TensorId slot, TensorId dx, DispatchParams params);
+  std::string name() const override { return name_; }
+  std::string shader() const override { return "dispatch_backward"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  uint32_t localSize() const override { return 256; }
+  Grid grid() const override { return {ceilDiv(uint64_t(p_.N) * p_.D, localSize())}; }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TensorId dxe_, slot_, dx_;
+  DispatchParams p_;
+  std::vector<Binding> bindings_;
+  std::string name_;
+};
+
+}  // namespace rl
