@@ -9,11 +9,11 @@ layout(std430, binding = 2) readonly buffer Wt { float wt[]; };
 layout(std430, binding = 3) writeonly buffer Doe { float doe[]; };
 
 layout(push_constant) uniform P {
-  uint N, D, k, slots;
+  uint N, D, k, S;
 } p;
 
 void main() {
-  if (gl_GlobalInvocationID.x >= p.slots * p.D) return;
+  if (gl_GlobalInvocationID.x >= p.S * p.D) return;
   uint i = gl_GlobalInvocationID.x, s = i / p.D, d = i % p.D;
   int a = slotAssign[s];
   doe[i] = a < 0 ? 0.0 : wt[a] * dy[(uint(a) / p.k) * p.D + d];

@@ -9,7 +9,7 @@ layout(std430, binding = 2) readonly buffer Slot { int slot[]; };
 layout(std430, binding = 3) writeonly buffer Dwt { float dwt[]; };
 
 layout(push_constant) uniform P {
-  uint N, D, k, slots;
+  uint N, D, k, S;
 } p;
 
 void main() {

@@ -15,7 +15,7 @@ layout(std430, binding = 5) buffer Dwt { float dwt[]; };
 layout(std430, binding = 6) writeonly buffer Out { float outLoss[]; };
 
 layout(push_constant) uniform P {
-  uint N, D, k, slots;
+  uint N, D, k, S;
   float scale;
 } p;
 
@@ -27,7 +27,7 @@ void main() {
   uint t = gl_LocalInvocationID.x, D = p.D, k = p.k;
   float g = p.scale / float(p.N);
 
-  for (uint i = t; i < p.slots * D; i += kThreads) doe[i] = 0.0;
+  for (uint i = t; i < p.S * D; i += kThreads) doe[i] = 0.0;
   memoryBarrierBuffer();
   barrier();
 

@@ -8,7 +8,7 @@ layout(std430, binding = 1) readonly buffer Slot { int slot[]; };
 layout(std430, binding = 2) buffer Dx { float dx[]; };
 
 layout(push_constant) uniform P {
-  uint N, D, slots, k, accumulate;
+  uint N, D, S, k, accumulate;
 } p;
 
 void main() {

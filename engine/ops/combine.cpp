@@ -24,7 +24,7 @@ CombineForward::CombineForward(const Program& program, TensorId oe, TensorId slo
 }
 
 void CombineForward::runCpu(const ArenaView& a) const {
-  Rows oe(a.f(oe_), p_.slots, p_.D), y(a.f(y_), p_.N, p_.D);
+  Rows oe(a.f(oe_), p_.S, p_.D), y(a.f(y_), p_.N, p_.D);
   const int32_t* slot = a.i(slot_);
   const float* wt = a.f(wt_);
   for (uint32_t n = 0; n < p_.N; ++n) {
@@ -45,10 +45,10 @@ CombineBackwardExperts::CombineBackwardExperts(const Program& program, TensorId 
 }
 
 void CombineBackwardExperts::runCpu(const ArenaView& a) const {
-  Rows dy(a.f(dy_), p_.N, p_.D), doe(a.f(doe_), p_.slots, p_.D);
+  Rows dy(a.f(dy_), p_.N, p_.D), doe(a.f(doe_), p_.S, p_.D);
   const int32_t* assign = a.i(slotAssign_);
   const float* wt = a.f(wt_);
-  for (uint32_t s = 0; s < p_.slots; ++s) {
+  for (uint32_t s = 0; s < p_.S; ++s) {
     if (assign[s] < 0)
       doe.row(s).setZero();
     else
@@ -65,7 +65,7 @@ CombineBackwardWeights::CombineBackwardWeights(const Program& program, TensorId 
 }
 
 void CombineBackwardWeights::runCpu(const ArenaView& a) const {
-  Rows dy(a.f(dy_), p_.N, p_.D), oe(a.f(oe_), p_.slots, p_.D);
+  Rows dy(a.f(dy_), p_.N, p_.D), oe(a.f(oe_), p_.S, p_.D);
   const int32_t* slot = a.i(slot_);
   float* dwt = a.f(dwt_);
   for (uint32_t n = 0; n < p_.N; ++n)

@@ -14,7 +14,7 @@
 namespace rl {
 
 struct CombineParams {
-  uint32_t N = 0, D = 0, k = 0, slots = 0;
+  uint32_t N = 0, D = 0, k = 0, S = 0;  // S = E*C expert slots (not "slots": a Qt keyword macro)
 };
 static_assert(sizeof(CombineParams) == 16);
 
@@ -45,7 +45,7 @@ class CombineBackwardExperts final : public Op {
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
   uint32_t localSize() const override { return 256; }
-  Grid grid() const override { return {ceilDiv(uint64_t(p_.slots) * p_.D, localSize())}; }
+  Grid grid() const override { return {ceilDiv(uint64_t(p_.S) * p_.D, localSize())}; }
   void runCpu(const ArenaView& arena) const override;
 
  private:

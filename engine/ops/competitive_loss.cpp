@@ -23,7 +23,7 @@ CompetitiveLoss::CompetitiveLoss(const Program& program, TensorId oe, TensorId s
 
 void CompetitiveLoss::runCpu(const ArenaView& a) const {
   const uint32_t N = p_.N, k = p_.k;
-  Rows oe(a.f(oe_), p_.slots, p_.D), doe(a.f(doe_), p_.slots, p_.D), target(a.f(target_), N, p_.D);
+  Rows oe(a.f(oe_), p_.S, p_.D), doe(a.f(doe_), p_.S, p_.D), target(a.f(target_), N, p_.D);
   const int32_t* slot = a.i(slot_);
   const float* wt = a.f(wt_);
   float* dwt = a.f(dwt_);

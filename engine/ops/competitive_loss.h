@@ -18,7 +18,7 @@
 namespace rl {
 
 struct CompetitiveParams {
-  uint32_t N = 0, D = 0, k = 0, slots = 0;
+  uint32_t N = 0, D = 0, k = 0, S = 0;  // S = E*C expert slots (not "slots": a Qt keyword macro)
   float scale = 1.0f;  // gradient scale
 };
 static_assert(sizeof(CompetitiveParams) == 20);

@@ -24,9 +24,9 @@ DispatchForward::DispatchForward(const Program& program, TensorId x, TensorId sl
 }
 
 void DispatchForward::runCpu(const ArenaView& a) const {
-  Rows x(a.f(x_), p_.N, p_.D), xe(a.f(xe_), p_.slots, p_.D);
+  Rows x(a.f(x_), p_.N, p_.D), xe(a.f(xe_), p_.S, p_.D);
   const int32_t* assign = a.i(slotAssign_);
-  for (uint32_t s = 0; s < p_.slots; ++s) {
+  for (uint32_t s = 0; s < p_.S; ++s) {
     if (assign[s] < 0)
       xe.row(s).setZero();
     else
@@ -43,7 +43,7 @@ DispatchBackward::DispatchBackward(const Program& program, TensorId dxe, TensorI
 }
 
 void DispatchBackward::runCpu(const ArenaView& a) const {
-  Rows dxe(a.f(dxe_), p_.slots, p_.D), dx(a.f(dx_), p_.N, p_.D);
+  Rows dxe(a.f(dxe_), p_.S, p_.D), dx(a.f(dx_), p_.N, p_.D);
   const int32_t* slot = a.i(slot_);
   for (uint32_t n = 0; n < p_.N; ++n) {
     if (!p_.accumulate) dx.row(n).setZero();

@@ -11,7 +11,7 @@
 namespace rl {
 
 struct DispatchParams {
-  uint32_t N = 0, D = 0, slots = 0, k = 0;
+  uint32_t N = 0, D = 0, S = 0, k = 0;  // S = E*C expert slots (not "slots": a Qt keyword macro)
   uint32_t accumulate = 0;  // backward only: 1 adds into dx (x fans out), 0 overwrites
 };
 static_assert(sizeof(DispatchParams) == 20);
@@ -24,7 +24,7 @@ class DispatchForward final : public Op {
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
   uint32_t localSize() const override { return 256; }
-  Grid grid() const override { return {ceilDiv(uint64_t(p_.slots) * p_.D, localSize())}; }
+  Grid grid() const override { return {ceilDiv(uint64_t(p_.S) * p_.D, localSize())}; }
   void runCpu(const ArenaView& arena) const override;
 
  private:
