@@ -1,6 +1,7 @@
 // routelab-cli: the headless front end. info | presets | train | eval.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>

@@ -39,7 +39,7 @@ struct EvalMetrics {
   double accuracy = 0;  // NaN for regression
   int rows = 0;
   std::vector<MoeMetrics> moe;  // over the first evaluation batch
-  std::vector<std::vector<double>> classExpertCounts;  // per MoE layer: [class][expert] top-1 counts
+  std::vector<std::vector<std::vector<double>>> classExpertCounts;  // per MoE layer: [class][expert] top-1 counts
 };
 
 // Routing of a fixed probe batch (the first rows of the held-out split).
