@@ -14,13 +14,30 @@ layout(std430, binding = 4) readonly buffer Globals { uint step; uint seed; floa
 layout(push_constant) uniform P {
   uint count;
   float beta1, beta2, eps;
+  float logBeta1, logBeta2;  // ln(beta) from the host, in double there
 } p;
+
+// e^x - 1 without cancellation: Taylor polynomial (Horner, relative error < 1e-9) for |x| < 0.5,
+// where exp(x) - 1 would lose digits; exp(x) - 1 beyond.
+float expm1Accurate(float x) {
+  if (abs(x) >= 0.5) return exp(x) - 1.0;
+  float s = 1.0 / 362880.0;
+  s = s * x + 1.0 / 40320.0;
+  s = s * x + 1.0 / 5040.0;
+  s = s * x + 1.0 / 720.0;
+  s = s * x + 1.0 / 120.0;
+  s = s * x + 1.0 / 24.0;
+  s = s * x + 1.0 / 6.0;
+  s = s * x + 0.5;
+  s = s * x + 1.0;
+  return s * x;
+}
 
 void main() {
   if (gl_GlobalInvocationID.x >= p.count) return;
   const float t = float(max(globals.step, 1u));
   // As PyTorch: lr * mhat / (sqrt(vhat) + eps) == (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
-  const float bc1 = 1.0 - pow(p.beta1, t), bc2 = 1.0 - pow(p.beta2, t);
+  const float bc1 = -expm1Accurate(t * p.logBeta1), bc2 = -expm1Accurate(t * p.logBeta2);
   const float stepSize = globals.lr / bc1, invSqrtBc2 = 1.0 / sqrt(bc2);
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
   for (uint i = gl_GlobalInvocationID.x; i < p.count; i += stride) {

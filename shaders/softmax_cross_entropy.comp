@@ -37,9 +37,9 @@ void main() {
     }
     loss += mx + log(sum) - logits[base + uint(label)];
     correct += best == uint(label) ? 1.0 : 0.0;
-    const float invSum = 1.0 / sum;
+    const float probScale = gradScale / sum;
     for (uint c = 0u; c < C; ++c)
-      dlogits[base + c] = gradScale * (exp(logits[base + c] - mx) * invSum - (c == uint(label) ? 1.0 : 0.0));
+      dlogits[base + c] = exp(logits[base + c] - mx) * probScale - (c == uint(label) ? gradScale : 0.0);
   }
   partialLoss[lane] = loss;
   partialCorrect[lane] = correct;

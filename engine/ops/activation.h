@@ -54,7 +54,7 @@ inline void applyActivation(Activation a, const float* z, float* y, size_t n) {
       if (y != z) std::copy(z, z + n, y);
       return;
     case Activation::Relu:
-      for (size_t i = 0; i < n; ++i) y[i] = z[i] > 0.f ? z[i] : 0.f;
+      for (size_t i = 0; i < n; ++i) y[i] = std::max(z[i], 0.f);
       return;
     default:
       for (size_t i = 0; i < n; ++i) y[i] = act(a, z[i]);
@@ -68,7 +68,7 @@ inline void activationBackward(Activation a, const float* dy, const float* z, fl
       if (dz != dy) std::copy(dy, dy + n, dz);
       return;
     case Activation::Relu:
-      for (size_t i = 0; i < n; ++i) dz[i] = z[i] > 0.f ? dy[i] : 0.f;
+      for (size_t i = 0; i < n; ++i) dz[i] = z[i] > 0.f ? dy[i] : 0.f;  // vectorises to a masked blend
       return;
     default:
       for (size_t i = 0; i < n; ++i) dz[i] = dy[i] * actGrad(a, z[i], act(a, z[i]));

@@ -26,6 +26,7 @@ SoftmaxCrossEntropy::SoftmaxCrossEntropy(const Program& program, TensorId logits
       labels_(labels), dlogits_(dlogits), out_(out) {
   const uint64_t NC = uint64_t(p.rows) * p.classes;
   if (p.classes == 0) throw std::invalid_argument(label_ + ": classes must be >= 1");
+  if (dlogits == logits) throw std::invalid_argument(label_ + ": dlogits must not be the logits tensor");
   requireWords(program, logits, NC, label_, "logits");
   requireWords(program, labels, p.rows, label_, "labels");
   requireDType(program, labels, DType::I32, label_, "labels");
@@ -47,18 +48,18 @@ void SoftmaxCrossEntropy::runCpu(const ArenaView& arena) const {
     float* dz = dlogits + size_t(n) * C;
     const uint32_t best = argmax(z, C);
     const float mx = z[best];
-    float sum = 0.f;
-    for (uint32_t c = 0; c < C; ++c) sum += std::exp(z[c] - mx);
     const int32_t label = labels[n];
     if (label < 0 || uint32_t(label) >= C) {
       std::fill(dz, dz + C, 0.f);
       continue;
     }
+    float sum = 0.f;
+    for (uint32_t c = 0; c < C; ++c) sum += dz[c] = std::exp(z[c] - mx);  // dz holds exp until scaled
     loss += double(mx + std::log(sum) - z[label]);
     correct += best == uint32_t(label);
-    const float invSum = 1.f / sum;
-    for (uint32_t c = 0; c < C; ++c)
-      dz[c] = gradScale * (std::exp(z[c] - mx) * invSum - (c == uint32_t(label) ? 1.f : 0.f));
+    const float probScale = gradScale / sum;
+    for (uint32_t c = 0; c < C; ++c) dz[c] *= probScale;
+    dz[label] -= gradScale;
   }
   float* out = arena.f(out_);
   out[0] = N ? float(loss / N) : 0.f;
@@ -72,6 +73,7 @@ MeanSquaredError::MeanSquaredError(const Program& program, TensorId pred, Tensor
     : label_("mean_squared_error(" + program.info(pred).name + ")"), p_(p), pred_(pred), target_(target),
       labels_(labels), dpred_(dpred), out_(out) {
   const uint64_t ND = uint64_t(p.rows) * p.features;
+  if (dpred == pred) throw std::invalid_argument(label_ + ": dpred must not be the pred tensor");
   requireWords(program, pred, ND, label_, "pred");
   requireWords(program, target, ND, label_, "target");
   if (p.classify) {

@@ -32,6 +32,8 @@ Vec rangeOf(const ArenaView& arena, const Binding& b, uint32_t count) {
 Adam::Adam(const Program& program, Binding params, Binding grads, Binding m, Binding v, TensorId globals,
            AdamParams p)
     : p_(p), globals_(globals) {
+  p_.logBeta1 = float(std::log(double(p.beta1)));
+  p_.logBeta2 = float(std::log(double(p.beta2)));
   requireRange(params, p.count, "adam", "params");
   requireRange(grads, p.count, "adam", "grads");
   requireRange(m, p.count, "adam", "m");
@@ -44,11 +46,11 @@ Grid Adam::grid() const { return strideGrid(p_.count); }
 
 void Adam::runCpu(const ArenaView& arena) const {
   const Globals g = readGlobals(arena, globals_);
-  const float t = float(std::max(g.step, 1u));
-  // Bias corrections folded into a step size and an epsilon on the raw sqrt(v), as PyTorch does:
+  const double t = std::max(g.step, 1u);
+  // Bias corrections folded into a step size and a scale on the raw sqrt(v), as PyTorch does:
   // lr * mhat / (sqrt(vhat) + eps) == (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps).
-  const float bc1 = 1.f - std::pow(p_.beta1, t), bc2 = 1.f - std::pow(p_.beta2, t);
-  const float stepSize = g.lr / bc1, invSqrtBc2 = 1.f / std::sqrt(bc2);
+  const double bc1 = 1.0 - std::pow(double(p_.beta1), t), bc2 = 1.0 - std::pow(double(p_.beta2), t);
+  const float stepSize = float(g.lr / bc1), invSqrtBc2 = float(1.0 / std::sqrt(bc2));
   Vec param = rangeOf(arena, bindings_[0], p_.count), grad = rangeOf(arena, bindings_[1], p_.count);
   Vec m = rangeOf(arena, bindings_[2], p_.count), v = rangeOf(arena, bindings_[3], p_.count);
   m = p_.beta1 * m + (1.f - p_.beta1) * grad;

@@ -22,8 +22,12 @@ namespace rl {
 struct AdamParams {
   uint32_t count;
   float beta1, beta2, eps;
+  // Set by Adam's constructor (callers leave them 0): ln(beta) computed in double, so the shader
+  // gets the bias corrections 1 - beta^t = -expm1(t ln beta) without the cancellation of a float
+  // pow (1 - 0.999^t loses ~4 digits that way).
+  float logBeta1 = 0.f, logBeta2 = 0.f;
 };
-static_assert(sizeof(AdamParams) == 16);
+static_assert(sizeof(AdamParams) == 24);
 
 // Mirrors the push-constant block of shaders/sgd_momentum.comp.
 struct SgdParams {

@@ -1,0 +1,298 @@
+// Linear ops (engine/ops/linear.h): forward against a double-precision triple loop, backward
+// against central finite differences (CPU), accumulate semantics, and Vulkan vs CPU parity over
+// many shapes, every activation and accumulate 0/1.
+#include "test_support.h"
+
+#include <algorithm>
+
+#include "ops/activation.h"
+#include "ops/linear.h"
+
+using namespace rl;
+
+namespace {
+
+const char* actName(Activation a) {
+  static const char* names[] = {"none", "relu", "gelu", "tanh", "sigmoid"};
+  return names[static_cast<int>(a)];
+}
+
+struct LinearCase {
+  uint32_t groups, rows, in, out;
+  Activation act;
+  uint32_t accumulate = 0;
+  uint32_t hasBias = 1;
+  bool aliasZY = false;  // z and y one tensor (only with Activation::None)
+
+  std::string describe() const {
+    std::ostringstream os;
+    os << "G=" << groups << " M=" << rows << " I=" << in << " O=" << out << " act=" << actName(act)
+       << " accumulate=" << accumulate << " hasBias=" << hasBias << " aliasZY=" << aliasZY;
+    return os.str();
+  }
+};
+
+// A Program with phase "fwd" (LinearForward) and phase "bwd" (both backward ops, dY given).
+struct LinearRig {
+  Program program;
+  TensorId x, w, b, z, y, dy, dx, dw, db;
+
+  explicit LinearRig(const LinearCase& c) {
+    const uint32_t G = c.groups, M = c.rows, I = c.in, O = c.out;
+    x = program.add("x", {G, M, I}, Role::Input);
+    w = program.add("w", {G, O, I}, Role::Param);
+    b = program.add("b", {G, O}, Role::Param);
+    y = program.add("y", {G, M, O}, Role::Activation);
+    z = c.aliasZY ? y : program.add("z", {G, M, O}, Role::Activation);
+    dy = program.add("dy", {G, M, O}, Role::Gradient);
+    dx = program.add("dx", {G, M, I}, Role::Gradient);
+    dw = program.add("dw", {G, O, I}, Role::Grad);
+    db = program.add("db", {G, O}, Role::Grad);
+    LinearParams p{G, M, I, O, static_cast<uint32_t>(c.act), c.accumulate, c.hasBias, 0};
+    program.append("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p));
+    program.append("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p));
+    program.append("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p));
+  }
+};
+
+// Seeded inputs and non-zero starting gradients (so accumulate and "written" are both visible).
+struct LinearInputs {
+  std::vector<float> x, w, b, dy, dx0, dw0, db0;
+  LinearInputs(const LinearRig& r, uint32_t seed) {
+    auto n = [&](TensorId t) { return r.program.info(t).count; };
+    x = rltest::randomVector(n(r.x), seed + 1);
+    w = rltest::randomVector(n(r.w), seed + 2, -0.5f, 0.5f);
+    b = rltest::randomVector(n(r.b), seed + 3);
+    dy = rltest::randomVector(n(r.dy), seed + 4);
+    dx0 = rltest::randomVector(n(r.dx), seed + 5);
+    dw0 = rltest::randomVector(n(r.dw), seed + 6);
+    db0 = rltest::randomVector(n(r.db), seed + 7);
+  }
+  void write(Backend& be, const LinearRig& r) const {
+    be.writeTensor(r.program, r.x, x);
+    be.writeTensor(r.program, r.w, w);
+    be.writeTensor(r.program, r.b, b);
+    be.writeTensor(r.program, r.dy, dy);
+    be.writeTensor(r.program, r.dx, dx0);
+    be.writeTensor(r.program, r.dw, dw0);
+    be.writeTensor(r.program, r.db, db0);
+  }
+};
+
+struct LinearOutputs {
+  std::vector<float> z, y, dx, dw, db;
+};
+
+LinearOutputs runLinear(Backend& be, const LinearRig& r, const LinearInputs& in) {
+  be.load(r.program);
+  in.write(be, r);
+  be.run("fwd");
+  be.run("bwd");
+  return {be.readTensor<float>(r.program, r.z), be.readTensor<float>(r.program, r.y),
+          be.readTensor<float>(r.program, r.dx), be.readTensor<float>(r.program, r.dw),
+          be.readTensor<float>(r.program, r.db)};
+}
+
+// Independent double-precision activation (the formulas, not the library's code path).
+double refAct(Activation a, double z) {
+  switch (a) {
+    case Activation::Relu: return z > 0 ? z : 0;
+    case Activation::Gelu: return 0.5 * z * (1 + std::tanh(std::sqrt(2 / M_PI) * (z + 0.044715 * z * z * z)));
+    case Activation::Tanh: return std::tanh(z);
+    case Activation::Sigmoid: return 1 / (1 + std::exp(-z));
+    case Activation::None: break;
+  }
+  return z;
+}
+
+constexpr Activation kActs[] = {Activation::None, Activation::Relu, Activation::Gelu, Activation::Tanh,
+                                Activation::Sigmoid};
+
+// Parity tolerance for sums of K products of O(1) terms in float: rounding grows ~sqrt(K).
+double sumTolerance(uint32_t k) { return 2e-6 * std::sqrt(double(std::max(k, 1u))) + 1e-6; }
+
+}  // namespace
+
+class TestLinear : public QObject {
+  Q_OBJECT
+
+ private slots:
+  // Known values of each activation (GELU: tanh approximation, values from the formula in double).
+  void activationValues() {
+    QVERIFY(std::abs(act(Activation::Gelu, 1.f) - 0.8411919906082768f) < 1e-6f);
+    QVERIFY(std::abs(act(Activation::Gelu, -0.5f) - -0.15428599017485606f) < 1e-6f);
+    QVERIFY(std::abs(act(Activation::Gelu, -3.f) - -0.0036373920817729943f) < 1e-6f);
+    QCOMPARE(act(Activation::Relu, -2.f), 0.f);
+    QCOMPARE(act(Activation::Relu, 2.f), 2.f);
+    QVERIFY(std::abs(act(Activation::Sigmoid, 0.f) - 0.5f) < 1e-7f);
+    QCOMPARE(act(Activation::Tanh, 40.f), 1.f);  // clamped argument: no NaN
+    QCOMPARE(act(Activation::Sigmoid, -200.f), 0.f);
+    // actGrad against central differences of act, in double-checked float.
+    for (Activation a : kActs)
+      for (float z : {-2.5f, -0.7f, 0.3f, 1.9f}) {
+        const double h = 1e-3;
+        double fd = (refAct(a, z + h) - refAct(a, z - h)) / (2 * h);
+        double g = actGrad(a, z, act(a, z));
+        QVERIFY2(std::abs(fd - g) < 1e-5, qPrintable(QString("%1 at z=%2: actGrad %3, central difference %4")
+                                                        .arg(actName(a)).arg(z).arg(g).arg(fd)));
+      }
+  }
+
+  // Z and Y against a triple loop in double, for every activation, grouped, with and without bias.
+  void forwardMatchesNaive() {
+    for (Activation a : kActs)
+      for (uint32_t hasBias : {0u, 1u}) {
+        LinearCase c{3, 5, 7, 6, a, 0, hasBias};
+        LinearRig rig(c);
+        LinearInputs in(rig, 11);
+        CpuBackend cpu;
+        auto out = runLinear(cpu, rig, in);
+        std::vector<float> zRef(out.z.size()), yRef(out.y.size());
+        for (uint32_t g = 0; g < c.groups; ++g)
+          for (uint32_t m = 0; m < c.rows; ++m)
+            for (uint32_t o = 0; o < c.out; ++o) {
+              double s = hasBias ? in.b[g * c.out + o] : 0.0;
+              for (uint32_t i = 0; i < c.in; ++i)
+                s += double(in.x[(g * c.rows + m) * c.in + i]) * in.w[(g * c.out + o) * c.in + i];
+              zRef[(g * c.rows + m) * c.out + o] = float(s);
+              yRef[(g * c.rows + m) * c.out + o] = float(refAct(a, s));
+            }
+        RL_EXPECT_CLOSE(out.z, zRef, 1e-6, 1e-5, "z " << c.describe());
+        RL_EXPECT_CLOSE(out.y, yRef, 1e-6, 1e-5, "y " << c.describe());
+      }
+  }
+
+  // dX, dW, db against central differences of L = sum(dY (.) Y), computed in double from the float
+  // forward. Step h = 1e-2 (smooth activations; for ReLU the seed is chosen so that no z is within
+  // 4h of the kink, where the one-sided slopes would differ). Tolerance: atol 2e-3, rtol 1e-2.
+  void backwardMatchesFiniteDifferences() {
+    const float h = 1e-2f;
+    for (Activation a : kActs) {
+      LinearCase c{2, 3, 4, 5, a, 0, 1};
+      LinearRig rig(c);
+      CpuBackend cpu;
+      uint32_t seed = 100;
+      LinearInputs in(rig, seed);
+      for (;; in = LinearInputs(rig, ++seed)) {  // deterministic: first seed with no z near 0
+        auto out = runLinear(cpu, rig, in);
+        float nearest = INFINITY;
+        for (float z : out.z) nearest = std::min(nearest, std::abs(z));
+        if (a != Activation::Relu || nearest > 4 * h) break;
+        QVERIFY2(seed < 200, "no ReLU seed without a kink found");
+      }
+      in.dx0.assign(in.dx0.size(), 0.f);
+      in.dw0.assign(in.dw0.size(), 0.f);
+      in.db0.assign(in.db0.size(), 0.f);
+      auto analytic = runLinear(cpu, rig, in);
+
+      auto loss = [&](TensorId t, std::vector<float> v) {
+        cpu.writeTensor(rig.program, t, v);
+        cpu.run("fwd");
+        auto y = cpu.readTensor<float>(rig.program, rig.y);
+        double s = 0;
+        for (size_t i = 0; i < y.size(); ++i) s += double(in.dy[i]) * y[i];
+        return s;
+      };
+      auto numeric = [&](TensorId t, const std::vector<float>& base) {
+        std::vector<float> g(base.size());
+        for (size_t i = 0; i < base.size(); ++i) {
+          auto plus = base, minus = base;
+          plus[i] += h;
+          minus[i] -= h;
+          g[i] = float((loss(t, plus) - loss(t, minus)) / (2 * h));
+          cpu.writeTensor(rig.program, t, base);
+        }
+        return g;
+      };
+      RL_EXPECT_CLOSE(analytic.dx, numeric(rig.x, in.x), 2e-3, 1e-2, "dx vs finite differences " << c.describe());
+      RL_EXPECT_CLOSE(analytic.dw, numeric(rig.w, in.w), 2e-3, 1e-2, "dw vs finite differences " << c.describe());
+      RL_EXPECT_CLOSE(analytic.db, numeric(rig.b, in.b), 2e-3, 1e-2, "db vs finite differences " << c.describe());
+    }
+  }
+
+  // accumulate = 1 adds into dX; parameter gradients always add; hasBias = 0 leaves db alone.
+  void accumulateSemantics() {
+    for (uint32_t hasBias : {0u, 1u}) {
+      LinearCase written{2, 4, 3, 5, Activation::Tanh, 0, hasBias};
+      LinearCase added = written;
+      added.accumulate = 1;
+      LinearRig rigW(written), rigA(added);
+      LinearInputs in(rigW, 7);
+      CpuBackend cpu;
+      LinearInputs zeroStart = in;
+      zeroStart.dx0.assign(in.dx0.size(), 0.f);
+      zeroStart.dw0.assign(in.dw0.size(), 0.f);
+      zeroStart.db0.assign(in.db0.size(), 0.f);
+      auto fresh = runLinear(cpu, rigW, zeroStart);
+      auto w = runLinear(cpu, rigW, in);
+      auto a = runLinear(cpu, rigA, in);
+      auto plus = [](std::vector<float> s, const std::vector<float>& t) {
+        for (size_t i = 0; i < s.size(); ++i) s[i] += t[i];
+        return s;
+      };
+      RL_EXPECT_CLOSE(w.dx, fresh.dx, 1e-30, 0.0, "accumulate=0 writes dx, hasBias=" << hasBias);
+      RL_EXPECT_CLOSE(a.dx, plus(in.dx0, fresh.dx), 1e-6, 1e-6, "accumulate=1 adds to dx, hasBias=" << hasBias);
+      RL_EXPECT_CLOSE(w.dw, plus(in.dw0, fresh.dw), 1e-6, 1e-6, "dw accumulates, hasBias=" << hasBias);
+      RL_EXPECT_CLOSE(w.db, hasBias ? plus(in.db0, fresh.db) : in.db0, 1e-6, 1e-6,
+                      "db accumulates (or is untouched without bias), hasBias=" << hasBias);
+    }
+  }
+
+  void rejectsBadShapes() {
+    Program p;
+    const Role r = Role::Activation;
+    TensorId x = p.add("x", {4, 3}, r), w = p.add("w", {2, 3}, r), b = p.add("b", {2}, r);
+    TensorId y = p.add("y", {4, 2}, r), z = p.add("z", {4, 2}, r);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearForward(p, x, w, b, z, y, LinearParams{1, 4, 3, 3, 0, 0, 1, 0}));  // w too small
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearForward(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 1, 0, 1, 0}));  // z==y with relu
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearForward(p, x, w, b, z, y, LinearParams{1, 4, 3, 2, 9, 0, 1, 0}));  // activation
+    LinearForward ok(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 0, 0, 1, 0});
+    QCOMPARE(ok.shader(), std::string("linear_forward"));
+  }
+
+  // Vulkan vs CPU over shapes that are and are not multiples of the 4x4 tile and the workgroup.
+  // Tolerance: atol = rtol = 2e-6 sqrt(K) + 1e-6 where K is the summed dimension of each output
+  // (I for z/y, O for dx, M for dw/db), on O(1) inputs.
+  void vulkanMatchesCpu() {
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    std::vector<LinearCase> cases;
+    // Every activation with both accumulate values on an odd shape.
+    for (Activation a : kActs)
+      for (uint32_t acc : {0u, 1u}) cases.push_back({3, 7, 33, 31, a, acc, 1});
+    // Shape sweep: groups, activations, accumulate and bias cycle across the cases.
+    const uint32_t shapes[][3] = {{1, 1, 1},    {7, 2, 3},     {63, 31, 32},  {65, 32, 33}, {256, 2, 32},
+                                  {256, 32, 32}, {300, 64, 3},  {1, 128, 64},  {65, 3, 128}, {63, 33, 1},
+                                  {300, 32, 4}, {7, 1, 64},    {256, 128, 128}, {300, 33, 31}, {64, 64, 64}};
+    const uint32_t groups[] = {1, 3, 8};
+    int k = 0;
+    for (const auto& s : shapes) {
+      cases.push_back({groups[k % 3], s[0], s[1], s[2], kActs[k % 5], uint32_t(k % 2), uint32_t(k % 4 != 3)});
+      ++k;
+    }
+    cases.push_back({8, 300, 128, 128, Activation::Gelu, 1, 1});  // the largest supported-size class
+    cases.push_back({8, 65, 2, 32, Activation::None, 0, 1, true});  // z and y one tensor
+    cases.push_back({1, 256, 32, 4, Activation::None, 1, 0, true});
+
+    CpuBackend cpu;
+    uint32_t seed = 1000;
+    for (const LinearCase& c : cases) {
+      LinearRig rig(c);
+      LinearInputs in(rig, seed += 10);
+      auto want = runLinear(cpu, rig, in);
+      auto got = runLinear(*vk, rig, in);
+      const std::string what = c.describe();
+      RL_EXPECT_CLOSE(got.z, want.z, sumTolerance(c.in), sumTolerance(c.in), "z " << what);
+      RL_EXPECT_CLOSE(got.y, want.y, sumTolerance(c.in), sumTolerance(c.in), "y " << what);
+      RL_EXPECT_CLOSE(got.dx, want.dx, sumTolerance(c.out), sumTolerance(c.out), "dx " << what);
+      RL_EXPECT_CLOSE(got.dw, want.dw, sumTolerance(c.rows), sumTolerance(c.rows), "dw " << what);
+      RL_EXPECT_CLOSE(got.db, want.db, sumTolerance(c.rows), sumTolerance(c.rows), "db " << what);
+    }
+  }
+};
+
+QTEST_APPLESS_MAIN(TestLinear)
+#include "test_linear.moc"

@@ -1,0 +1,209 @@
+// Loss ops (engine/ops/losses.h): hand-computed values, gradients against central finite
+// differences (CPU), and Vulkan vs CPU parity over many shapes.
+#include "test_support.h"
+
+#include "ops/losses.h"
+
+using namespace rl;
+
+namespace {
+
+enum class Kind { CrossEntropy, Mse };
+
+struct LossCase {
+  Kind kind;
+  uint32_t rows, cols;  // N and C (classes) or D (features)
+  float scale = 1.f;
+  uint32_t classify = 1;      // MSE only
+  bool integerLogits = false; // many exact ties: exercises "ties -> lowest index"
+  bool ignoredLabels = false; // cross-entropy: some labels outside [0, C)
+
+  std::string describe() const {
+    std::ostringstream os;
+    os << (kind == Kind::CrossEntropy ? "cross_entropy" : "mse") << " N=" << rows << " C/D=" << cols
+       << " scale=" << scale << " classify=" << classify << " integerLogits=" << integerLogits
+       << " ignoredLabels=" << ignoredLabels;
+    return os.str();
+  }
+};
+
+struct LossRig {
+  Program program;
+  TensorId pred, target, labels, grad, out;
+  explicit LossRig(const LossCase& c) {
+    pred = program.add("pred", {c.rows, c.cols}, Role::Activation);
+    target = program.add("target", {c.rows, c.cols}, Role::Input);
+    labels = program.add("labels", {c.rows}, Role::Input, DType::I32);
+    grad = program.add("dpred", {c.rows, c.cols}, Role::Gradient);
+    out = program.add("out", {2}, Role::Output);
+    if (c.kind == Kind::CrossEntropy)
+      program.append("run", std::make_unique<SoftmaxCrossEntropy>(program, pred, labels, grad, out,
+                                                                  CrossEntropyParams{c.rows, c.cols, c.scale}));
+    else
+      program.append("run", std::make_unique<MeanSquaredError>(program, pred, target, labels, grad, out,
+                                                               MseParams{c.rows, c.cols, c.classify, c.scale}));
+  }
+};
+
+struct LossInputs {
+  std::vector<float> pred, target;
+  std::vector<int32_t> labels;
+  LossInputs(const LossCase& c, uint32_t seed) {
+    const size_t n = size_t(c.rows) * c.cols;
+    pred = rltest::randomVector(n, seed, -3.f, 3.f);
+    if (c.integerLogits)
+      for (float& v : pred) v = std::round(v);
+    target = rltest::randomVector(n, seed + 1);
+    std::mt19937 gen(seed + 2);
+    labels.resize(c.rows);
+    for (uint32_t r = 0; r < c.rows; ++r) {
+      labels[r] = int32_t(gen() % c.cols);
+      if (c.ignoredLabels && r % 5 == 2) labels[r] = r % 2 ? -1 : int32_t(c.cols);
+    }
+  }
+};
+
+struct LossOutputs {
+  std::vector<float> grad, out;
+};
+
+LossOutputs runLoss(Backend& be, const LossRig& r, const LossInputs& in) {
+  be.load(r.program);
+  be.writeTensor(r.program, r.pred, in.pred);
+  be.writeTensor(r.program, r.target, in.target);
+  be.writeTensor(r.program, r.labels, in.labels);
+  be.run("run");
+  return {be.readTensor<float>(r.program, r.grad), be.readTensor<float>(r.program, r.out)};
+}
+
+// d out[0] / d pred by central differences (h = 1e-2), the loss read back as float and differenced
+// in double.
+std::vector<float> finiteDifferences(const LossCase& c, const LossInputs& in) {
+  LossRig rig(c);
+  CpuBackend cpu;
+  const float h = 1e-2f;
+  std::vector<float> g(in.pred.size());
+  for (size_t i = 0; i < in.pred.size(); ++i) {
+    LossInputs plus = in, minus = in;
+    plus.pred[i] += h;
+    minus.pred[i] -= h;
+    double lp = runLoss(cpu, rig, plus).out[0], lm = runLoss(cpu, rig, minus).out[0];
+    g[i] = float((lp - lm) / (2 * h));
+  }
+  return g;
+}
+
+}  // namespace
+
+class TestLosses : public QObject {
+  Q_OBJECT
+
+ private slots:
+  // N=2, C=3; row 1 ties classes 0 and 1, so argmax is 0 and the row (label 1) is not correct.
+  // Expected values computed in double by hand (softmax, logsumexp).
+  void crossEntropyHandValues() {
+    LossCase c{Kind::CrossEntropy, 2, 3};
+    LossRig rig(c);
+    LossInputs in(c, 1);
+    in.pred = {1, 2, 3, 0.5f, 0.5f, -1};
+    in.labels = {2, 1};
+    CpuBackend cpu;
+    auto out = runLoss(cpu, rig, in);
+    RL_EXPECT_CLOSE(out.out, (std::vector<float>{0.6032610746430529f, 1.f}), 1e-6, 1e-6, "loss, correct");
+    std::vector<float> grad = {0.04501528658519024f, 0.12236423552739885f, -0.167379522112589f,
+                               0.2249081088291371f,  -0.2750918911708629f, 0.05018378234172584f};
+    RL_EXPECT_CLOSE(out.grad, grad, 1e-7, 1e-6, "dlogits");
+  }
+
+  // N=2, D=2: squared errors 1 and 8 -> loss 4.5; dpred = 2 (pred - t) / 2; argmax rows 1 and 0.
+  void mseHandValues() {
+    for (uint32_t classify : {0u, 1u}) {
+      LossCase c{Kind::Mse, 2, 2, 1.f, classify};
+      LossRig rig(c);
+      LossInputs in(c, 1);
+      in.pred = {1, 2, 3, -1};
+      in.target = {0, 2, 1, 1};
+      in.labels = {1, 0};
+      CpuBackend cpu;
+      auto out = runLoss(cpu, rig, in);
+      RL_EXPECT_CLOSE(out.out, (std::vector<float>{4.5f, classify ? 2.f : 0.f}), 1e-7, 1e-7,
+                      "loss, correct; classify=" << classify);
+      RL_EXPECT_CLOSE(out.grad, (std::vector<float>{1, 0, 2, -2}), 1e-7, 1e-7, "dpred");
+    }
+  }
+
+  // The written gradient is scale times d(loss)/d(pred): against central differences with
+  // h = 1e-2, atol 5e-5, rtol 1e-3; then scale = 0.5 gives half of it.
+  void gradientsMatchFiniteDifferences() {
+    for (Kind kind : {Kind::CrossEntropy, Kind::Mse}) {
+      LossCase c{kind, 6, 4};
+      c.ignoredLabels = kind == Kind::CrossEntropy;
+      LossInputs in(c, 21);
+      LossRig rig(c);
+      CpuBackend cpu;
+      auto analytic = runLoss(cpu, rig, in);
+      RL_EXPECT_CLOSE(analytic.grad, finiteDifferences(c, in), 5e-5, 1e-3, "gradient vs FD, " << c.describe());
+
+      LossCase half = c;
+      half.scale = 0.5f;
+      LossRig halfRig(half);
+      auto scaled = runLoss(cpu, halfRig, in);
+      std::vector<float> expected = analytic.grad;
+      for (float& v : expected) v *= 0.5f;
+      RL_EXPECT_CLOSE(scaled.grad, expected, 1e-8, 1e-6, "scale 0.5, " << half.describe());
+      RL_EXPECT_CLOSE(scaled.out, analytic.out, 0.0 + 1e-30, 0.0, "scale leaves the loss alone");
+    }
+  }
+
+  void ignoredLabelsHaveNoEffect() {
+    LossCase c{Kind::CrossEntropy, 4, 3};
+    LossRig rig(c);
+    LossInputs in(c, 3);
+    in.labels = {0, -1, 3, 2};
+    CpuBackend cpu;
+    auto out = runLoss(cpu, rig, in);
+    for (int i = 3; i < 9; ++i) QCOMPARE(out.grad[i], 0.f);  // rows 1 and 2
+    // Same loss as rows 0 and 3 alone, still divided by N = 4.
+    LossCase two{Kind::CrossEntropy, 2, 3};
+    LossRig rig2(two);
+    LossInputs in2(two, 3);
+    in2.pred = {in.pred[0], in.pred[1], in.pred[2], in.pred[9], in.pred[10], in.pred[11]};
+    in2.labels = {0, 2};
+    auto ref = runLoss(cpu, rig2, in2);
+    QVERIFY(std::abs(out.out[0] - ref.out[0] * 0.5f) < 1e-6f);
+    QCOMPARE(out.out[1], ref.out[1]);
+  }
+
+  // Vulkan vs CPU. Tolerances: loss atol 1e-6, rtol 2e-6 (float tree sum vs double sum over N);
+  // gradients atol 1e-7, rtol 1e-5 (exp/log differ by a few ulp); correct counts exact.
+  void vulkanMatchesCpu() {
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    std::vector<LossCase> cases;
+    const uint32_t shapes[][2] = {{1, 1},   {1, 4},   {7, 3},    {63, 2},  {65, 10},
+                                  {256, 4}, {300, 33}, {1000, 4}, {257, 1}, {513, 7}};
+    int k = 0;
+    for (const auto& s : shapes) {
+      const float scales[] = {1.f, 0.5f, 0.f};
+      cases.push_back({Kind::CrossEntropy, s[0], s[1], scales[k % 3], 1, k % 3 == 1, k % 2 == 1});
+      cases.push_back({Kind::Mse, s[0], s[1], scales[(k + 1) % 3], uint32_t(k % 2), k % 3 == 2});
+      ++k;
+    }
+    CpuBackend cpu;
+    uint32_t seed = 500;
+    for (const LossCase& c : cases) {
+      LossRig rig(c);
+      LossInputs in(c, seed += 7);
+      auto want = runLoss(cpu, rig, in);
+      auto got = runLoss(*vk, rig, in);
+      RL_EXPECT_CLOSE(got.grad, want.grad, 1e-7, 1e-5, "gradient " << c.describe());
+      QVERIFY2(std::abs(got.out[0] - want.out[0]) <= 1e-6 + 2e-6 * std::abs(want.out[0]),
+               qPrintable(QString("loss %1 vs %2, %3").arg(got.out[0]).arg(want.out[0]).arg(c.describe().c_str())));
+      QVERIFY2(got.out[1] == want.out[1],
+               qPrintable(QString("correct %1 vs %2, %3").arg(got.out[1]).arg(want.out[1]).arg(c.describe().c_str())));
+    }
+  }
+};
+
+QTEST_APPLESS_MAIN(TestLosses)
+#include "test_losses.moc"
