@@ -44,7 +44,7 @@ void main() {
 
   for (uint e = 0u; e < E; ++e) {
     dp[row + e] = auxScale * load[e];
-    if (noisyType) dh[row + e] = zc * exp(h[row + e] - lse);
+    if (noisyType) dh[row + e] = zc * (exp(h[row + e] - m) / s);
   }
   for (uint j = 0u; j < k; ++j) {
     int e = idx[c0 + j];
@@ -61,7 +61,7 @@ void main() {
   bool noise = noisyType && globals[3] != 0u;
   for (uint e = 0u; e < E; ++e) {
     uint i = row + e;
-    float dhe = noisyType ? dh[i] : zc * exp(h[i] - lse);
+    float dhe = noisyType ? dh[i] : zc * (exp(h[i] - m) / s);
     dp[i] = (probs[i] * (dp[i] - pd) + dhe) / p.temperature;
     if (noisyType)
       dh[i] = noise ? dhe * rl_normal_noise(globals[1], globals[0], p.noiseStream, i) * rl_sigmoid(noiseLogits[i])

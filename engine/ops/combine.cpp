@@ -1,13 +1,11 @@
 #include "ops/combine.h"
 
-#include <Eigen/Core>
+#include <algorithm>
 #include <stdexcept>
 
 namespace rl {
 
 namespace {
-using Rows = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-
 void validate(const CombineParams& p, const char* op) {
   if (p.k == 0 || p.D == 0)
     throw std::invalid_argument(std::string(op) + ": need k >= 1 and D >= 1 (k " + std::to_string(p.k) + ", D " +
@@ -24,14 +22,20 @@ CombineForward::CombineForward(const Program& program, TensorId oe, TensorId slo
 }
 
 void CombineForward::runCpu(const ArenaView& a) const {
-  Rows oe(a.f(oe_), p_.S, p_.D), y(a.f(y_), p_.N, p_.D);
+  const uint32_t D = p_.D, k = p_.k;
+  const float* oe = a.f(oe_);
+  float* y = a.f(y_);
   const int32_t* slot = a.i(slot_);
   const float* wt = a.f(wt_);
   for (uint32_t n = 0; n < p_.N; ++n) {
-    y.row(n).setZero();
-    for (uint32_t j = 0; j < p_.k; ++j) {
-      const size_t c = size_t(n) * p_.k + j;
-      if (slot[c] >= 0) y.row(n) += wt[c] * oe.row(slot[c]);
+    float* out = y + size_t(n) * D;
+    std::fill(out, out + D, 0.0f);
+    for (uint32_t j = 0; j < k; ++j) {
+      const size_t c = size_t(n) * k + j;
+      if (slot[c] < 0) continue;
+      const float w = wt[c];
+      const float* o = oe + size_t(slot[c]) * D;
+      for (uint32_t d = 0; d < D; ++d) out[d] += w * o[d];
     }
   }
 }
@@ -45,14 +49,20 @@ CombineBackwardExperts::CombineBackwardExperts(const Program& program, TensorId 
 }
 
 void CombineBackwardExperts::runCpu(const ArenaView& a) const {
-  Rows dy(a.f(dy_), p_.N, p_.D), doe(a.f(doe_), p_.S, p_.D);
+  const uint32_t D = p_.D;
+  const float* dy = a.f(dy_);
+  float* doe = a.f(doe_);
   const int32_t* assign = a.i(slotAssign_);
   const float* wt = a.f(wt_);
   for (uint32_t s = 0; s < p_.S; ++s) {
-    if (assign[s] < 0)
-      doe.row(s).setZero();
-    else
-      doe.row(s) = wt[assign[s]] * dy.row(uint32_t(assign[s]) / p_.k);
+    float* out = doe + size_t(s) * D;
+    if (assign[s] < 0) {
+      std::fill(out, out + D, 0.0f);
+      continue;
+    }
+    const float w = wt[assign[s]];
+    const float* g = dy + size_t(uint32_t(assign[s]) / p_.k) * D;
+    for (uint32_t d = 0; d < D; ++d) out[d] = w * g[d];
   }
 }
 
@@ -65,13 +75,21 @@ CombineBackwardWeights::CombineBackwardWeights(const Program& program, TensorId 
 }
 
 void CombineBackwardWeights::runCpu(const ArenaView& a) const {
-  Rows dy(a.f(dy_), p_.N, p_.D), oe(a.f(oe_), p_.S, p_.D);
+  const uint32_t D = p_.D, k = p_.k;
+  const float* dy = a.f(dy_);
+  const float* oe = a.f(oe_);
   const int32_t* slot = a.i(slot_);
   float* dwt = a.f(dwt_);
   for (uint32_t n = 0; n < p_.N; ++n)
-    for (uint32_t j = 0; j < p_.k; ++j) {
-      const size_t c = size_t(n) * p_.k + j;
-      dwt[c] = slot[c] < 0 ? 0.0f : dy.row(n).dot(oe.row(slot[c]));
+    for (uint32_t j = 0; j < k; ++j) {
+      const size_t c = size_t(n) * k + j;
+      float dot = 0.0f;
+      if (slot[c] >= 0) {
+        const float* g = dy + size_t(n) * D;
+        const float* o = oe + size_t(slot[c]) * D;
+        for (uint32_t d = 0; d < D; ++d) dot += g[d] * o[d];
+      }
+      dwt[c] = dot;
     }
 }
 

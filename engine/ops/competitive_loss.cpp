@@ -1,14 +1,10 @@
 #include "ops/competitive_loss.h"
 
-#include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 namespace rl {
-
-namespace {
-using Rows = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-}
 
 CompetitiveLoss::CompetitiveLoss(const Program& program, TensorId oe, TensorId slot, TensorId wt, TensorId target,
                                  TensorId doe, TensorId dwt, TensorId out, CompetitiveParams params)
@@ -22,28 +18,34 @@ CompetitiveLoss::CompetitiveLoss(const Program& program, TensorId oe, TensorId s
 }
 
 void CompetitiveLoss::runCpu(const ArenaView& a) const {
-  const uint32_t N = p_.N, k = p_.k;
-  Rows oe(a.f(oe_), p_.S, p_.D), doe(a.f(doe_), p_.S, p_.D), target(a.f(target_), N, p_.D);
+  const uint32_t N = p_.N, k = p_.k, D = p_.D;
+  const float* oe = a.f(oe_);
+  const float* target = a.f(target_);
+  float* doe = a.f(doe_);
   const int32_t* slot = a.i(slot_);
   const float* wt = a.f(wt_);
   float* dwt = a.f(dwt_);
   const float g = p_.scale / float(N);
-  doe.setZero();
+  std::fill(doe, doe + size_t(p_.S) * D, 0.0f);
 
   double total = 0.0;
   for (uint32_t n = 0; n < N; ++n) {
     const int32_t* s = slot + size_t(n) * k;
     const float* w = wt + size_t(n) * k;
+    const float* t = target + size_t(n) * D;
     float* dw = dwt + size_t(n) * k;
     // dw holds the half squared distances until the last pass.
     float m = -INFINITY;
     for (uint32_t j = 0; j < k; ++j) {
       if (s[j] < 0) continue;
-      dw[j] = 0.5f * (target.row(n) - oe.row(s[j])).squaredNorm();
+      const float* o = oe + size_t(s[j]) * D;
+      float d = 0.0f;
+      for (uint32_t f = 0; f < D; ++f) d += (t[f] - o[f]) * (t[f] - o[f]);
+      dw[j] = 0.5f * d;
       if (w[j] > 0.0f) m = std::max(m, std::log(w[j]) - dw[j]);
     }
     if (m == -INFINITY) {  // nothing left in the mixture
-      for (uint32_t j = 0; j < k; ++j) dw[j] = 0.0f;
+      std::fill(dw, dw + k, 0.0f);
       continue;
     }
     float sum = 0.0f;
@@ -57,7 +59,10 @@ void CompetitiveLoss::runCpu(const ArenaView& a) const {
         continue;
       }
       const float r = std::exp(loss - dw[j]);
-      doe.row(s[j]) = (g * w[j] * r) * (oe.row(s[j]) - target.row(n));
+      const float post = g * w[j] * r;
+      const float* o = oe + size_t(s[j]) * D;
+      float* go = doe + size_t(s[j]) * D;
+      for (uint32_t f = 0; f < D; ++f) go[f] = post * (o[f] - t[f]);
       dw[j] = -g * r;
     }
   }

@@ -1,13 +1,11 @@
 #include "ops/dispatch.h"
 
-#include <Eigen/Core>
+#include <algorithm>
 #include <stdexcept>
 
 namespace rl {
 
 namespace {
-using Rows = Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-
 void validate(const DispatchParams& p, const char* op) {
   if (p.k == 0 || p.D == 0)
     throw std::invalid_argument(std::string(op) + ": need k >= 1 and D >= 1 (k " + std::to_string(p.k) + ", D " +
@@ -24,13 +22,16 @@ DispatchForward::DispatchForward(const Program& program, TensorId x, TensorId sl
 }
 
 void DispatchForward::runCpu(const ArenaView& a) const {
-  Rows x(a.f(x_), p_.N, p_.D), xe(a.f(xe_), p_.S, p_.D);
+  const uint32_t D = p_.D;
+  const float* x = a.f(x_);
+  float* xe = a.f(xe_);
   const int32_t* assign = a.i(slotAssign_);
   for (uint32_t s = 0; s < p_.S; ++s) {
+    float* out = xe + size_t(s) * D;
     if (assign[s] < 0)
-      xe.row(s).setZero();
+      std::fill(out, out + D, 0.0f);
     else
-      xe.row(s) = x.row(uint32_t(assign[s]) / p_.k);
+      std::copy_n(x + size_t(uint32_t(assign[s]) / p_.k) * D, D, out);
   }
 }
 
@@ -43,21 +44,18 @@ DispatchBackward::DispatchBackward(const Program& program, TensorId dxe, TensorI
 }
 
 void DispatchBackward::runCpu(const ArenaView& a) const {
-  Rows dxe(a.f(dxe_), p_.S, p_.D), dx(a.f(dx_), p_.N, p_.D);
+  const uint32_t D = p_.D, k = p_.k;
+  const float* dxe = a.f(dxe_);
+  float* dx = a.f(dx_);
   const int32_t* slot = a.i(slot_);
   for (uint32_t n = 0; n < p_.N; ++n) {
-    if (!p_.accumulate) dx.row(n).setZero();
-    // Sum over the choices first, then add: the shader's order.
-    const int32_t* s = slot + size_t(n) * p_.k;
-    if (p_.k == 1) {
-      if (s[0] >= 0) dx.row(n) += dxe.row(s[0]);
-      continue;
-    }
-    for (uint32_t d = 0; d < p_.D; ++d) {
-      float sum = 0.0f;
-      for (uint32_t j = 0; j < p_.k; ++j)
-        if (s[j] >= 0) sum += dxe(s[j], d);
-      dx(n, d) += sum;
+    float* out = dx + size_t(n) * D;
+    if (!p_.accumulate) std::fill(out, out + D, 0.0f);
+    for (uint32_t j = 0; j < k; ++j) {
+      const int32_t s = slot[size_t(n) * k + j];
+      if (s < 0) continue;
+      const float* g = dxe + size_t(s) * D;
+      for (uint32_t d = 0; d < D; ++d) out[d] += g[d];
     }
   }
 }

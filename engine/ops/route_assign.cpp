@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 namespace rl {
 
@@ -13,7 +14,6 @@ RouteAssign::RouteAssign(const Program& program, TensorId idx, TensorId slot, Te
                                 ", k " + std::to_string(p_.k) + ", C " + std::to_string(p_.C) + ")");
   bindings_ = {bind(program, idx), bind(program, slot), bind(program, slotAssign)};
   name_ = "route_assign(" + program.info(slot).name + ")";
-  filled_.resize(p_.E);
 }
 
 void RouteAssign::runCpu(const ArenaView& a) const {
@@ -22,7 +22,9 @@ void RouteAssign::runCpu(const ArenaView& a) const {
   int32_t* slot = a.i(slot_);
   int32_t* assign = a.i(slotAssign_);
   std::fill(assign, assign + size_t(E) * C, -1);
-  std::fill(filled_.begin(), filled_.end(), 0u);
+  // Occupants per expert so far, in a per-thread buffer that only grows (no allocation per step).
+  thread_local std::vector<uint32_t> filled;
+  filled.assign(E, 0u);
   // One pass over the choices in priority order (rank-major); the shader walks the same order
   // once per expert.
   for (uint32_t j = 0; j < k; ++j)
@@ -30,8 +32,8 @@ void RouteAssign::runCpu(const ArenaView& a) const {
       const int32_t e = idx[size_t(n) * k + j];
       int32_t& s = slot[size_t(n) * k + j];
       s = -1;
-      if (e < 0 || uint32_t(e) >= E || filled_[e] == C) continue;  // not an expert, or full
-      const uint32_t c = filled_[e]++;
+      if (e < 0 || uint32_t(e) >= E || filled[e] == C) continue;  // not an expert, or full
+      const uint32_t c = filled[e]++;
       assign[size_t(e) * C + c] = int32_t(n * k + j);
       s = int32_t(size_t(e) * C + c);
     }

@@ -33,7 +33,6 @@ class RouteAssign final : public Op {
   AssignParams p_;
   std::vector<Binding> bindings_;
   std::string name_;
-  mutable std::vector<uint32_t> filled_;  // CPU scratch: occupants per expert so far
 };
 
 }  // namespace rl

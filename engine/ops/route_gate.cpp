@@ -1,5 +1,6 @@
 #include "ops/route_gate.h"
 
+#include <Eigen/Core>
 #include <cmath>
 #include <stdexcept>
 
@@ -34,33 +35,33 @@ RouteGate::RouteGate(const Program& program, TensorId logits, TensorId noiseLogi
 
 void RouteGate::runCpu(const ArenaView& a) const {
   const uint32_t N = p_.N, E = p_.E, k = p_.k;
-  const float T = p_.temperature;
+  const size_t NE = size_t(N) * E;
   const auto type = static_cast<RouterType>(p_.type);
   const Globals g = routing::readGlobals(a, globals_);
-  const bool noisy = type == RouterType::NoisyTopK && g.train != 0;
+  float* probs = a.f(probs_);
+  float* h = a.f(h_);
+  float* rowMax = routing::scratch(0, N);
+  float* rowSum = routing::scratch(1, N);
+
+  // Whole-matrix passes (the transcendentals vectorise), then the per-row choices.
+  Eigen::Map<Eigen::ArrayXf> H(h, Eigen::Index(NE)), P(probs, Eigen::Index(NE));
+  H = Eigen::Map<const Eigen::ArrayXf>(a.f(logits_), Eigen::Index(NE)) / p_.temperature;
+  routing::shiftedExp(h, N, E, probs, rowMax, rowSum);
+  for (uint32_t n = 0; n < N; ++n)
+    for (uint32_t e = 0; e < E; ++e) probs[size_t(n) * E + e] /= rowSum[n];
+  if (type == RouterType::NoisyTopK && g.train != 0) {
+    float* eps = routing::scratch(2, NE);
+    routing::normalNoise(g.seed, g.step, p_.noiseStream, 0, NE, eps, routing::scratch(3, NE));
+    Eigen::Map<const Eigen::ArrayXf> nl(a.f(noise_), Eigen::Index(NE));
+    const auto softplus = nl.max(0.0f) + (1.0f + (-nl.abs()).exp()).log();
+    H += Eigen::Map<Eigen::ArrayXf>(eps, Eigen::Index(NE)) * softplus;
+  }
 
   for (uint32_t n = 0; n < N; ++n) {
-    const float* z = a.f(logits_) + size_t(n) * E;  // divided by T below
-    const float* nl = a.f(noise_) + size_t(n) * E;
-    float* p = a.f(probs_) + size_t(n) * E;
-    float* h = a.f(h_) + size_t(n) * E;
+    const float* p = probs + size_t(n) * E;
+    const float* hr = h + size_t(n) * E;
     int32_t* idx = a.i(idx_) + size_t(n) * k;
     float* wt = a.f(wt_) + size_t(n) * k;
-
-    float m = -INFINITY;
-    for (uint32_t e = 0; e < E; ++e) m = std::max(m, z[e] / T);
-    float sum = 0.0f;
-    for (uint32_t e = 0; e < E; ++e) {
-      p[e] = std::exp(z[e] / T - m);
-      sum += p[e];
-    }
-    for (uint32_t e = 0; e < E; ++e) {
-      p[e] /= sum;
-      h[e] = z[e] / T;
-      if (noisy)
-        h[e] += routing::normalNoise(g.seed, g.step, p_.noiseStream, n * E + e) * routing::softplus(nl[e]);
-    }
-
     switch (type) {
       case RouterType::Dense:
         for (uint32_t j = 0; j < k; ++j) {
@@ -80,11 +81,11 @@ void RouteGate::runCpu(const ArenaView& a) const {
         break;
       }
       case RouterType::NoisyTopK: {
-        routing::selectTopK(E, k, [&](uint32_t e) { return h[e]; }, idx);
-        const float top = h[idx[0]];
+        routing::selectTopK(E, k, [&](uint32_t e) { return hr[e]; }, idx);
+        const float top = hr[idx[0]];
         float s = 0.0f;
         for (uint32_t j = 0; j < k; ++j) {
-          wt[j] = std::exp(h[idx[j]] - top);
+          wt[j] = std::exp(hr[idx[j]] - top);
           s += wt[j];
         }
         for (uint32_t j = 0; j < k; ++j) wt[j] /= s;

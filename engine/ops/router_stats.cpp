@@ -1,8 +1,11 @@
 #include "ops/router_stats.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+
+#include "ops/routing_math.h"
 
 namespace rl {
 
@@ -44,18 +47,21 @@ void RouterStats::runCpu(const ArenaView& a) const {
     aux += double(load[e]) * importance[e];
   }
 
+  // Row log-sum-exps and entropies; the transcendentals run vectorised over the whole matrix.
+  const size_t NE = size_t(N) * E;
+  float* ex = routing::scratch(0, NE);
+  float* rowMax = routing::scratch(1, N);
+  float* rowSum = routing::scratch(2, N);
+  routing::shiftedExp(h, N, E, ex, rowMax, rowSum);
+  float* logp = routing::scratch(3, NE);
+  Eigen::Map<Eigen::ArrayXf>(logp, Eigen::Index(NE)) = Eigen::Map<const Eigen::ArrayXf>(probs, Eigen::Index(NE)).log();
   double zSum = 0.0, entropySum = 0.0;
   for (uint32_t n = 0; n < N; ++n) {
-    const float* hr = h + size_t(n) * E;
-    const float* pr = probs + size_t(n) * E;
-    const float m = *std::max_element(hr, hr + E);
-    float s = 0.0f, ent = 0.0f;
-    for (uint32_t e = 0; e < E; ++e) {
-      s += std::exp(hr[e] - m);
-      if (pr[e] > 0.0f) ent -= pr[e] * std::log(pr[e]);
-    }
-    const float lse = m + std::log(s);
+    const float lse = rowMax[n] + std::log(rowSum[n]);
     zSum += double(lse) * lse;
+    float ent = 0.0f;
+    for (size_t i = size_t(n) * E; i < size_t(n + 1) * E; ++i)
+      if (probs[i] > 0.0f) ent -= probs[i] * logp[i];
     entropySum += ent;
   }
 
