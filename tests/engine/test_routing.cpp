@@ -301,6 +301,7 @@ class TestRouting : public QObject {
   void statsParity() {
     struct Case {
       uint32_t N, E, k;
+      float aux = 0, z = 0;
       TensorId load = 0, importance = 0, scalars = 0;
     };
     Bench b;
@@ -323,6 +324,8 @@ class TestRouting : public QObject {
         for (auto& s : slotValues) s = gen() % 10 < 3 ? -1 : int32_t(gen() % 1000);
         b.set(slot, slotValues);
         StatsParams sp{N, E, k, 0.01f * float(1 + cases.size() % 3), 0.001f};
+        c.aux = sp.auxCoef;
+        c.z = sp.zCoef;
         b.program.append("fwd", std::make_unique<RouterStats>(b.program, probs, h, idx, slot, c.load,
                                                               c.importance, c.scalars, sp));
         cases.push_back(c);
@@ -335,7 +338,8 @@ class TestRouting : public QObject {
     cpu.run("fwd");
     vk->run("fwd");
     for (const Case& c : cases) {
-      const std::string what = shapeText(c.N, c.E, c.k);
+      const std::string what =
+          shapeText(c.N, c.E, c.k) + ", auxCoef " + std::to_string(c.aux) + ", zCoef " + std::to_string(c.z);
       RL_EXPECT_CLOSE(b.f(*vk, c.load), b.f(cpu, c.load), 1e-30, 1e-6, what + ": load");
       RL_EXPECT_CLOSE(b.f(*vk, c.importance), b.f(cpu, c.importance), 1e-6, 1e-5, what + ": importance");
       RL_EXPECT_CLOSE(b.f(*vk, c.scalars), b.f(cpu, c.scalars), 1e-6, 1e-5, what + ": aux, z, entropy, dropped");
