@@ -9,7 +9,8 @@
 
 namespace rl {
 
-VulkanArena::VulkanArena(std::shared_ptr<VulkanContext> ctx, uint64_t words) : ctx_(std::move(ctx)), words_(words) {
+VulkanArena::VulkanArena(std::shared_ptr<VulkanContext> ctx, uint64_t words, bool forceStaging)
+    : ctx_(std::move(ctx)), words_(words) {
   // Whole 256-byte blocks plus one spare block: every binding range, even an empty one at the very
   // end of the arena (bound as 4 bytes), and every rgba32f texel view stays inside the buffer.
   bytes_ = ((words + kAlignWords - 1) / kAlignWords + 1) * kAlignWords * 4;
@@ -19,8 +20,9 @@ VulkanArena::VulkanArena(std::shared_ptr<VulkanContext> ctx, uint64_t words) : c
                                    VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   const VkMemoryPropertyFlags hostMapped = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   bool direct = false;
-  Allocation a = allocate(usage, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | hostMapped,
-                          VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &direct);
+  const VkMemoryPropertyFlags preferred = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | (forceStaging ? 0 : hostMapped);
+  Allocation a = allocate(usage, preferred, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &direct);
+  direct = direct && !forceStaging;
   buffer_ = a.buffer;
   memory_ = a.memory;
   if (direct) {

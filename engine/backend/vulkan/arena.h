@@ -14,7 +14,9 @@ namespace rl {
 class VulkanArena {
  public:
   // Zero-filled. Allocates a little past `words` so a zero-word binding at the end is still valid.
-  VulkanArena(std::shared_ptr<VulkanContext> ctx, uint64_t words);
+  // forceStaging takes the discrete-GPU path (device-local + staging copies) even when the device
+  // offers mapped device-local memory, so that path is tested on lavapipe too.
+  VulkanArena(std::shared_ptr<VulkanContext> ctx, uint64_t words, bool forceStaging = false);
   ~VulkanArena();
   VulkanArena(const VulkanArena&) = delete;
   VulkanArena& operator=(const VulkanArena&) = delete;
