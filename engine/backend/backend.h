@@ -22,6 +22,14 @@ class Backend {
   virtual void write(uint64_t offsetWords, const void* src, uint64_t words) = 0;
   virtual void read(uint64_t offsetWords, void* dst, uint64_t words) const = 0;
 
+  // Each op of a phase run alone `reps` times: mean milliseconds per op, in phase order.
+  // For benchmarks and profiling only (it changes the arena like running the ops would).
+  struct OpTiming {
+    std::string op;
+    double ms = 0;
+  };
+  virtual std::vector<OpTiming> profile(const std::string& phase, int reps) = 0;
+
   template <class T>
   void writeTensor(const Program& p, TensorId t, const std::vector<T>& v) {
     static_assert(sizeof(T) == 4);

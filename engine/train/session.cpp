@@ -40,6 +40,15 @@ std::string expertName(const std::string& grouped, int expert) {
 
 }  // namespace
 
+// The expert with the largest gate weight for a row (for dense routing idx is simply 0..E-1).
+int topExpert(const ProbeLayer& L, int row) {
+  const size_t base = static_cast<size_t>(row) * L.k;
+  int best = 0;
+  for (int j = 1; j < L.k; ++j)
+    if (L.wt[base + j] > L.wt[base + best]) best = j;
+  return L.idx[base + best];
+}
+
 Session::Session(Spec spec, BackendSelection backend)
     : spec_(std::move(spec)), backend_(std::move(backend.backend)), backendReason_(std::move(backend.reason)) {
   auto problems = validateSpec(spec_);
@@ -223,7 +232,7 @@ EvalMetrics Session::evaluate() {
     std::vector<std::vector<double>> counts(classes, std::vector<double>(L.experts, 0.0));
     for (int r = 0; r < all.rows; ++r) {
       const int c = std::clamp(t.label[r], 0, classes - 1);
-      counts[c][L.idx[static_cast<size_t>(r) * L.k]] += 1;
+      counts[c][topExpert(L, r)] += 1;
     }
     e.classExpertCounts.push_back(std::move(counts));
   }

@@ -58,6 +58,8 @@ struct Probe {
   std::vector<ProbeLayer> layers;
 };
 
+int topExpert(const ProbeLayer& layer, int row);
+
 struct Snapshot {
   int step = 0;
   std::vector<uint32_t> params, optState;

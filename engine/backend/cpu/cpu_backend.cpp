@@ -1,6 +1,7 @@
 #include "backend/cpu/cpu_backend.h"
 
 #include <Eigen/Core>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -25,6 +26,17 @@ void CpuBackend::run(const std::string& phase) {
   if (it == program_->phases.end()) throw std::runtime_error("cpu backend: no phase '" + phase + "'");
   ArenaView view(*program_, arena_.data());
   for (const auto& op : it->second) op->runCpu(view);
+}
+
+std::vector<Backend::OpTiming> CpuBackend::profile(const std::string& phase, int reps) {
+  std::vector<OpTiming> out;
+  ArenaView view(*program_, arena_.data());
+  for (const auto& op : program_->phases.at(phase)) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) op->runCpu(view);
+    out.push_back({op->name(), std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps});
+  }
+  return out;
 }
 
 void CpuBackend::write(uint64_t offset, const void* src, uint64_t words) {

@@ -1,4 +1,6 @@
 #pragma once
+#include <Eigen/Core>
+
 #include "backend/backend.h"
 
 namespace rl {
@@ -10,12 +12,15 @@ class CpuBackend final : public Backend {
   std::string device() const override;
   void load(const Program& program) override;
   void run(const std::string& phase) override;
+  std::vector<OpTiming> profile(const std::string& phase, int reps) override;
   void write(uint64_t offsetWords, const void* src, uint64_t words) override;
   void read(uint64_t offsetWords, void* dst, uint64_t words) const override;
 
  private:
   const Program* program_ = nullptr;
-  std::vector<uint32_t> arena_;
+  // Aligned to Eigen's widest packet: Eigen's kernels peel differently for unaligned data, which
+  // changes summation order, so an unaligned arena would make results depend on the heap address.
+  std::vector<uint32_t, Eigen::aligned_allocator<uint32_t>> arena_;
 };
 
 }  // namespace rl

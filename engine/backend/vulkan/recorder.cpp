@@ -5,7 +5,7 @@
 namespace rl {
 
 RecordedPhase::RecordedPhase(std::shared_ptr<VulkanContext> ctx, Dispatcher& dispatcher,
-                             const std::vector<std::unique_ptr<Op>>& ops, DeviceClass deviceClass)
+                             const std::vector<const Op*>& ops, DeviceClass deviceClass)
     : ctx_(std::move(ctx)) {
   auto ai = vk::make<VkCommandBufferAllocateInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO);
   ai.commandPool = ctx_->commandPool();

@@ -16,7 +16,7 @@ class RecordedPhase {
  public:
   // Records `ops` (each resolved for `deviceClass`). Throws, naming the op, if one cannot run.
   RecordedPhase(std::shared_ptr<VulkanContext> ctx, Dispatcher& dispatcher,
-                const std::vector<std::unique_ptr<Op>>& ops, DeviceClass deviceClass);
+                const std::vector<const Op*>& ops, DeviceClass deviceClass);
   ~RecordedPhase();
   RecordedPhase(const RecordedPhase&) = delete;
   RecordedPhase& operator=(const RecordedPhase&) = delete;

@@ -1,12 +1,14 @@
 #include "backend/vulkan/vulkan_backend.h"
 
+#include <chrono>
 #include <stdexcept>
 
 namespace rl {
 
 VulkanBackend::VulkanBackend(const std::string& deviceHint) : VulkanBackend(VulkanContext::create(deviceHint)) {}
 
-VulkanBackend::VulkanBackend(std::shared_ptr<VulkanContext> ctx) : ctx_(std::move(ctx)) {
+VulkanBackend::VulkanBackend(std::shared_ptr<VulkanContext> ctx, Options options)
+    : ctx_(std::move(ctx)), options_(options) {
   pipelines_ = std::make_unique<PipelineCache>(ctx_);  // kept across loads: pipelines do not depend on the arena
 }
 
@@ -27,11 +29,14 @@ void VulkanBackend::unload() {
 
 void VulkanBackend::load(const Program& program) {
   unload();
-  arena_ = std::make_unique<VulkanArena>(ctx_, program.arenaWords);
+  program_ = &program;
+  arena_ = std::make_unique<VulkanArena>(ctx_, program.arenaWords, options_.stagedArena);
   dispatcher_ = std::make_unique<Dispatcher>(ctx_, *arena_, *pipelines_);
   try {
     for (const auto& [name, ops] : program.phases) {
-      phases_[name] = std::make_unique<RecordedPhase>(ctx_, *dispatcher_, ops, deviceClass());
+      std::vector<const Op*> list;
+      for (const auto& op : ops) list.push_back(op.get());
+      phases_[name] = std::make_unique<RecordedPhase>(ctx_, *dispatcher_, list, deviceClass());
       ++recordings_;
     }
   } catch (...) {
@@ -44,6 +49,19 @@ void VulkanBackend::run(const std::string& phase) {
   auto it = phases_.find(phase);
   if (it == phases_.end()) throw std::runtime_error("vulkan backend: no phase '" + phase + "'");
   it->second->run();
+}
+
+std::vector<Backend::OpTiming> VulkanBackend::profile(const std::string& phase, int reps) {
+  if (!program_) throw std::logic_error("vulkan backend: profile before load");
+  std::vector<OpTiming> out;
+  for (const auto& op : program_->phases.at(phase)) {
+    RecordedPhase single(ctx_, *dispatcher_, {op.get()}, deviceClass());
+    single.run();  // first run compiles and warms up
+    auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) single.run();
+    out.push_back({op->name(), std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps});
+  }
+  return out;
 }
 
 size_t VulkanBackend::dispatches(const std::string& phase) const {
