@@ -1,6 +1,7 @@
 #pragma once
-// Small pieces shared by the routing ops' CPU references, each the twin of a function in
-// shaders/routing.glsl so both backends compute the same thing in the same order.
+// Small pieces shared by the routing ops' CPU references. The noise, softplus, sigmoid and top-k
+// rules are twins of shaders/routing.glsl, so both backends compute the same thing; the rest
+// (scratch, shifted exponentials) only make the CPU path fast.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
