@@ -232,7 +232,13 @@ EvalMetrics Session::evaluate() {
     std::vector<std::vector<double>> counts(classes, std::vector<double>(L.experts, 0.0));
     for (int r = 0; r < all.rows; ++r) {
       const int c = std::clamp(t.label[r], 0, classes - 1);
-      counts[c][topExpert(L, r)] += 1;
+      // A row chooses expert e with its share of the gate weight (Jacobs et al.: the gate is the
+      // probability of selecting an expert); hard top-k routing gives the selected experts' shares.
+      const size_t base = static_cast<size_t>(r) * L.k;
+      double total = 0;
+      for (int j = 0; j < L.k; ++j) total += L.wt[base + j];
+      for (int j = 0; j < L.k; ++j)
+        if (total > 0) counts[c][L.idx[base + j]] += L.wt[base + j] / total;
     }
     e.classExpertCounts.push_back(std::move(counts));
   }

@@ -39,7 +39,9 @@ struct EvalMetrics {
   double accuracy = 0;  // NaN for regression
   int rows = 0;
   std::vector<MoeMetrics> moe;  // over the first evaluation batch
-  std::vector<std::vector<std::vector<double>>> classExpertCounts;  // per MoE layer: [class][expert] top-1 counts
+  // Per MoE layer: [class][expert] expected routing counts (each row spreads 1 over its chosen
+  // experts by gate-weight share): the contingency table for mutual information.
+  std::vector<std::vector<std::vector<double>>> classExpertCounts;
 };
 
 // Routing of a fixed probe batch (the first rows of the held-out split).
