@@ -138,8 +138,8 @@ int cmdTrain(int argc, char** argv) {
     rl::StepMetrics m = session.step();
     record.add(m);
     if (!m.finite) {
-      stopReason = "diverged at step " + std::to_string(m.step) + " (loss " + fmt(m.loss) + ", gradient norm " +
-                   fmt(m.gradNorm) + "): lower the learning rate";
+      stopReason = "diverged at step " + std::to_string(m.step) + " (loss " + std::to_string(m.loss) +
+                   ", gradient norm " + std::to_string(m.gradNorm) + "): lower the learning rate";
       break;
     }
     bar.update(m.step, "loss " + fmt(m.loss) + "  acc " + fmt(m.accuracy, 3));

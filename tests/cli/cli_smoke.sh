@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# routelab-cli end to end: train writes its four outputs, eval reads them back, user mistakes get
+# a one-line error and a non-zero exit (never a crash or a stack trace).
+set -euo pipefail
+cli="$1"
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$cli" presets | grep -q "spiral-moe (default)" || fail "presets does not list the default"
+"$cli" info | grep -q "auto backend:" || fail "info does not say what auto picks"
+
+"$cli" train --steps 30 --backend cpu --out "$dir/run" > "$dir/summary.out" 2> "$dir/train.err"
+for f in config.json weights.safetensors metrics.csv summary.json; do
+  [ -s "$dir/run/$f" ] || fail "train did not write $f"
+done
+[ "$(wc -l < "$dir/run/metrics.csv")" -eq 31 ] || fail "metrics.csv should have a header and 30 rows"
+grep -q '"test_accuracy"' "$dir/run/summary.json" || fail "summary.json lacks test_accuracy"
+grep -q '"ms_per_step"' "$dir/run/summary.json" || fail "summary.json lacks ms_per_step"
+
+# The written config trains again (round trip), on Vulkan this time.
+"$cli" train --config "$dir/run/config.json" --steps 5 --backend vulkan --out "$dir/run2" > /dev/null 2>&1 \
+  || fail "config.json written by train does not train again"
+
+printf "x,y\n0.1,0.2\n-0.5,0.3\n0.9,-0.9\n" > "$dir/in.csv"
+"$cli" eval --config "$dir/run/config.json" --weights "$dir/run/weights.safetensors" --input "$dir/in.csv" \
+  --out "$dir/pred.csv" 2> /dev/null
+head -1 "$dir/pred.csv" | grep -q "prob_0,.*moe0_choice0_expert,moe0_choice0_gate" || fail "eval header"
+[ "$(wc -l < "$dir/pred.csv")" -eq 4 ] || fail "eval should write one row per input row"
+
+expect_error() {  # expect_error <exit code> <message fragment> -- command...
+  local code="$1" msg="$2"; shift 3
+  set +e; "$@" > /dev/null 2> "$dir/err"; local rc=$?; set -e
+  [ "$rc" -eq "$code" ] || fail "'$*' exited $rc, expected $code"
+  grep -q -- "$msg" "$dir/err" || fail "'$*' error lacks '$msg': $(cat "$dir/err")"
+  ! grep -qi "terminate called\|stack" "$dir/err" || fail "'$*' crashed"
+}
+expect_error 2 "must be a whole number" -- "$cli" train --steps abc
+expect_error 2 "unknown option --bogus" -- "$cli" train --bogus 1
+expect_error 1 "unknown preset 'nope'" -- "$cli" train --preset nope
+printf '{"format": "routelab/1", "model": {"layers": [{"type": "moe", "experts": 2, "expert_widths": [4], "router": {"type": "top_k", "k": 3}}]}}' > "$dir/bad.json"
+expect_error 1 "model.layers\[0\].router.k" -- "$cli" train --config "$dir/bad.json" --backend cpu --out "$dir/x"
+printf '{"format": "routelab/1",\n "model": [}' > "$dir/broken.json"
+expect_error 1 "broken.json" -- "$cli" train --config "$dir/broken.json" --backend cpu --out "$dir/x"
+expect_error 1 "in.csv" -- "$cli" eval --config "$dir/run/config.json" --weights "$dir/in.csv" --input "$dir/in.csv" --out "$dir/p.csv"
+# A diverging run stops with a message and exit code 3, and still writes its outputs.
+sed -e 's/"learning_rate": 0.01/"learning_rate": 1e8/' -e 's/"optimizer": "adam"/"optimizer": "sgd"/' \
+  "$dir/run/config.json" > "$dir/diverge.json"
+expect_error 3 "diverged at step" -- "$cli" train --config "$dir/diverge.json" --backend cpu --steps 100 --out "$dir/div"
+[ -s "$dir/div/summary.json" ] || fail "a diverged run should still write summary.json"
+echo "cli_smoke: all checks passed"
