@@ -28,3 +28,10 @@ float rl_act_grad(uint a, float z, float y) {
 
 // dY * act'(Z), recomputing Y from Z.
 float rl_act_backward(uint a, float dy, float z) { return dy * rl_act_grad(a, z, rl_act(a, z)); }
+
+// The same on four lanes (the vec4 variants of the linear shaders).
+vec4 rl_act4(uint a, vec4 z) { return vec4(rl_act(a, z.x), rl_act(a, z.y), rl_act(a, z.z), rl_act(a, z.w)); }
+vec4 rl_act_backward4(uint a, vec4 dy, vec4 z) {
+  return vec4(rl_act_backward(a, dy.x, z.x), rl_act_backward(a, dy.y, z.y), rl_act_backward(a, dy.z, z.z),
+              rl_act_backward(a, dy.w, z.w));
+}

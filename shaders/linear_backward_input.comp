@@ -11,6 +11,10 @@ layout(std430, binding = 1) readonly buffer Z { float z[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
 layout(std430, binding = 3) buffer DX { float dx[]; };
 
+// The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
+// activation, so the inner loops carry no branches over activations.
+layout(constant_id = 1) const uint ACT = 0;
+
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
   uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
@@ -36,7 +40,7 @@ void main() {
   for (uint o = 0; o < O; ++o) {
     const uint wo = o * I;
     vec4 wk = vec4(w[wCol[0] + wo], w[wCol[1] + wo], w[wCol[2] + wo], w[wCol[3] + wo]);
-    [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] += rl_act_backward(p.act, dy[zRow[t] + o], z[zRow[t] + o]) * wk;
+    [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] += rl_act_backward(ACT, dy[zRow[t] + o], z[zRow[t] + o]) * wk;
   }
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
     if (r0 + t >= p.rows) break;

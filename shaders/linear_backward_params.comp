@@ -13,6 +13,10 @@ layout(std430, binding = 2) readonly buffer X { float x[]; };
 layout(std430, binding = 3) buffer DW { float dw[]; };
 layout(std430, binding = 4) buffer DB { float db[]; };  // may alias DW when hasBias == 0 (never touched then)
 
+// The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
+// activation, so the inner loops carry no branches over activations.
+layout(constant_id = 1) const uint ACT = 0;
+
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
   uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
@@ -40,7 +44,7 @@ void main() {
     const uint zo = m * O, xo = m * I;
     vec4 xm = vec4(x[xCol[0] + xo], x[xCol[1] + xo], x[xCol[2] + xo], x[xCol[3] + xo]);
     vec4 dz;
-    [[unroll]] for (uint t = 0; t < TILE; ++t) dz[t] = rl_act_backward(p.act, dy[zCol[t] + zo], z[zCol[t] + zo]);
+    [[unroll]] for (uint t = 0; t < TILE; ++t) dz[t] = rl_act_backward(ACT, dy[zCol[t] + zo], z[zCol[t] + zo]);
     [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] += dz[t] * xm;
     biasAcc += dz;
   }

@@ -12,6 +12,10 @@ layout(std430, binding = 2) readonly buffer B { float b[]; };
 layout(std430, binding = 3) writeonly buffer Z { float z[]; };  // may be the same tensor as Y
 layout(std430, binding = 4) writeonly buffer Y { float y[]; };
 
+// The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
+// activation, so the inner loops carry no branches over activations.
+layout(constant_id = 1) const uint ACT = 0;
+
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
   uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
@@ -51,7 +55,7 @@ void main() {
     [[unroll]] for (uint c = 0; c < TILE; ++c) {
       if (c0 + c >= O) break;
       z[base + c0 + c] = acc[t][c];
-      y[base + c0 + c] = rl_act(p.act, acc[t][c]);
+      y[base + c0 + c] = rl_act(ACT, acc[t][c]);
     }
   }
 }

@@ -39,8 +39,12 @@ const float* activationGradient(const LinearParams& p, const float* dy, const fl
 
 }  // namespace
 
-Grid LinearOpBase::tileGrid(uint32_t a, uint32_t b) const {
-  const uint64_t tiles = uint64_t(ceilDiv(a, kLinearTile)) * ceilDiv(b, kLinearTile);
+bool LinearOpBase::vectorized() const {
+  return p_.rows > 0 && p_.in > 0 && p_.out > 0 && p_.in % 4 == 0 && p_.out % 4 == 0;
+}
+
+Grid LinearOpBase::tileGrid(uint32_t a, uint32_t tileA, uint32_t b, uint32_t tileB) const {
+  const uint64_t tiles = uint64_t(ceilDiv(a, tileA)) * ceilDiv(b, tileB);
   return {std::max(1u, ceilDiv(tiles, localSize())), p_.groups, 1};
 }
 
@@ -59,6 +63,15 @@ LinearForward::LinearForward(const Program& program, TensorId x, TensorId w, Ten
   requireWords(program, z, G * p.rows * p.out, label_, "z");
   requireWords(program, y, G * p.rows * p.out, label_, "y");
   bindings_ = {bind(program, x), bind(program, w), bind(program, b), bind(program, z), bind(program, y)};
+}
+
+// vec4 variant: x and w as texel buffers.
+std::vector<bool> LinearForward::texelBindings() const {
+  return vectorized() ? std::vector<bool>{true, true} : std::vector<bool>{};
+}
+
+Grid LinearForward::grid() const {
+  return vectorized() ? tileGrid(p_.rows, kLinearVecRows, p_.out, 4) : tileGrid(p_.rows, kLinearTile, p_.out, kLinearTile);
 }
 
 void LinearForward::runCpu(const ArenaView& arena) const {
@@ -87,6 +100,15 @@ LinearBackwardInput::LinearBackwardInput(const Program& program, TensorId dy, Te
   requireWords(program, w, G * p.out * p.in, label_, "w");
   requireWords(program, dx, G * p.rows * p.in, label_, "dx");
   bindings_ = {bind(program, dy), bind(program, z), bind(program, w), bind(program, dx)};
+}
+
+// vec4 variant: dy, z and w as texel buffers.
+std::vector<bool> LinearBackwardInput::texelBindings() const {
+  return vectorized() ? std::vector<bool>{true, true, true} : std::vector<bool>{};
+}
+
+Grid LinearBackwardInput::grid() const {
+  return vectorized() ? tileGrid(p_.rows, kLinearVecRows, p_.in, 4) : tileGrid(p_.rows, kLinearTile, p_.in, kLinearTile);
 }
 
 void LinearBackwardInput::runCpu(const ArenaView& arena) const {
@@ -119,6 +141,13 @@ LinearBackwardParams::LinearBackwardParams(const Program& program, TensorId dy, 
   if (p.hasBias) requireWords(program, db, G * p.out, label_, "db");
   bindings_ = {bind(program, dy), bind(program, z), bind(program, x), bind(program, dw), bind(program, db)};
 }
+
+// vec4 variant: dy, z and x as texel buffers.
+std::vector<bool> LinearBackwardParams::texelBindings() const {
+  return vectorized() ? std::vector<bool>{true, true, true} : std::vector<bool>{};
+}
+
+Grid LinearBackwardParams::grid() const { return tileGrid(p_.out, kLinearTile, p_.in, kLinearTile); }
 
 void LinearBackwardParams::runCpu(const ArenaView& arena) const {
   const Eigen::Index M = p_.rows, I = p_.in, O = p_.out;

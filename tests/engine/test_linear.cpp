@@ -4,6 +4,7 @@
 #include "test_support.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "ops/activation.h"
 #include "ops/linear.h"
@@ -238,6 +239,18 @@ class TestLinear : public QObject {
     }
   }
 
+  // The vec4 variants run exactly when I and O are multiples of 4; both kinds are in the parity sweep.
+  void variantChoice() {
+    for (auto [in, out, vec] : {std::tuple{32u, 12u, true}, {33u, 12u, false}, {32u, 2u, false}, {4u, 4u, true}}) {
+      LinearRig rig({2, 5, in, out, Activation::Relu});
+      const char* suffix = vec ? "_vec4" : "";
+      QCOMPARE(rig.program.phases["fwd"][0]->shader(), std::string("linear_forward") + suffix);
+      QCOMPARE(rig.program.phases["bwd"][0]->shader(), std::string("linear_backward_input") + suffix);
+      QCOMPARE(rig.program.phases["bwd"][1]->shader(), std::string("linear_backward_params") + suffix);
+      QCOMPARE(rig.program.phases["fwd"][0]->texelBindings().empty(), !vec);
+    }
+  }
+
   void rejectsBadShapes() {
     Program p;
     const Role r = Role::Activation;
@@ -260,9 +273,13 @@ class TestLinear : public QObject {
     std::unique_ptr<Backend> vk;
     RL_REQUIRE_VULKAN(vk);
     std::vector<LinearCase> cases;
-    // Every activation with both accumulate values on an odd shape.
+    // Every activation with both accumulate values, on an odd shape (scalar shaders) and on one
+    // with I and O multiples of 4 but M not a multiple of the 8-row tile (vec4 shaders).
     for (Activation a : kActs)
-      for (uint32_t acc : {0u, 1u}) cases.push_back({3, 7, 33, 31, a, acc, 1});
+      for (uint32_t acc : {0u, 1u}) {
+        cases.push_back({3, 7, 33, 31, a, acc, 1});
+        cases.push_back({3, 13, 32, 12, a, acc, 1});
+      }
     // Shape sweep: groups, activations, accumulate and bias cycle across the cases.
     const uint32_t shapes[][3] = {{1, 1, 1},    {7, 2, 3},     {63, 31, 32},  {65, 32, 33}, {256, 2, 32},
                                   {256, 32, 32}, {300, 64, 3},  {1, 128, 64},  {65, 3, 128}, {63, 33, 1},
