@@ -183,6 +183,39 @@ class TestVulkanRuntime : public QObject {
     RL_EXPECT_CLOSE(vk->readTensor<float>(p, x), std::vector<float>(1000, 0.f), 1e-30, 0.0, "arena after reload");
   }
 
+  // The discrete-GPU arena (device-local memory, staging copies), forced on lavapipe.
+  void stagedArenaRoundTrips() {
+    std::shared_ptr<VulkanContext> ctx;
+    try {
+      ctx = VulkanContext::create();
+    } catch (const std::exception& e) {
+      QFAIL(e.what());
+    }
+    VulkanBackend vk(ctx, VulkanBackend::Options{true});
+    Program p;
+    TensorId x = p.add("x", {1000}, Role::Activation);
+    TensorId y = p.add("y", {77}, Role::Activation);
+    p.append("fill", std::make_unique<Fill>(p, Binding{p.info(x).offset + 64, 128}, 4.f, "x[64:192]"));
+    vk.load(p);
+    QVERIFY2(!vk.arenaMapped(), "forced staging still mapped the arena");
+    RL_EXPECT_CLOSE(vk.readTensor<float>(p, x), std::vector<float>(1000, 0.f), 1e-30, 0.0, "staged arena at load");
+    auto x0 = rltest::randomVector(1000, 5), y0 = rltest::randomVector(77, 6);
+    vk.writeTensor(p, x, x0);
+    vk.writeTensor(p, y, y0);
+    vk.run("fill");
+    for (int i = 64; i < 192; ++i) x0[i] = 4.f;
+    RL_EXPECT_CLOSE(vk.readTensor<float>(p, x), x0, 1e-30, 0.0, "staged x after fill");
+    RL_EXPECT_CLOSE(vk.readTensor<float>(p, y), y0, 1e-30, 0.0, "staged y untouched");
+    std::vector<float> part(3);
+    vk.read(p.info(x).offset + 190, part.data(), 3);  // a sub-range read
+    RL_EXPECT_CLOSE(part, (std::vector<float>{4.f, 4.f, x0[192]}), 1e-30, 0.0, "staged partial read");
+    try {
+      vk.read(p.arenaWords - 2, part.data(), 3);
+      QFAIL("read past the arena did not throw");
+    } catch (const std::out_of_range&) {
+    }
+  }
+
   void phaseRecordedOnceRunTwice() {
     std::unique_ptr<Backend> vkBase;
     RL_REQUIRE_VULKAN(vkBase);
