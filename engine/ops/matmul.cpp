@@ -1,6 +1,7 @@
 #include "ops/matmul.h"
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <stdexcept>
 
 namespace rl {

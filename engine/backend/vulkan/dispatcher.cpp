@@ -1,5 +1,6 @@
 #include "backend/vulkan/dispatcher.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
