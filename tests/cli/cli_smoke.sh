@@ -43,6 +43,12 @@ expect_error 1 "model.layers\[0\].router.k" -- "$cli" train --config "$dir/bad.j
 printf '{"format": "routelab/1",\n "model": [}' > "$dir/broken.json"
 expect_error 1 "broken.json" -- "$cli" train --config "$dir/broken.json" --backend cpu --out "$dir/x"
 expect_error 1 "in.csv" -- "$cli" eval --config "$dir/run/config.json" --weights "$dir/in.csv" --input "$dir/in.csv" --out "$dir/p.csv"
+# With no Vulkan driver at all: info says so, auto falls back to the CPU, vulkan is a clear error.
+VK_DRIVER_FILES=/nonexistent/icd.json "$cli" info | grep -q "no device found" || fail "info without Vulkan"
+VK_DRIVER_FILES=/nonexistent/icd.json "$cli" train --steps 3 --out "$dir/novk" > /dev/null 2>&1 \
+  || fail "auto backend should train on the CPU without Vulkan"
+expect_error 1 "no Vulkan loader/driver found" -- env VK_DRIVER_FILES=/nonexistent/icd.json "$cli" train --backend vulkan --steps 3 --out "$dir/novk2"
+
 # A diverging run stops with a message and exit code 3, and still writes its outputs.
 sed -e 's/"learning_rate": 0.01/"learning_rate": 1e8/' -e 's/"optimizer": "adam"/"optimizer": "sgd"/' \
   "$dir/run/config.json" > "$dir/diverge.json"
