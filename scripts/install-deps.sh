@@ -8,7 +8,7 @@ PACKAGES=(
   qt6-base-dev qt6-svg-dev libqcustomplot-dev
   libvulkan-dev mesa-vulkan-drivers vulkan-tools glslc spirv-tools
   libeigen3-dev libimgui-dev nlohmann-json3-dev
-  xvfb xauth
+  xvfb xauth python3
 )
 
 missing=()

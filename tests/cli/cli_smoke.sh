@@ -28,6 +28,18 @@ printf "x,y\n0.1,0.2\n-0.5,0.3\n0.9,-0.9\n" > "$dir/in.csv"
 head -1 "$dir/pred.csv" | grep -q "prob_0,.*moe0_choice0_expert,moe0_choice0_gate" || fail "eval header"
 [ "$(wc -l < "$dir/pred.csv")" -eq 4 ] || fail "eval should write one row per input row"
 
+# An independent forward pass written from docs/weights.md reproduces eval's outputs and routing.
+awk 'BEGIN { srand(3); print "x,y"; for (i = 0; i < 40; i++) printf "%.4f,%.4f\n", 2*rand()-1, 2*rand()-1 }' > "$dir/grid.csv"
+"$cli" eval --config "$dir/run/config.json" --weights "$dir/run/weights.safetensors" --input "$dir/grid.csv" \
+  --out "$dir/grid_pred.csv" 2> /dev/null
+python3 "$(dirname "$0")/../reference/forward_reference.py" "$dir/run/config.json" "$dir/run/weights.safetensors" \
+  "$dir/grid.csv" "$dir/grid_pred.csv" || fail "reference forward disagrees (top-2 + head)"
+"$cli" train --preset jacobs-competitive --steps 30 --backend cpu --out "$dir/jacobs" > /dev/null 2>&1
+"$cli" eval --config "$dir/jacobs/config.json" --weights "$dir/jacobs/weights.safetensors" --input "$dir/grid.csv" \
+  --out "$dir/jacobs_pred.csv" 2> /dev/null
+python3 "$(dirname "$0")/../reference/forward_reference.py" "$dir/jacobs/config.json" "$dir/jacobs/weights.safetensors" \
+  "$dir/grid.csv" "$dir/jacobs_pred.csv" || fail "reference forward disagrees (dense gate, no head)"
+
 expect_error() {  # expect_error <exit code> <message fragment> -- command...
   local code="$1" msg="$2"; shift 3
   set +e; "$@" > /dev/null 2> "$dir/err"; local rc=$?; set -e
