@@ -11,14 +11,18 @@ layout(std430, binding = 1) readonly buffer Z { float z[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
 layout(std430, binding = 3) buffer DX { float dx[]; };
 
+layout(std430, binding = 4) readonly buffer RowMask { int rowMask[]; };  // [G, M]; read only with p.maskRows
+
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
-  uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
+  uint groups, rows, inputs, outputs, act, accumulate, hasBias, maskRows;
 } p;
+
+#include "linear_rows.glsl"
 
 uint colTiles() { return (p.inputs + TILE - 1) / TILE; }
 uint tileCount() { return ((p.rows + TILE - 1) / TILE) * colTiles(); }
@@ -27,12 +31,14 @@ void main() {
   if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
   const uint g = gl_WorkGroupID.y;
   const uint r0 = (gl_GlobalInvocationID.x / colTiles()) * TILE;
+  const uint rows = activeRows(g);  // all p.rows, or the masked prefix
+  if (r0 >= rows) return;            // a tile wholly past them
   const uint i0 = (gl_GlobalInvocationID.x % colTiles()) * TILE;
   const uint I = p.inputs, O = p.outputs;
 
   uint zRow[TILE], wCol[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
-    zRow[t] = (g * p.rows + min(r0 + t, p.rows - 1)) * O;
+    zRow[t] = (g * p.rows + min(r0 + t, rows - 1)) * O;
     wCol[t] = g * O * I + min(i0 + t, I - 1);
   }
   vec4 acc[TILE];
@@ -43,7 +49,7 @@ void main() {
     [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] += rl_act_backward(ACT, dy[zRow[t] + o], z[zRow[t] + o]) * wk;
   }
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
-    if (r0 + t >= p.rows) break;
+    if (r0 + t >= rows) break;
     const uint base = (g * p.rows + r0 + t) * I + i0;
     [[unroll]] for (uint c = 0; c < TILE; ++c) {
       if (i0 + c >= I) break;

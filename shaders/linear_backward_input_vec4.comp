@@ -12,14 +12,18 @@ layout(binding = 1, rgba32f) uniform readonly imageBuffer Z;   // [G, M, O/4] te
 layout(binding = 2, rgba32f) uniform readonly imageBuffer W;   // [G, O, I/4] texels
 layout(std430, binding = 3) buffer DX { vec4 dx[]; };          // [G, M, I/4]
 
+layout(std430, binding = 4) readonly buffer RowMask { int rowMask[]; };  // [G, M]; read only with p.maskRows
+
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
-  uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
+  uint groups, rows, inputs, outputs, act, accumulate, hasBias, maskRows;
 } p;
+
+#include "linear_rows.glsl"
 
 uint colTiles() { return p.inputs / 4; }
 uint tileCount() { return ((p.rows + ROWS - 1) / ROWS) * colTiles(); }
@@ -28,11 +32,13 @@ void main() {
   if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
   const uint g = gl_WorkGroupID.y;
   const uint r0 = (gl_GlobalInvocationID.x / colTiles()) * ROWS;
+  const uint rows = activeRows(g);  // all p.rows, or the masked prefix
+  if (r0 >= rows) return;            // a tile wholly past them
   const uint i4 = gl_GlobalInvocationID.x % colTiles();  // input texel: inputs 4 i4 .. 4 i4 + 3
   const uint I4 = p.inputs / 4, O4 = p.outputs / 4;
 
   int zRow[ROWS];
-  [[unroll]] for (uint t = 0; t < ROWS; ++t) zRow[t] = int((g * p.rows + min(r0 + t, p.rows - 1)) * O4);
+  [[unroll]] for (uint t = 0; t < ROWS; ++t) zRow[t] = int((g * p.rows + min(r0 + t, rows - 1)) * O4);
   const int wBase = int(g * p.outputs * I4 + i4);
   vec4 acc[ROWS];
   [[unroll]] for (uint t = 0; t < ROWS; ++t) acc[t] = vec4(0.0);
@@ -45,7 +51,7 @@ void main() {
     }
   }
   [[unroll]] for (uint t = 0; t < ROWS; ++t) {
-    if (r0 + t >= p.rows) break;
+    if (r0 + t >= rows) break;
     const uint o = (g * p.rows + r0 + t) * I4 + i4;
     dx[o] = (p.accumulate != 0u ? dx[o] : vec4(0.0)) + acc[t];
   }

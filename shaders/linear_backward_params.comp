@@ -13,14 +13,18 @@ layout(std430, binding = 2) readonly buffer X { float x[]; };
 layout(std430, binding = 3) buffer DW { float dw[]; };
 layout(std430, binding = 4) buffer DB { float db[]; };  // may alias DW when hasBias == 0 (never touched then)
 
+layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, M]; read only with p.maskRows
+
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
-  uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
+  uint groups, rows, inputs, outputs, act, accumulate, hasBias, maskRows;
 } p;
+
+#include "linear_rows.glsl"
 
 uint colTiles() { return (p.inputs + TILE - 1) / TILE; }
 uint tileCount() { return ((p.outputs + TILE - 1) / TILE) * colTiles(); }
@@ -40,7 +44,8 @@ void main() {
   vec4 acc[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] = vec4(0.0);
   vec4 biasAcc = vec4(0.0);
-  for (uint m = 0; m < p.rows; ++m) {
+  const uint rows = activeRows(g);  // all p.rows, or the masked prefix
+  for (uint m = 0; m < rows; ++m) {
     const uint zo = m * O, xo = m * I;
     vec4 xm = vec4(x[xCol[0] + xo], x[xCol[1] + xo], x[xCol[2] + xo], x[xCol[3] + xo]);
     vec4 dz;

@@ -12,14 +12,18 @@ layout(binding = 2, rgba32f) uniform readonly imageBuffer X;   // [G, M, I/4] te
 layout(std430, binding = 3) buffer DW { vec4 dw[]; };          // [G, O, I/4]
 layout(std430, binding = 4) buffer DB { vec4 db[]; };          // [G, O/4]; may alias DW when hasBias == 0 (never touched then)
 
+layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, M]; read only with p.maskRows
+
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
-  uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
+  uint groups, rows, inputs, outputs, act, accumulate, hasBias, maskRows;
 } p;
+
+#include "linear_rows.glsl"
 
 uint colTiles() { return p.inputs / 4; }
 uint tileCount() { return (p.outputs / 4) * colTiles(); }
@@ -34,7 +38,8 @@ void main() {
   vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
   vec4 biasAcc = vec4(0.0);
   const int zBase = int(g * p.rows * O4 + o4), xBase = int(g * p.rows * I4 + i4);
-  for (int m = 0; m < int(p.rows); ++m) {
+  const int rows = int(activeRows(g));  // all p.rows, or the masked prefix
+  for (int m = 0; m < rows; ++m) {
     const vec4 dz = rl_act_backward4(ACT, imageLoad(DY, zBase + m * int(O4)), imageLoad(Z, zBase + m * int(O4)));
     const vec4 xm = imageLoad(X, xBase + m * int(I4));
     acc[0] += dz.x * xm;

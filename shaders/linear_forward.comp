@@ -12,14 +12,18 @@ layout(std430, binding = 2) readonly buffer B { float b[]; };
 layout(std430, binding = 3) writeonly buffer Z { float z[]; };  // may be the same tensor as Y
 layout(std430, binding = 4) writeonly buffer Y { float y[]; };
 
+layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, M]; read only with p.maskRows
+
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
-  uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
+  uint groups, rows, inputs, outputs, act, accumulate, hasBias, maskRows;
 } p;
+
+#include "linear_rows.glsl"
 
 uint colTiles() { return (p.outputs + TILE - 1) / TILE; }
 uint tileCount() { return ((p.rows + TILE - 1) / TILE) * colTiles(); }
@@ -28,13 +32,15 @@ void main() {
   if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
   const uint g = gl_WorkGroupID.y;
   const uint r0 = (gl_GlobalInvocationID.x / colTiles()) * TILE;
+  const uint rows = activeRows(g);  // all p.rows, or the masked prefix
+  if (r0 >= rows) return;            // a tile wholly past them
   const uint c0 = (gl_GlobalInvocationID.x % colTiles()) * TILE;
   const uint I = p.inputs, O = p.outputs;
 
   // Edge tiles read clamped (valid) rows/columns and skip them when writing.
   uint xRow[TILE], wRow[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
-    xRow[t] = (g * p.rows + min(r0 + t, p.rows - 1)) * I;
+    xRow[t] = (g * p.rows + min(r0 + t, rows - 1)) * I;
     wRow[t] = (g * O + min(c0 + t, O - 1)) * I;
   }
   vec4 acc[TILE];
@@ -50,7 +56,7 @@ void main() {
     [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] += bias;
   }
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
-    if (r0 + t >= p.rows) break;
+    if (r0 + t >= rows) break;
     const uint base = (g * p.rows + r0 + t) * O;
     [[unroll]] for (uint c = 0; c < TILE; ++c) {
       if (c0 + c >= O) break;

@@ -14,14 +14,18 @@ layout(std430, binding = 2) readonly buffer B { vec4 b[]; };   // [G, O/4]
 layout(std430, binding = 3) writeonly buffer Z { vec4 z[]; };  // [G, M, O/4]; may be the same tensor as Y
 layout(std430, binding = 4) writeonly buffer Y { vec4 y[]; };
 
+layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, M]; read only with p.maskRows
+
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
-  uint groups, rows, inputs, outputs, act, accumulate, hasBias, pad;
+  uint groups, rows, inputs, outputs, act, accumulate, hasBias, maskRows;
 } p;
+
+#include "linear_rows.glsl"
 
 uint colTiles() { return p.outputs / 4; }
 uint tileCount() { return ((p.rows + ROWS - 1) / ROWS) * colTiles(); }
@@ -30,11 +34,13 @@ void main() {
   if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
   const uint g = gl_WorkGroupID.y;
   const uint r0 = (gl_GlobalInvocationID.x / colTiles()) * ROWS;
+  const uint rows = activeRows(g);  // all p.rows, or the masked prefix
+  if (r0 >= rows) return;            // a tile wholly past them
   const uint c4 = gl_GlobalInvocationID.x % colTiles();  // output texel: outputs 4 c4 .. 4 c4 + 3
   const uint I4 = p.inputs / 4, O4 = p.outputs / 4;
 
   int xRow[ROWS], wRow[4];
-  [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = int((g * p.rows + min(r0 + t, p.rows - 1)) * I4);
+  [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = int((g * p.rows + min(r0 + t, rows - 1)) * I4);
   [[unroll]] for (uint c = 0; c < 4; ++c) wRow[c] = int((g * p.outputs + 4 * c4 + c) * I4);
   vec4 acc[ROWS];
   [[unroll]] for (uint t = 0; t < ROWS; ++t) acc[t] = vec4(0.0);
@@ -50,7 +56,7 @@ void main() {
     [[unroll]] for (uint t = 0; t < ROWS; ++t) acc[t] += bias;
   }
   [[unroll]] for (uint t = 0; t < ROWS; ++t) {
-    if (r0 + t >= p.rows) break;
+    if (r0 + t >= rows) break;
     const uint o = (g * p.rows + r0 + t) * O4 + c4;
     z[o] = acc[t];
     y[o] = rl_act4(ACT, acc[t]);

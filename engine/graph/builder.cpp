@@ -173,23 +173,26 @@ class Builder {
   void emit(std::unique_ptr<Op> op) { prog().append(phase_, std::move(op)); }
 
   // --- layers -------------------------------------------------------------------------------
+  // rowMask: the expert layers pass slotAssign, so only occupied slots (a prefix per expert) are
+  // computed; their empty rows are never read (dispatch, combine and the losses follow slot indices).
   TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups,
-                  int rows, int in, int out, Activation a) {
+                  int rows, int in, int out, Activation a, TensorId rowMask = kNoRowMask) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
     TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
-    LinearParams p{u(groups), u(rows), u(in), u(out), actCode(a), 0, hasBias ? 1u : 0u, 0};
-    emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p));
+    const uint32_t masked = rowMask != kNoRowMask ? 1u : 0u;
+    LinearParams p{u(groups), u(rows), u(in), u(out), actCode(a), 0, hasBias ? 1u : 0u, masked};
+    emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
     if (training_) {
       needsGrad_.insert(y);
       tape_.push_back([=, this] {
         TensorId dy = gradOf(y);
         emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, paramGrad_.at(w),
-                                                    hasBias ? paramGrad_.at(b) : paramGrad_.at(w), p));
+                                                    hasBias ? paramGrad_.at(b) : paramGrad_.at(w), p, rowMask));
         if (needsGrad(x)) {
           auto [dx, acc] = gradTarget(x);
           LinearParams q = p;
           q.accumulate = acc;
-          emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q));
+          emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q, rowMask));
         }
       });
     }
@@ -273,7 +276,7 @@ class Builder {
       const ExpertLayerParams& e = mp.layers[l];
       bool finalLinear = outputLayer && l + 1 == mp.layers.size();
       cur = linear(p + ".experts.fc" + std::to_string(l + 1), cur, e.w, e.b, true, E, C, e.in, e.out,
-                   finalLinear ? Activation::None : L.activation);
+                   finalLinear ? Activation::None : L.activation, slotAssign);
     }
     expertOut = cur;
     const int out = mp.layers.back().out;

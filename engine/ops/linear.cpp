@@ -25,19 +25,44 @@ void checkParams(const LinearParams& p, const std::string& op) {
   if (p.groups == 0) throw std::invalid_argument(op + ": groups must be >= 1");
 }
 
-// dZ = dY (.) act'(Z) for all groups, in a per-thread scratch buffer that only ever grows, so a
+// dZ = dY (.) act'(Z) for `count` elements, in a per-thread scratch buffer that only ever grows, so a
 // training step allocates nothing after its first run. With no activation dZ is dY itself.
-const float* activationGradient(const LinearParams& p, const float* dy, const float* z) {
+const float* activationGradient(const LinearParams& p, const float* dy, const float* z, size_t count) {
   const Activation a = activationOf(p);
   if (a == Activation::None) return dy;
   thread_local std::vector<float> scratch;
-  const size_t n = size_t(p.groups) * p.rows * p.out;
-  if (scratch.size() < n) scratch.resize(n);
-  activationBackward(a, dy, z, scratch.data(), n);
+  if (scratch.size() < count) scratch.resize(count);
+  activationBackward(a, dy, z, scratch.data(), count);
   return scratch.data();
 }
 
 }  // namespace
+
+uint32_t maskedRows(const int32_t* mask, uint32_t g, uint32_t rows) {
+  const int32_t* m = mask + size_t(g) * rows;
+  uint32_t lo = 0, hi = rows;
+  while (lo < hi) {
+    const uint32_t mid = (lo + hi) / 2;
+    if (m[mid] >= 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+Binding LinearOpBase::maskBinding(const Program& program, TensorId mask, TensorId fallback) const {
+  if (p_.maskRows > 1) throw std::invalid_argument(label_ + ": maskRows must be 0 or 1");
+  if (!p_.maskRows) return bind(program, fallback);
+  if (mask == kNoRowMask) throw std::invalid_argument(label_ + ": maskRows = 1 needs a row-mask tensor");
+  requireDType(program, mask, DType::I32, label_, "row mask");
+  requireWords(program, mask, uint64_t(p_.groups) * p_.rows, label_, "row mask");
+  return bind(program, mask);
+}
+
+uint32_t LinearOpBase::rowsOf(const ArenaView& arena, uint32_t g) const {
+  return p_.maskRows ? maskedRows(arena.i(mask_), g, p_.rows) : p_.rows;
+}
 
 bool LinearOpBase::vectorized() const {
   return p_.rows > 0 && p_.in > 0 && p_.out > 0 && p_.in % 4 == 0 && p_.out % 4 == 0;
@@ -51,7 +76,7 @@ Grid LinearOpBase::tileGrid(uint32_t a, uint32_t tileA, uint32_t b, uint32_t til
 // --- forward ---------------------------------------------------------------------------------
 
 LinearForward::LinearForward(const Program& program, TensorId x, TensorId w, TensorId b, TensorId z, TensorId y,
-                             LinearParams p)
+                             LinearParams p, TensorId rowMask)
     : LinearOpBase("linear_fwd(" + program.info(y).name + ")", p), x_(x), w_(w), b_(b), z_(z), y_(y) {
   checkParams(p, label_);
   if (z == y && activationOf(p) != Activation::None)
@@ -62,7 +87,9 @@ LinearForward::LinearForward(const Program& program, TensorId x, TensorId w, Ten
   if (p.hasBias) requireWords(program, b, G * p.out, label_, "b");
   requireWords(program, z, G * p.rows * p.out, label_, "z");
   requireWords(program, y, G * p.rows * p.out, label_, "y");
-  bindings_ = {bind(program, x), bind(program, w), bind(program, b), bind(program, z), bind(program, y)};
+  bindings_ = {bind(program, x), bind(program, w), bind(program, b), bind(program, z), bind(program, y),
+               maskBinding(program, rowMask, x)};
+  mask_ = rowMask;
 }
 
 // vec4 variant: x and w as texel buffers.
@@ -80,18 +107,21 @@ void LinearForward::runCpu(const ArenaView& arena) const {
   const float* w = arena.f(w_);
   const float* b = arena.f(b_);
   float* z = arena.f(z_);
+  float* y = arena.f(y_);
   for (uint32_t g = 0; g < p_.groups; ++g) {
-    MatMap Z(z + g * M * O, M, O);
-    Z.noalias() = ConstMatMap(x + g * M * I, M, I) * ConstMatMap(w + g * O * I, O, I).transpose();
+    const Eigen::Index rows = rowsOf(arena, g);
+    if (rows == 0) continue;
+    MatMap Z(z + g * M * O, rows, O);
+    Z.noalias() = ConstMatMap(x + g * M * I, rows, I) * ConstMatMap(w + g * O * I, O, I).transpose();
     if (p_.hasBias) Z.rowwise() += ConstRowVecMap(b + g * O, O);
+    applyActivation(activationOf(p_), z + g * M * O, y + g * M * O, size_t(rows) * O);
   }
-  applyActivation(activationOf(p_), z, arena.f(y_), size_t(p_.groups) * M * O);
 }
 
 // --- backward: input gradient ----------------------------------------------------------------
 
 LinearBackwardInput::LinearBackwardInput(const Program& program, TensorId dy, TensorId z, TensorId w, TensorId dx,
-                                         LinearParams p)
+                                         LinearParams p, TensorId rowMask)
     : LinearOpBase("linear_bwd_input(" + program.info(dx).name + ")", p), dy_(dy), z_(z), w_(w), dx_(dx) {
   checkParams(p, label_);
   const uint64_t G = p.groups;
@@ -99,7 +129,9 @@ LinearBackwardInput::LinearBackwardInput(const Program& program, TensorId dy, Te
   requireWords(program, z, G * p.rows * p.out, label_, "z");
   requireWords(program, w, G * p.out * p.in, label_, "w");
   requireWords(program, dx, G * p.rows * p.in, label_, "dx");
-  bindings_ = {bind(program, dy), bind(program, z), bind(program, w), bind(program, dx)};
+  bindings_ = {bind(program, dy), bind(program, z), bind(program, w), bind(program, dx),
+               maskBinding(program, rowMask, dy)};
+  mask_ = rowMask;
 }
 
 // vec4 variant: dy, z and w as texel buffers.
@@ -113,12 +145,16 @@ Grid LinearBackwardInput::grid() const {
 
 void LinearBackwardInput::runCpu(const ArenaView& arena) const {
   const Eigen::Index M = p_.rows, I = p_.in, O = p_.out;
-  const float* dz = activationGradient(p_, arena.f(dy_), arena.f(z_));
+  const float* dy = arena.f(dy_);
+  const float* z = arena.f(z_);
   const float* w = arena.f(w_);
   float* dx = arena.f(dx_);
   for (uint32_t g = 0; g < p_.groups; ++g) {
-    MatMap dX(dx + g * M * I, M, I);
-    auto product = ConstMatMap(dz + g * M * O, M, O) * ConstMatMap(w + g * O * I, O, I);
+    const Eigen::Index rows = rowsOf(arena, g);
+    if (rows == 0) continue;
+    const float* dz = activationGradient(p_, dy + g * M * O, z + g * M * O, size_t(rows) * O);
+    MatMap dX(dx + g * M * I, rows, I);
+    auto product = ConstMatMap(dz, rows, O) * ConstMatMap(w + g * O * I, O, I);
     if (p_.accumulate)
       dX.noalias() += product;
     else
@@ -129,7 +165,7 @@ void LinearBackwardInput::runCpu(const ArenaView& arena) const {
 // --- backward: parameter gradients -----------------------------------------------------------
 
 LinearBackwardParams::LinearBackwardParams(const Program& program, TensorId dy, TensorId z, TensorId x,
-                                           TensorId dw, TensorId db, LinearParams p)
+                                           TensorId dw, TensorId db, LinearParams p, TensorId rowMask)
     : LinearOpBase("linear_bwd_params(" + program.info(dw).name + ")", p), dy_(dy), z_(z), x_(x), dw_(dw),
       db_(db) {
   checkParams(p, label_);
@@ -139,7 +175,9 @@ LinearBackwardParams::LinearBackwardParams(const Program& program, TensorId dy, 
   requireWords(program, x, G * p.rows * p.in, label_, "x");
   requireWords(program, dw, G * p.out * p.in, label_, "dw");
   if (p.hasBias) requireWords(program, db, G * p.out, label_, "db");
-  bindings_ = {bind(program, dy), bind(program, z), bind(program, x), bind(program, dw), bind(program, db)};
+  bindings_ = {bind(program, dy), bind(program, z), bind(program, x), bind(program, dw), bind(program, db),
+               maskBinding(program, rowMask, dy)};
+  mask_ = rowMask;
 }
 
 // vec4 variant: dy, z and x as texel buffers.
@@ -151,13 +189,16 @@ Grid LinearBackwardParams::grid() const { return tileGrid(p_.out, kLinearTile, p
 
 void LinearBackwardParams::runCpu(const ArenaView& arena) const {
   const Eigen::Index M = p_.rows, I = p_.in, O = p_.out;
-  const float* dz = activationGradient(p_, arena.f(dy_), arena.f(z_));
+  const float* dy = arena.f(dy_);
+  const float* z = arena.f(z_);
   const float* x = arena.f(x_);
   float* dw = arena.f(dw_);
   float* db = arena.f(db_);
   for (uint32_t g = 0; g < p_.groups; ++g) {
-    ConstMatMap dZ(dz + g * M * O, M, O);
-    MatMap(dw + g * O * I, O, I).noalias() += dZ.transpose() * ConstMatMap(x + g * M * I, M, I);
+    const Eigen::Index rows = rowsOf(arena, g);
+    if (rows == 0) continue;
+    ConstMatMap dZ(activationGradient(p_, dy + g * M * O, z + g * M * O, size_t(rows) * O), rows, O);
+    MatMap(dw + g * O * I, O, I).noalias() += dZ.transpose() * ConstMatMap(x + g * M * I, rows, I);
     if (p_.hasBias) RowVecMap(db + g * O, O) += dZ.colwise().sum();
   }
 }

@@ -7,6 +7,11 @@
 //   backward input:  dZ = dY (.) act'(Z);  dX[G,M,I] (= or +=) dZ . W
 //   backward params: dW[G,O,I] += dZ^T . X;  db[G,O] += sum over rows of dZ
 // dZ is recomputed from Z in both backward ops instead of being stored.
+// Row mask (maskRows = 1, for the expert layers): an int32 tensor mask[G*M] (RouteAssign's
+// slotAssign) whose non-negative entries form a prefix of each group's M entries. Only the first
+// fill[g] rows (fill[g] = length of that prefix, found by binary search) take part: forward and
+// backward input do not write the other rows, backward params do not sum them. Nothing downstream
+// reads an empty slot, and the expert layers of top-k routing are mostly empty (fill ~ N k / E).
 // Shaders: linear_forward, linear_backward_input, linear_backward_params (4x4 register tiles, any
 // shape), and their *_vec4 variants when I % 4 == 0 and O % 4 == 0 (operands read as rgba32f
 // texel buffers, 4 floats per load: ~4-9x faster on lavapipe, where buffer loads are per-lane loops).
@@ -24,7 +29,7 @@ struct LinearParams {
   uint32_t act;         // static_cast<uint32_t>(rl::Activation)
   uint32_t accumulate;  // backward input only: 1 adds into dX instead of overwriting it
   uint32_t hasBias;     // 0: the bias tensor is ignored (forward) / not written (backward params)
-  uint32_t pad;
+  uint32_t maskRows;    // 1: only each group's first fill[g] rows take part (see the row mask above)
 };
 static_assert(sizeof(LinearParams) == 32);
 
@@ -33,6 +38,13 @@ static_assert(sizeof(LinearParams) == 32);
 // backward-params shader 4 x 4 (the shaders' TILE / ROWS constants must match).
 constexpr uint32_t kLinearTile = 4;
 constexpr uint32_t kLinearVecRows = 8;
+
+// Passed as the row mask of an op whose maskRows == 0.
+constexpr TensorId kNoRowMask = ~TensorId(0);
+
+// Active rows of group g under a row mask: the end of the prefix of entries >= 0, by binary search.
+// Twin of linear_rows.glsl's activeRows().
+uint32_t maskedRows(const int32_t* mask, uint32_t g, uint32_t rows);
 
 // Shared bookkeeping of the three linear ops: params, bindings, a label for messages.
 class LinearOpBase : public Op {
@@ -50,10 +62,16 @@ class LinearOpBase : public Op {
   std::string variant(const char* base) const { return vectorized() ? std::string(base) + "_vec4" : base; }
   // Dispatch of ceil(a / tileA) * ceil(b / tileB) tiles in x, groups in y.
   Grid tileGrid(uint32_t a, uint32_t tileA, uint32_t b, uint32_t tileB) const;
+  // Checks the mask tensor (with maskRows) and returns its binding, the last one of every linear
+  // shader; without maskRows the shader never reads it, so `fallback` stands in.
+  Binding maskBinding(const Program& program, TensorId mask, TensorId fallback) const;
+  // Rows of group g that take part: M, or the masked prefix.
+  uint32_t rowsOf(const ArenaView& arena, uint32_t g) const;
 
   std::string label_;
   LinearParams p_;
   std::vector<Binding> bindings_;
+  TensorId mask_ = kNoRowMask;
 };
 
 // When act == None the caller may pass z == y (one tensor); otherwise Z must be kept separately
@@ -61,7 +79,7 @@ class LinearOpBase : public Op {
 class LinearForward final : public LinearOpBase {
  public:
   LinearForward(const Program& program, TensorId x, TensorId w, TensorId b, TensorId z, TensorId y,
-                LinearParams p);
+                LinearParams p, TensorId rowMask = kNoRowMask);
   std::string shader() const override { return variant("linear_forward"); }
   std::vector<bool> texelBindings() const override;
   Grid grid() const override;
@@ -73,7 +91,8 @@ class LinearForward final : public LinearOpBase {
 
 class LinearBackwardInput final : public LinearOpBase {
  public:
-  LinearBackwardInput(const Program& program, TensorId dy, TensorId z, TensorId w, TensorId dx, LinearParams p);
+  LinearBackwardInput(const Program& program, TensorId dy, TensorId z, TensorId w, TensorId dx, LinearParams p,
+                      TensorId rowMask = kNoRowMask);
   std::string shader() const override { return variant("linear_backward_input"); }
   std::vector<bool> texelBindings() const override;
   Grid grid() const override;
@@ -87,7 +106,7 @@ class LinearBackwardInput final : public LinearOpBase {
 class LinearBackwardParams final : public LinearOpBase {
  public:
   LinearBackwardParams(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId dw, TensorId db,
-                       LinearParams p);
+                       LinearParams p, TensorId rowMask = kNoRowMask);
   std::string shader() const override { return variant("linear_backward_params"); }
   std::vector<bool> texelBindings() const override;
   Grid grid() const override;

@@ -1,6 +1,6 @@
 // Linear ops (engine/ops/linear.h): forward against a double-precision triple loop, backward
-// against central finite differences (CPU), accumulate semantics, and Vulkan vs CPU parity over
-// many shapes, every activation and accumulate 0/1.
+// against central finite differences (CPU), accumulate semantics, Vulkan vs CPU parity over
+// many shapes, every activation and accumulate 0/1, and the row mask (expert slots) on both.
 #include "test_support.h"
 
 #include <algorithm>
@@ -25,12 +25,19 @@ struct LinearCase {
   uint32_t hasBias = 1;
   bool aliasZY = false;  // z and y one tensor (only with Activation::None)
   bool aliasDbDw = false; // db is dw (only with hasBias == 0), as the builder binds bias-free layers
+  std::vector<uint32_t> fill = {};  // non-empty: maskRows = 1, group g's first fill[g] rows are occupied
 
+  bool masked() const { return !fill.empty(); }
+  bool active(uint32_t g, uint32_t m) const { return !masked() || m < fill[g]; }
   std::string describe() const {
     std::ostringstream os;
     os << "G=" << groups << " M=" << rows << " I=" << in << " O=" << out << " act=" << actName(act)
        << " accumulate=" << accumulate << " hasBias=" << hasBias << " aliasZY=" << aliasZY
        << " aliasDbDw=" << aliasDbDw;
+    if (masked()) {
+      os << " fill=";
+      for (uint32_t f : fill) os << f << ",";
+    }
     return os.str();
   }
 };
@@ -38,7 +45,7 @@ struct LinearCase {
 // A Program with phase "fwd" (LinearForward) and phase "bwd" (both backward ops, dY given).
 struct LinearRig {
   Program program;
-  TensorId x, w, b, z, y, dy, dx, dw, db;
+  TensorId x, w, b, z, y, dy, dx, dw, db, mask = kNoRowMask;
 
   explicit LinearRig(const LinearCase& c) {
     const uint32_t G = c.groups, M = c.rows, I = c.in, O = c.out;
@@ -51,17 +58,22 @@ struct LinearRig {
     dx = program.add("dx", {G, M, I}, Role::Gradient);
     dw = program.add("dw", {G, O, I}, Role::Grad);
     db = c.aliasDbDw ? dw : program.add("db", {G, O}, Role::Grad);
-    LinearParams p{G, M, I, O, static_cast<uint32_t>(c.act), c.accumulate, c.hasBias, 0};
-    program.append("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p));
-    program.append("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p));
-    program.append("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p));
+    if (c.masked()) mask = program.add("mask", {G * M}, Role::Activation, DType::I32);
+    LinearParams p{G, M, I, O, static_cast<uint32_t>(c.act), c.accumulate, c.hasBias, c.masked() ? 1u : 0u};
+    program.append("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p, mask));
+    program.append("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p, mask));
+    program.append("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p, mask));
   }
 };
 
 // Seeded inputs and non-zero starting gradients (so accumulate and "written" are both visible).
+// Masked cases: the mask holds token-like indices on occupied rows and -1 after them, and every
+// unoccupied row of x, dY, Z and Y starts as NaN, so reading one shows up in the results and an
+// unoccupied output row must come back exactly as it was.
 struct LinearInputs {
-  std::vector<float> x, w, b, dy, dx0, dw0, db0;
-  LinearInputs(const LinearRig& r, uint32_t seed) {
+  std::vector<float> x, w, b, dy, dx0, dw0, db0, z0, y0;
+  std::vector<int32_t> mask;
+  LinearInputs(const LinearRig& r, uint32_t seed, const LinearCase* c = nullptr) {
     auto n = [&](TensorId t) { return r.program.info(t).count; };
     x = rltest::randomVector(n(r.x), seed + 1);
     w = rltest::randomVector(n(r.w), seed + 2, -0.5f, 0.5f);
@@ -70,8 +82,25 @@ struct LinearInputs {
     dx0 = rltest::randomVector(n(r.dx), seed + 5);
     dw0 = rltest::randomVector(n(r.dw), seed + 6);
     db0 = rltest::randomVector(n(r.db), seed + 7);
+    z0.assign(n(r.z), NAN);
+    y0.assign(n(r.y), NAN);
+    if (!c || !c->masked()) return;
+    mask.assign(size_t(c->groups) * c->rows, -1);
+    for (uint32_t g = 0; g < c->groups; ++g)
+      for (uint32_t m = 0; m < c->rows; ++m) {
+        const size_t row = size_t(g) * c->rows + m;
+        if (c->active(g, m)) {
+          mask[row] = int32_t((row * 7 + 3) % 1000);
+          continue;
+        }
+        std::fill_n(x.begin() + row * c->in, c->in, NAN);
+        std::fill_n(dy.begin() + row * c->out, c->out, NAN);
+      }
   }
   void write(Backend& be, const LinearRig& r) const {
+    be.writeTensor(r.program, r.z, z0);
+    be.writeTensor(r.program, r.y, y0);
+    if (r.mask != kNoRowMask) be.writeTensor(r.program, r.mask, mask);
     be.writeTensor(r.program, r.x, x);
     be.writeTensor(r.program, r.w, w);
     be.writeTensor(r.program, r.b, b);
@@ -85,6 +114,37 @@ struct LinearInputs {
 struct LinearOutputs {
   std::vector<float> z, y, dx, dw, db;
 };
+
+// The rows of a [G, M, width] tensor that a masked case occupies (active) or leaves empty, in order.
+std::vector<float> rowsWhere(const LinearCase& c, const std::vector<float>& v, uint32_t width, bool active) {
+  std::vector<float> out;
+  for (uint32_t g = 0; g < c.groups; ++g)
+    for (uint32_t m = 0; m < c.rows; ++m)
+      if (c.active(g, m) == active) {
+        auto row = v.begin() + (size_t(g) * c.rows + m) * width;
+        out.insert(out.end(), row, row + width);
+      }
+  return out;
+}
+
+bool allNan(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float f) { return std::isnan(f); });
+}
+
+// Cases of the masked tests: vec4 and scalar shaders, fills of 0 (an empty group), M (a full one)
+// and counts that are not multiples of the 8-row / 4-row tiles.
+std::vector<LinearCase> maskedCases() {
+  std::vector<LinearCase> cases;
+  cases.push_back({8, 37, 32, 32, Activation::Relu, 0, 1, false, false, {0, 37, 1, 8, 9, 20, 33, 36}});
+  cases.push_back({8, 37, 2, 32, Activation::Relu, 0, 1, false, false, {5, 0, 37, 16, 17, 3, 31, 24}});
+  cases.push_back({3, 256, 32, 32, Activation::None, 1, 1, false, false, {0, 64, 256}});
+  cases.push_back({3, 256, 32, 32, Activation::Relu, 1, 1, false, false, {71, 256, 0}});
+  cases.push_back({4, 13, 33, 31, Activation::Gelu, 0, 1, false, false, {13, 5, 0, 4}});
+  cases.push_back({2, 300, 32, 12, Activation::Tanh, 1, 0, false, false, {77, 300}});
+  cases.push_back({2, 16, 8, 8, Activation::Sigmoid, 0, 1, false, false, {0, 0}});
+  cases.push_back({2, 9, 8, 4, Activation::None, 0, 1, true, false, {9, 1}});  // z and y one tensor
+  return cases;
+}
 
 LinearOutputs runLinear(Backend& be, const LinearRig& r, const LinearInputs& in) {
   be.load(r.program);
@@ -266,6 +326,96 @@ class TestLinear : public QObject {
                              LinearForward(p, x, w, b, z, y, LinearParams{1, 4, 3, 2, 9, 0, 1, 0}));  // activation
     LinearForward ok(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 0, 0, 1, 0});
     QCOMPARE(ok.shader(), std::string("linear_forward"));
+  }
+
+  // The row count of a mask: the prefix of entries >= 0, per group.
+  void maskedRowsFindsThePrefix() {
+    const std::vector<int32_t> m = {-1, -1, -1, 5, 0, 9, 4, 2, 8, 3, 1, -1};  // G = 3 groups of 4
+    QCOMPARE(maskedRows(m.data(), 0, 4), 0u);
+    QCOMPARE(maskedRows(m.data(), 1, 4), 4u);
+    QCOMPARE(maskedRows(m.data(), 2, 4), 3u);
+    for (uint32_t rows = 1; rows <= 40; ++rows)
+      for (uint32_t fill = 0; fill <= rows; ++fill) {
+        std::vector<int32_t> v(rows, -1);
+        for (uint32_t r = 0; r < fill; ++r) v[r] = int32_t(r * 3);
+        QVERIFY2(maskedRows(v.data(), 0, rows) == fill,
+                 qPrintable(QString("rows %1 fill %2: got %3").arg(rows).arg(fill).arg(maskedRows(v.data(), 0, rows))));
+      }
+  }
+
+  // CPU with a row mask against the plain op on the same numbers with the empty rows made harmless
+  // (x = 0 and dY = 0 there, so they add nothing to dW and db): occupied rows of Z, Y and dX and all
+  // of dW and db agree (atol 1e-6, rtol 1e-5: only the summation blocking may differ); empty rows
+  // of Z, Y (NaN) and dX (its start value) are untouched, and the NaN inputs there are never read.
+  void maskedMatchesUnmaskedCpu() {
+    CpuBackend cpu;
+    uint32_t seed = 500;
+    for (const LinearCase& c : maskedCases()) {
+      LinearRig rig(c);
+      LinearInputs in(rig, seed += 10, &c);
+      auto got = runLinear(cpu, rig, in);
+      LinearCase plain = c;
+      plain.fill.clear();
+      LinearRig plainRig(plain);
+      LinearInputs harmless = in;
+      for (float& v : harmless.x) v = std::isnan(v) ? 0.f : v;
+      for (float& v : harmless.dy) v = std::isnan(v) ? 0.f : v;
+      auto want = runLinear(cpu, plainRig, harmless);
+      const std::string what = c.describe();
+      for (auto [name, g, w, width] : {std::tuple{"z", &got.z, &want.z, c.out}, {"y", &got.y, &want.y, c.out},
+                                       {"dx", &got.dx, &want.dx, c.in}})
+        RL_EXPECT_CLOSE(rowsWhere(c, *g, width, true), rowsWhere(c, *w, width, true), 1e-6, 1e-5,
+                        name << " occupied rows " << what);
+      QVERIFY2(allNan(rowsWhere(c, got.z, c.out, false)), ("z empty rows written: " + what).c_str());
+      QVERIFY2(allNan(rowsWhere(c, got.y, c.out, false)), ("y empty rows written: " + what).c_str());
+      RL_EXPECT_CLOSE(rowsWhere(c, got.dx, c.in, false), rowsWhere(c, in.dx0, c.in, false), 1e-30, 0.0,
+                      "dx empty rows untouched " << what);
+      RL_EXPECT_CLOSE(got.dw, want.dw, 1e-6, 1e-5, "dw " << what);
+      RL_EXPECT_CLOSE(got.db, want.db, 1e-6, 1e-5, "db " << what);
+    }
+  }
+
+  // Vulkan vs CPU with a row mask: occupied rows and dW, db within the parity tolerance of
+  // vulkanMatchesCpu; empty rows untouched on the device too (NaN inputs there never read).
+  void vulkanMatchesCpuMasked() {
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    CpuBackend cpu;
+    uint32_t seed = 700;
+    for (const LinearCase& c : maskedCases()) {
+      LinearRig rig(c);
+      LinearInputs in(rig, seed += 10, &c);
+      auto want = runLinear(cpu, rig, in);
+      auto got = runLinear(*vk, rig, in);
+      const std::string what = c.describe() + (rig.program.phases["fwd"][0]->texelBindings().empty() ? " scalar" : " vec4");
+      RL_EXPECT_CLOSE(rowsWhere(c, got.z, c.out, true), rowsWhere(c, want.z, c.out, true), sumTolerance(c.in),
+                      sumTolerance(c.in), "z " << what);
+      RL_EXPECT_CLOSE(rowsWhere(c, got.y, c.out, true), rowsWhere(c, want.y, c.out, true), sumTolerance(c.in),
+                      sumTolerance(c.in), "y " << what);
+      RL_EXPECT_CLOSE(rowsWhere(c, got.dx, c.in, true), rowsWhere(c, want.dx, c.in, true), sumTolerance(c.out),
+                      sumTolerance(c.out), "dx " << what);
+      QVERIFY2(allNan(rowsWhere(c, got.z, c.out, false)), ("z empty rows written: " + what).c_str());
+      QVERIFY2(allNan(rowsWhere(c, got.y, c.out, false)), ("y empty rows written: " + what).c_str());
+      RL_EXPECT_CLOSE(rowsWhere(c, got.dx, c.in, false), rowsWhere(c, in.dx0, c.in, false), 1e-30, 0.0,
+                      "dx empty rows untouched " << what);
+      RL_EXPECT_CLOSE(got.dw, want.dw, sumTolerance(c.rows), sumTolerance(c.rows), "dw " << what);
+      RL_EXPECT_CLOSE(got.db, want.db, sumTolerance(c.rows), sumTolerance(c.rows), "db " << what);
+    }
+  }
+
+  void rejectsBadMask() {
+    Program p;
+    TensorId x = p.add("x", {2, 4, 3}, Role::Activation), w = p.add("w", {2, 2, 3}, Role::Activation);
+    TensorId b = p.add("b", {2, 2}, Role::Activation), y = p.add("y", {2, 4, 2}, Role::Activation);
+    TensorId shortMask = p.add("short", {7}, Role::Activation, DType::I32);
+    TensorId floatMask = p.add("float", {8}, Role::Activation);
+    const LinearParams masked{2, 4, 3, 2, 0, 0, 1, 1};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, b, y, y, masked));  // no mask tensor
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, b, y, y, masked, shortMask));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, b, y, y, masked, floatMask));
+    LinearParams two = masked;
+    two.maskRows = 2;
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, b, y, y, two, shortMask));
   }
 
   // Vulkan vs CPU over shapes that are and are not multiples of the 4x4 tile and the workgroup.
