@@ -1,6 +1,7 @@
 #version 450
-// Dispatch forward, one invocation per (slot, feature). Twin of DispatchForward::runCpu
-// (engine/ops/dispatch.cpp). N tokens, D features, k choices per token, S slots.
+// Dispatch forward, one invocation per slot row (lavapipe pays per invocation, so each one does a
+// whole row). Twin of DispatchForward::runCpu (engine/ops/dispatch.cpp). N tokens, D features,
+// k choices per token, S slots.
 #include "common.glsl"
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -12,8 +13,13 @@ layout(push_constant) uniform P {
 } p;
 
 void main() {
-  if (gl_GlobalInvocationID.x >= p.S * p.D) return;
-  uint i = gl_GlobalInvocationID.x, s = i / p.D, d = i % p.D;
-  int a = slotAssign[s];
-  xe[i] = a < 0 ? 0.0 : x[(uint(a) / p.k) * p.D + d];
+  if (gl_GlobalInvocationID.x >= p.S) return;
+  const uint s = gl_GlobalInvocationID.x, out0 = s * p.D;
+  const int a = slotAssign[s];
+  if (a < 0) {
+    for (uint d = 0u; d < p.D; ++d) xe[out0 + d] = 0.0;
+    return;
+  }
+  const uint in0 = (uint(a) / p.k) * p.D;
+  for (uint d = 0u; d < p.D; ++d) xe[out0 + d] = x[in0 + d];
 }

@@ -55,11 +55,8 @@ void CombineBackwardExperts::runCpu(const ArenaView& a) const {
   const int32_t* assign = a.i(slotAssign_);
   const float* wt = a.f(wt_);
   for (uint32_t s = 0; s < p_.S; ++s) {
+    if (assign[s] < 0) continue;  // empty: never read
     float* out = doe + size_t(s) * D;
-    if (assign[s] < 0) {
-      std::fill(out, out + D, 0.0f);
-      continue;
-    }
     const float w = wt[assign[s]];
     const float* g = dy + size_t(uint32_t(assign[s]) / p_.k) * D;
     for (uint32_t d = 0; d < D; ++d) out[d] = w * g[d];

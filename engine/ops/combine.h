@@ -2,11 +2,14 @@
 // Combine: mix each token's expert outputs with its gate weights, and the two backward halves.
 // N tokens, D features, k choices per token, S = E*C expert slots.
 //   forward:          y[n,:]   = sum_j wt[n,j] * oe[slot[n,j],:]   (dropped choices, slot -1, add 0)
-//   backward experts: doe[s,:] = wt[a] * dy[a / k,:] for a = slotAssign[s]; 0 for an empty slot
+//   backward experts: doe[s,:] = wt[a] * dy[a / k,:] for a = slotAssign[s]; an empty slot (a = -1)
+//                     is not written: nothing reads it (the expert layers skip empty slots)
 //   backward weights: dwt[n,j] = <dy[n,:], oe[slot[n,j],:]>; 0 for a dropped choice
-// All three write (=): each slot has one occupant, and wt feeds only this op.
-// Shaders: combine_forward.comp (per (n,d)), combine_backward_experts.comp (per (s,d)),
-// combine_backward_weights.comp (per (n,j)); sums run in ascending j or d.
+// All three write (=): each slot has one occupant, and wt feeds only this op. Only occupied slots
+// of oe are read.
+// Shaders: combine_forward.comp (per token row), combine_backward_experts.comp (per slot row),
+// combine_backward_weights.comp (per (n,j)); sums run in ascending j or d. Whole rows per
+// invocation: lavapipe's cost grows with the invocation count far more than with the work in each.
 #include <cstdint>
 
 #include "ops/op.h"
@@ -25,8 +28,7 @@ class CombineForward final : public Op {
   std::string shader() const override { return "combine_forward"; }
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
-  uint32_t localSize() const override { return 256; }
-  Grid grid() const override { return {ceilDiv(uint64_t(p_.N) * p_.D, localSize())}; }
+  Grid grid() const override { return {ceilDiv(p_.N, localSize())}; }
   void runCpu(const ArenaView& arena) const override;
 
  private:
@@ -44,8 +46,7 @@ class CombineBackwardExperts final : public Op {
   std::string shader() const override { return "combine_backward_experts"; }
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
-  uint32_t localSize() const override { return 256; }
-  Grid grid() const override { return {ceilDiv(uint64_t(p_.S) * p_.D, localSize())}; }
+  Grid grid() const override { return {ceilDiv(p_.S, localSize())}; }
   void runCpu(const ArenaView& arena) const override;
 
  private:

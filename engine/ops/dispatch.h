@@ -3,7 +3,8 @@
 // gradient). N tokens, D features, k choices per token, S = E*C expert slots.
 //   forward:  xe[s,:] = x[slotAssign[s] / k, :], or 0 for an empty slot (slotAssign = -1)
 //   backward: dx[n,:] (= or +=) sum_j (slot[n,j] >= 0 ? dxe[slot[n,j],:] : 0), j ascending
-// Shaders: dispatch_forward.comp, dispatch_backward.comp, one invocation per output element.
+// Shaders: dispatch_forward.comp (per slot row), dispatch_backward.comp (per token row): whole rows
+// per invocation, since lavapipe's cost grows with the invocation count far more than with the work.
 #include <cstdint>
 
 #include "ops/op.h"
@@ -23,8 +24,7 @@ class DispatchForward final : public Op {
   std::string shader() const override { return "dispatch_forward"; }
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
-  uint32_t localSize() const override { return 256; }
-  Grid grid() const override { return {ceilDiv(uint64_t(p_.S) * p_.D, localSize())}; }
+  Grid grid() const override { return {ceilDiv(p_.S, localSize())}; }
   void runCpu(const ArenaView& arena) const override;
 
  private:
@@ -41,8 +41,7 @@ class DispatchBackward final : public Op {
   std::string shader() const override { return "dispatch_backward"; }
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
-  uint32_t localSize() const override { return 256; }
-  Grid grid() const override { return {ceilDiv(uint64_t(p_.N) * p_.D, localSize())}; }
+  Grid grid() const override { return {ceilDiv(p_.N, localSize())}; }
   void runCpu(const ArenaView& arena) const override;
 
  private:

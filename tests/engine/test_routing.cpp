@@ -294,6 +294,16 @@ class TestRouting : public QObject {
       RL_EXPECT_CLOSE(b.f(*vk, c.y), b.f(cpu, c.y), 1e-6, 1e-5, what + ": combine forward");
       RL_EXPECT_CLOSE(b.f(*vk, c.doe), b.f(cpu, c.doe), 1e-6, 1e-6, what + ": combine backward experts");
       RL_EXPECT_CLOSE(b.f(*vk, c.dwt), b.f(cpu, c.dwt), 1e-5, 1e-5, what + ": combine backward weights");
+      // Combine backward experts from its definition: wt[a] * dy[a / k] (one product, exact) in an
+      // occupied slot; an empty slot keeps what it held (nothing reads it).
+      const auto assign = b.i(cpu, c.assign);
+      const auto wt = b.f(cpu, c.wt), dy = b.f(cpu, c.dy);
+      std::vector<float> want(size_t(c.E) * c.C * c.D, 12345.f);
+      for (size_t s = 0; s < assign.size(); ++s)
+        if (assign[s] >= 0)
+          for (uint32_t d = 0; d < c.D; ++d) want[s * c.D + d] = wt[assign[s]] * dy[(assign[s] / c.k) * c.D + d];
+      RL_EXPECT_CLOSE(b.f(cpu, c.doe), want, 1e-30, 0.0, what + ": combine backward experts (cpu) by definition");
+      RL_EXPECT_CLOSE(b.f(*vk, c.doe), want, 1e-30, 0.0, what + ": combine backward experts (vulkan) by definition");
     }
     qInfo("dispatch/combine parity: %zu cases", cases.size());
   }
