@@ -1,7 +1,9 @@
 // Benchmark (not a test): milliseconds per training step on each backend for the default preset
 // and for a larger reference MoE (batch 1024 rows of d=64 through 8 experts 64→128→64, top-2).
 // Usage: bench_train [steps]   — validates that the run trains (finite, loss falls), then times.
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -77,6 +79,12 @@ void bench(const std::string& label, const Spec& spec, BackendChoice choice, int
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / steps;
   std::printf("%-14s %-8s %8.3f ms/step  (%6.0f steps/s)  loss %.3f -> %.3f  [%s]\n", label.c_str(),
               s.backend().name().c_str(), ms, 1000.0 / ms, first, last, s.backend().device().c_str());
+  if (std::getenv("ROUTELAB_BENCH_PROFILE")) {  // per-op breakdown, each op run alone
+    auto timings = const_cast<Backend&>(s.backend()).profile("train", 10);
+    std::sort(timings.begin(), timings.end(), [](auto& a, auto& b) { return a.ms > b.ms; });
+    for (size_t i = 0; i < std::min<size_t>(8, timings.size()); ++i)
+      std::printf("    %8.3f ms  %s\n", timings[i].ms, timings[i].op.c_str());
+  }
 }
 
 }  // namespace
