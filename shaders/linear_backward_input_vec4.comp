@@ -26,15 +26,11 @@ layout(push_constant) uniform P {
 #include "linear_rows.glsl"
 
 uint colTiles() { return p.inputs / 4; }
-uint tileCount() { return ((p.rows + ROWS - 1) / ROWS) * colTiles(); }
 
-void main() {
-  if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
-  const uint g = gl_WorkGroupID.y;
-  const uint r0 = (gl_GlobalInvocationID.x / colTiles()) * ROWS;
-  const uint rows = activeRows(g);  // all p.rows, or the masked prefix
-  if (r0 >= rows) return;            // a tile wholly past them
-  const uint i4 = gl_GlobalInvocationID.x % colTiles();  // input texel: inputs 4 i4 .. 4 i4 + 3
+// One tile: `index` counts tiles row-tile-major; `rows` = the group's rows (all, or the masked prefix).
+void tile(const uint g, const uint index, const uint rows) {
+  const uint r0 = (index / colTiles()) * ROWS;
+  const uint i4 = index % colTiles();  // input texel: inputs 4 i4 .. 4 i4 + 3
   const uint I4 = p.inputs / 4, O4 = p.outputs / 4;
 
   int zRow[ROWS];
@@ -55,4 +51,15 @@ void main() {
     const uint o = (g * p.rows + r0 + t) * I4 + i4;
     dx[o] = (p.accumulate != 0u ? dx[o] : vec4(0.0)) + acc[t];
   }
+}
+
+// Each invocation walks tiles with a grid-wide stride, so the grid may be smaller than the tile
+// count (rl::linearGridCap) and masked groups stop at their occupied rows, not at M.
+void main() {
+  if (gl_WorkGroupID.y >= p.groups) return;
+  const uint g = gl_WorkGroupID.y;
+  const uint rows = activeRows(g);
+  const uint tiles = ((rows + ROWS - 1) / ROWS) * colTiles();
+  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  for (uint i = gl_GlobalInvocationID.x; i < tiles; i += stride) tile(g, i, rows);
 }

@@ -26,15 +26,11 @@ layout(push_constant) uniform P {
 #include "linear_rows.glsl"
 
 uint colTiles() { return (p.outputs + TILE - 1) / TILE; }
-uint tileCount() { return ((p.rows + TILE - 1) / TILE) * colTiles(); }
 
-void main() {
-  if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
-  const uint g = gl_WorkGroupID.y;
-  const uint r0 = (gl_GlobalInvocationID.x / colTiles()) * TILE;
-  const uint rows = activeRows(g);  // all p.rows, or the masked prefix
-  if (r0 >= rows) return;            // a tile wholly past them
-  const uint c0 = (gl_GlobalInvocationID.x % colTiles()) * TILE;
+// One tile: `index` counts tiles row-tile-major; `rows` = the group's rows (all, or the masked prefix).
+void tile(const uint g, const uint index, const uint rows) {
+  const uint r0 = (index / colTiles()) * TILE;
+  const uint c0 = (index % colTiles()) * TILE;
   const uint I = p.inputs, O = p.outputs;
 
   // Edge tiles read clamped (valid) rows/columns and skip them when writing.
@@ -64,4 +60,15 @@ void main() {
       y[base + c0 + c] = rl_act(ACT, acc[t][c]);
     }
   }
+}
+
+// Each invocation walks tiles with a grid-wide stride, so the grid may be smaller than the tile
+// count (rl::linearGridCap) and masked groups stop at their occupied rows, not at M.
+void main() {
+  if (gl_WorkGroupID.y >= p.groups) return;
+  const uint g = gl_WorkGroupID.y;
+  const uint rows = activeRows(g);
+  const uint tiles = ((rows + TILE - 1) / TILE) * colTiles();
+  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  for (uint i = gl_GlobalInvocationID.x; i < tiles; i += stride) tile(g, i, rows);
 }

@@ -15,3 +15,4 @@ uint activeRows(uint g) {
   }
   return lo;
 }
+

@@ -64,13 +64,24 @@ uint32_t LinearOpBase::rowsOf(const ArenaView& arena, uint32_t g) const {
   return p_.maskRows ? maskedRows(arena.i(mask_), g, p_.rows) : p_.rows;
 }
 
+const Op& LinearOpBase::forDevice(DeviceClass c) const {
+  return c == DeviceClass::CpuImplementation && cpuClass_ ? *cpuClass_ : *this;
+}
+
+template <class OpT>
+void LinearOpBase::makeCpuClassVariant(const OpT& self) {
+  auto v = std::make_shared<OpT>(self);
+  v->gridCap_ = std::max(1u, kCpuClassWorkgroups / std::max(1u, p_.groups));
+  cpuClass_ = std::move(v);
+}
+
 bool LinearOpBase::vectorized() const {
   return p_.rows > 0 && p_.in > 0 && p_.out > 0 && p_.in % 4 == 0 && p_.out % 4 == 0;
 }
 
 Grid LinearOpBase::tileGrid(uint32_t a, uint32_t tileA, uint32_t b, uint32_t tileB) const {
   const uint64_t tiles = uint64_t(ceilDiv(a, tileA)) * ceilDiv(b, tileB);
-  return {std::max(1u, ceilDiv(tiles, localSize())), p_.groups, 1};
+  return {std::max(1u, std::min(gridCap_, ceilDiv(tiles, localSize()))), p_.groups, 1};
 }
 
 // --- forward ---------------------------------------------------------------------------------
@@ -90,6 +101,7 @@ LinearForward::LinearForward(const Program& program, TensorId x, TensorId w, Ten
   bindings_ = {bind(program, x), bind(program, w), bind(program, b), bind(program, z), bind(program, y),
                maskBinding(program, rowMask, x)};
   mask_ = rowMask;
+  makeCpuClassVariant(*this);
 }
 
 // vec4 variant: x and w as texel buffers.
@@ -132,6 +144,7 @@ LinearBackwardInput::LinearBackwardInput(const Program& program, TensorId dy, Te
   bindings_ = {bind(program, dy), bind(program, z), bind(program, w), bind(program, dx),
                maskBinding(program, rowMask, dy)};
   mask_ = rowMask;
+  makeCpuClassVariant(*this);
 }
 
 // vec4 variant: dy, z and w as texel buffers.

@@ -16,6 +16,7 @@
 // shape), and their *_vec4 variants when I % 4 == 0 and O % 4 == 0 (operands read as rgba32f
 // texel buffers, 4 floats per load: ~4-9x faster on lavapipe, where buffer loads are per-lane loops).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,11 @@ static_assert(sizeof(LinearParams) == 32);
 constexpr uint32_t kLinearTile = 4;
 constexpr uint32_t kLinearVecRows = 8;
 
+// CPU implementations of Vulkan (lavapipe) pay per workgroup far more than per invocation, so on
+// them the forward and backward-input ops cap their grid at about this many workgroups in all and
+// each invocation strides over tiles (the shaders loop either way; a GPU gets one tile each).
+constexpr uint32_t kCpuClassWorkgroups = 8;
+
 // Passed as the row mask of an op whose maskRows == 0.
 constexpr TensorId kNoRowMask = ~TensorId(0);
 
@@ -56,6 +62,8 @@ class LinearOpBase : public Op {
   std::vector<uint32_t> specConstants() const override { return {p_.act}; }
   // True when the *_vec4 shaders run: I and O multiples of 4 (and nothing empty).
   bool vectorized() const;
+  // On a CPU implementation: the same op with its grid capped (see kCpuClassWorkgroups).
+  const Op& forDevice(DeviceClass c) const override;
 
  protected:
   LinearOpBase(std::string label, LinearParams p) : label_(std::move(label)), p_(p) {}
@@ -67,11 +75,16 @@ class LinearOpBase : public Op {
   Binding maskBinding(const Program& program, TensorId mask, TensorId fallback) const;
   // Rows of group g that take part: M, or the masked prefix.
   uint32_t rowsOf(const ArenaView& arena, uint32_t g) const;
+  // Called last by a constructor whose shader strides over tiles: keeps a copy with a capped grid.
+  template <class OpT>
+  void makeCpuClassVariant(const OpT& self);
 
   std::string label_;
   LinearParams p_;
   std::vector<Binding> bindings_;
   TensorId mask_ = kNoRowMask;
+  uint32_t gridCap_ = ~0u;                // workgroups in x at most
+  std::shared_ptr<const Op> cpuClass_;    // this op with a capped grid, for forDevice
 };
 
 // When act == None the caller may pass z == y (one tensor); otherwise Z must be kept separately

@@ -4,6 +4,7 @@
 #include "test_support.h"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 
 #include "ops/activation.h"
@@ -42,12 +43,33 @@ struct LinearCase {
   }
 };
 
+// An op pinned to the variant a device class would run, so lavapipe also runs the GPU-class grid
+// (one tile per invocation) next to its own capped, strided one.
+class PinnedVariant final : public Op {
+ public:
+  PinnedVariant(std::unique_ptr<Op> op, DeviceClass c) : owner_(std::move(op)), op_(owner_->forDevice(c)) {}
+  std::string name() const override { return op_.name(); }
+  std::string shader() const override { return op_.shader(); }
+  std::vector<Binding> bindings() const override { return op_.bindings(); }
+  std::vector<uint32_t> pushConstants() const override { return op_.pushConstants(); }
+  std::vector<uint32_t> specConstants() const override { return op_.specConstants(); }
+  uint32_t localSize() const override { return op_.localSize(); }
+  Grid grid() const override { return op_.grid(); }
+  void runCpu(const ArenaView& arena) const override { op_.runCpu(arena); }
+  std::vector<bool> texelBindings() const override { return op_.texelBindings(); }
+
+ private:
+  std::unique_ptr<Op> owner_;
+  const Op& op_;
+};
+
 // A Program with phase "fwd" (LinearForward) and phase "bwd" (both backward ops, dY given).
+// With `pin`, each op runs as that device class's variant wherever it runs.
 struct LinearRig {
   Program program;
   TensorId x, w, b, z, y, dy, dx, dw, db, mask = kNoRowMask;
 
-  explicit LinearRig(const LinearCase& c) {
+  explicit LinearRig(const LinearCase& c, std::optional<DeviceClass> pin = std::nullopt) {
     const uint32_t G = c.groups, M = c.rows, I = c.in, O = c.out;
     x = program.add("x", {G, M, I}, Role::Input);
     w = program.add("w", {G, O, I}, Role::Param);
@@ -60,9 +82,12 @@ struct LinearRig {
     db = c.aliasDbDw ? dw : program.add("db", {G, O}, Role::Grad);
     if (c.masked()) mask = program.add("mask", {G * M}, Role::Activation, DType::I32);
     LinearParams p{G, M, I, O, static_cast<uint32_t>(c.act), c.accumulate, c.hasBias, c.masked() ? 1u : 0u};
-    program.append("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p, mask));
-    program.append("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p, mask));
-    program.append("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p, mask));
+    auto add = [&](const char* phase, std::unique_ptr<Op> op) {
+      program.append(phase, pin ? std::make_unique<PinnedVariant>(std::move(op), *pin) : std::move(op));
+    };
+    add("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p, mask));
+    add("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p, mask));
+    add("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p, mask));
   }
 };
 
@@ -382,12 +407,14 @@ class TestLinear : public QObject {
     RL_REQUIRE_VULKAN(vk);
     CpuBackend cpu;
     uint32_t seed = 700;
-    for (const LinearCase& c : maskedCases()) {
-      LinearRig rig(c);
+    for (const LinearCase& c : maskedCases())
+      for (DeviceClass cls : {DeviceClass::CpuImplementation, DeviceClass::Gpu}) {
+      LinearRig rig(c, cls);
       LinearInputs in(rig, seed += 10, &c);
       auto want = runLinear(cpu, rig, in);
       auto got = runLinear(*vk, rig, in);
-      const std::string what = c.describe() + (rig.program.phases["fwd"][0]->texelBindings().empty() ? " scalar" : " vec4");
+      const std::string what = c.describe() + (rig.program.phases["fwd"][0]->texelBindings().empty() ? " scalar" : " vec4") +
+                               (cls == DeviceClass::Gpu ? " (GPU-class grid)" : " (CPU-class grid)");
       RL_EXPECT_CLOSE(rowsWhere(c, got.z, c.out, true), rowsWhere(c, want.z, c.out, true), sumTolerance(c.in),
                       sumTolerance(c.in), "z " << what);
       RL_EXPECT_CLOSE(rowsWhere(c, got.y, c.out, true), rowsWhere(c, want.y, c.out, true), sumTolerance(c.in),
@@ -400,6 +427,25 @@ class TestLinear : public QObject {
                       "dx empty rows untouched " << what);
       RL_EXPECT_CLOSE(got.dw, want.dw, sumTolerance(c.rows), sumTolerance(c.rows), "dw " << what);
       RL_EXPECT_CLOSE(got.db, want.db, sumTolerance(c.rows), sumTolerance(c.rows), "db " << what);
+    }
+  }
+
+  // GPU class: one tile per invocation; CPU class (lavapipe): about kCpuClassWorkgroups workgroups in
+  // all, so the shaders' tile loop takes several turns (the parity tests run both).
+  void gridPerDeviceClass() {
+    for (uint32_t G : {1u, 3u, 8u, 20u}) {
+      LinearRig rig({G, 300, 32, 32, Activation::Relu});
+      for (size_t i : {0u, 1u}) {
+        const Op& op = i == 0 ? *rig.program.phases["fwd"][0] : *rig.program.phases["bwd"][0];
+        const uint32_t tiles = ceilDiv(300, kLinearVecRows) * (32 / 4);
+        const std::string what = op.name() + " G=" + std::to_string(G);
+        QVERIFY2(op.forDevice(DeviceClass::Gpu).grid().x == ceilDiv(tiles, op.localSize()), what.c_str());
+        QVERIFY2(op.forDevice(DeviceClass::CpuImplementation).grid().x ==
+                     std::min(ceilDiv(tiles, op.localSize()), std::max(1u, kCpuClassWorkgroups / G)),
+                 what.c_str());
+        QCOMPARE(op.forDevice(DeviceClass::CpuImplementation).grid().y, G);
+        QCOMPARE(op.forDevice(DeviceClass::CpuImplementation).shader(), op.shader());
+      }
     }
   }
 
@@ -450,12 +496,15 @@ class TestLinear : public QObject {
 
     CpuBackend cpu;
     uint32_t seed = 1000;
+    int index = 0;
     for (const LinearCase& c : cases) {
-      LinearRig rig(c);
+      // Lavapipe runs its own capped, strided grid; every third case also runs the GPU-class grid.
+      const bool asGpu = index++ % 3 == 0;
+      LinearRig rig(c, asGpu ? std::optional(DeviceClass::Gpu) : std::nullopt);
       LinearInputs in(rig, seed += 10);
       auto want = runLinear(cpu, rig, in);
       auto got = runLinear(*vk, rig, in);
-      const std::string what = c.describe();
+      const std::string what = c.describe() + (asGpu ? " (GPU-class grid)" : "");
       RL_EXPECT_CLOSE(got.z, want.z, sumTolerance(c.in), sumTolerance(c.in), "z " << what);
       RL_EXPECT_CLOSE(got.y, want.y, sumTolerance(c.in), sumTolerance(c.in), "y " << what);
       RL_EXPECT_CLOSE(got.dx, want.dx, sumTolerance(c.out), sumTolerance(c.out), "dx " << what);
