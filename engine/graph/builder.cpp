@@ -291,8 +291,7 @@ class Builder {
         auto [doe, accE] = gradTarget(cur);
         auto [dwt, accW] = gradTarget(mt.wt);
         if (accE || accW) throw std::logic_error("combine backward: expert gradients already written");
-        emit(std::make_unique<CombineBackwardExperts>(prog(), gradOf(y), slotAssign, mt.wt, doe, cp));
-        emit(std::make_unique<CombineBackwardWeights>(prog(), gradOf(y), cur, mt.slot, dwt, cp));
+        emit(std::make_unique<CombineBackward>(prog(), gradOf(y), cur, mt.slot, slotAssign, mt.wt, doe, dwt, cp));
       });
     }
     return y;

@@ -11,6 +11,37 @@ void validate(const CombineParams& p, const char* op) {
     throw std::invalid_argument(std::string(op) + ": need k >= 1 and D >= 1 (k " + std::to_string(p.k) + ", D " +
                                 std::to_string(p.D) + ")");
 }
+
+// doe[s,:] = wt[a] * dy[a / k,:] for occupied slots (a = slotAssign[s] >= 0); empty slots untouched.
+void combineBackwardExperts(const CombineParams& p, const float* dy, const int32_t* assign, const float* wt,
+                            float* doe) {
+  const uint32_t D = p.D;
+  for (uint32_t s = 0; s < p.S; ++s) {
+    if (assign[s] < 0) continue;  // empty: never read
+    float* out = doe + size_t(s) * D;
+    const float w = wt[assign[s]];
+    const float* g = dy + size_t(uint32_t(assign[s]) / p.k) * D;
+    for (uint32_t d = 0; d < D; ++d) out[d] = w * g[d];
+  }
+}
+
+// dwt[n,j] = <dy[n,:], oe[slot[n,j],:]>, d ascending; 0 for a dropped choice.
+void combineBackwardWeights(const CombineParams& p, const float* dy, const float* oe, const int32_t* slot,
+                            float* dwt) {
+  const uint32_t D = p.D, k = p.k;
+  for (uint32_t n = 0; n < p.N; ++n)
+    for (uint32_t j = 0; j < k; ++j) {
+      const size_t c = size_t(n) * k + j;
+      float dot = 0.0f;
+      if (slot[c] >= 0) {
+        const float* g = dy + size_t(n) * D;
+        const float* o = oe + size_t(slot[c]) * D;
+        for (uint32_t d = 0; d < D; ++d) dot += g[d] * o[d];
+      }
+      dwt[c] = dot;
+    }
+}
+
 }  // namespace
 
 CombineForward::CombineForward(const Program& program, TensorId oe, TensorId slot, TensorId wt, TensorId y,
@@ -49,18 +80,7 @@ CombineBackwardExperts::CombineBackwardExperts(const Program& program, TensorId 
 }
 
 void CombineBackwardExperts::runCpu(const ArenaView& a) const {
-  const uint32_t D = p_.D;
-  const float* dy = a.f(dy_);
-  float* doe = a.f(doe_);
-  const int32_t* assign = a.i(slotAssign_);
-  const float* wt = a.f(wt_);
-  for (uint32_t s = 0; s < p_.S; ++s) {
-    if (assign[s] < 0) continue;  // empty: never read
-    float* out = doe + size_t(s) * D;
-    const float w = wt[assign[s]];
-    const float* g = dy + size_t(uint32_t(assign[s]) / p_.k) * D;
-    for (uint32_t d = 0; d < D; ++d) out[d] = w * g[d];
-  }
+  combineBackwardExperts(p_, a.f(dy_), a.i(slotAssign_), a.f(wt_), a.f(doe_));
 }
 
 CombineBackwardWeights::CombineBackwardWeights(const Program& program, TensorId dy, TensorId oe, TensorId slot,
@@ -72,22 +92,32 @@ CombineBackwardWeights::CombineBackwardWeights(const Program& program, TensorId 
 }
 
 void CombineBackwardWeights::runCpu(const ArenaView& a) const {
-  const uint32_t D = p_.D, k = p_.k;
-  const float* dy = a.f(dy_);
-  const float* oe = a.f(oe_);
-  const int32_t* slot = a.i(slot_);
-  float* dwt = a.f(dwt_);
-  for (uint32_t n = 0; n < p_.N; ++n)
-    for (uint32_t j = 0; j < k; ++j) {
-      const size_t c = size_t(n) * k + j;
-      float dot = 0.0f;
-      if (slot[c] >= 0) {
-        const float* g = dy + size_t(n) * D;
-        const float* o = oe + size_t(slot[c]) * D;
-        for (uint32_t d = 0; d < D; ++d) dot += g[d] * o[d];
-      }
-      dwt[c] = dot;
-    }
+  combineBackwardWeights(p_, a.f(dy_), a.f(oe_), a.i(slot_), a.f(dwt_));
+}
+
+CombineBackward::CombineBackward(const Program& program, TensorId dy, TensorId oe, TensorId slot, TensorId slotAssign,
+                                 TensorId wt, TensorId doe, TensorId dwt, CombineParams params)
+    : dy_(dy), oe_(oe), slot_(slot), slotAssign_(slotAssign), wt_(wt), doe_(doe), dwt_(dwt), p_(params) {
+  validate(p_, "combine_backward");
+  bindings_ = {bind(program, dy),  bind(program, oe),  bind(program, slot), bind(program, slotAssign),
+               bind(program, wt),  bind(program, doe), bind(program, dwt)};
+  name_ = "combine_backward(" + program.info(doe).name + ")";
+  auto capped = std::make_shared<CombineBackward>(*this);
+  capped->gridCap_ = kCombineCpuClassWorkgroups;
+  cpuClass_ = std::move(capped);
+}
+
+Grid CombineBackward::grid() const {
+  return {std::max(1u, std::min(gridCap_, ceilDiv(uint64_t(p_.S) + uint64_t(p_.N) * p_.k, localSize())))};
+}
+
+const Op& CombineBackward::forDevice(DeviceClass c) const {
+  return c == DeviceClass::CpuImplementation && cpuClass_ ? *cpuClass_ : *this;
+}
+
+void CombineBackward::runCpu(const ArenaView& a) const {
+  combineBackwardExperts(p_, a.f(dy_), a.i(slotAssign_), a.f(wt_), a.f(doe_));
+  combineBackwardWeights(p_, a.f(dy_), a.f(oe_), a.i(slot_), a.f(dwt_));
 }
 
 }  // namespace rl

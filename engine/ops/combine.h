@@ -8,9 +8,11 @@
 // All three write (=): each slot has one occupant, and wt feeds only this op. Only occupied slots
 // of oe are read.
 // Shaders: combine_forward.comp (per token row), combine_backward_experts.comp (per slot row),
-// combine_backward_weights.comp (per (n,j)); sums run in ascending j or d. Whole rows per
+// combine_backward_weights.comp (per (n,j)); sums run in ascending j or d. CombineBackward is both
+// backward halves in one dispatch (combine_backward.comp), what the builder emits. Whole rows per
 // invocation: lavapipe's cost grows with the invocation count far more than with the work in each.
 #include <cstdint>
+#include <memory>
 
 #include "ops/op.h"
 
@@ -72,6 +74,33 @@ class CombineBackwardWeights final : public Op {
   CombineParams p_;
   std::vector<Binding> bindings_;
   std::string name_;
+};
+
+// Both backward halves in one dispatch: doe as CombineBackwardExperts, dwt as CombineBackwardWeights
+// (the same arithmetic in the same order). Invocations [0, S) take slot rows, [S, S + N*k) gate
+// weights. On CPU-class Vulkan the grid is capped at kCombineCpuClassWorkgroups and invocations
+// stride (lavapipe pays per workgroup).
+constexpr uint32_t kCombineCpuClassWorkgroups = 4;
+
+class CombineBackward final : public Op {
+ public:
+  CombineBackward(const Program& program, TensorId dy, TensorId oe, TensorId slot, TensorId slotAssign, TensorId wt,
+                  TensorId doe, TensorId dwt, CombineParams params);
+  std::string name() const override { return name_; }
+  std::string shader() const override { return "combine_backward"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  Grid grid() const override;
+  void runCpu(const ArenaView& arena) const override;
+  const Op& forDevice(DeviceClass c) const override;
+
+ private:
+  TensorId dy_, oe_, slot_, slotAssign_, wt_, doe_, dwt_;
+  CombineParams p_;
+  std::vector<Binding> bindings_;
+  std::string name_;
+  uint32_t gridCap_ = ~0u;
+  std::shared_ptr<const Op> cpuClass_;  // this op with a capped grid
 };
 
 }  // namespace rl

@@ -2,6 +2,7 @@
 // against central finite differences (CPU), accumulate semantics, Vulkan vs CPU parity over
 // many shapes, every activation and accumulate 0/1, and the row mask (expert slots) on both.
 #include "test_support.h"
+#include "pinned_variant.h"
 
 #include <algorithm>
 #include <optional>
@@ -43,26 +44,6 @@ struct LinearCase {
   }
 };
 
-// An op pinned to the variant a device class would run, so lavapipe also runs the GPU-class grid
-// (one tile per invocation) next to its own capped, strided one.
-class PinnedVariant final : public Op {
- public:
-  PinnedVariant(std::unique_ptr<Op> op, DeviceClass c) : owner_(std::move(op)), op_(owner_->forDevice(c)) {}
-  std::string name() const override { return op_.name(); }
-  std::string shader() const override { return op_.shader(); }
-  std::vector<Binding> bindings() const override { return op_.bindings(); }
-  std::vector<uint32_t> pushConstants() const override { return op_.pushConstants(); }
-  std::vector<uint32_t> specConstants() const override { return op_.specConstants(); }
-  uint32_t localSize() const override { return op_.localSize(); }
-  Grid grid() const override { return op_.grid(); }
-  void runCpu(const ArenaView& arena) const override { op_.runCpu(arena); }
-  std::vector<bool> texelBindings() const override { return op_.texelBindings(); }
-
- private:
-  std::unique_ptr<Op> owner_;
-  const Op& op_;
-};
-
 // A Program with phase "fwd" (LinearForward) and phase "bwd" (both backward ops, dY given).
 // With `pin`, each op runs as that device class's variant wherever it runs.
 struct LinearRig {
@@ -83,7 +64,7 @@ struct LinearRig {
     if (c.masked()) mask = program.add("mask", {G * M}, Role::Activation, DType::I32);
     LinearParams p{G, M, I, O, static_cast<uint32_t>(c.act), c.accumulate, c.hasBias, c.masked() ? 1u : 0u};
     auto add = [&](const char* phase, std::unique_ptr<Op> op) {
-      program.append(phase, pin ? std::make_unique<PinnedVariant>(std::move(op), *pin) : std::move(op));
+      program.append(phase, pin ? std::make_unique<rltest::PinnedVariant>(std::move(op), *pin) : std::move(op));
     };
     add("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p, mask));
     add("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p, mask));

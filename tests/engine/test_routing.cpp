@@ -2,6 +2,7 @@
 // statistics. Vulkan vs CPU parity over many shapes (int outputs exactly equal), hand-checked
 // small cases on both backends, and the assignment's priority rules checked from first principles.
 #include "routing_fixture.h"
+#include "pinned_variant.h"
 
 #include <cmath>
 #include <functional>
@@ -225,7 +226,7 @@ class TestRouting : public QObject {
     struct Case {
       uint32_t N, E, k, C, D;
       TensorId slot = 0, assign = 0, x = 0, xe = 0, dxe = 0, dx = 0, dxAcc = 0, oe = 0, wt = 0, y = 0, dy = 0,
-               doe = 0, dwt = 0;
+               doe = 0, dwt = 0, doeFused = 0, dwtFused = 0;
     };
     Bench b;
     std::vector<Case> cases;
@@ -251,6 +252,8 @@ class TestRouting : public QObject {
           c.dy = b.f32(p + "dy", {N, D});
           c.doe = b.f32(p + "doe", {S, D});
           c.dwt = b.f32(p + "dwt", {N, k});
+          c.doeFused = b.f32(p + "doe_fused", {S, D});
+          c.dwtFused = b.f32(p + "dwt_fused", {N, k});
           b.set(idx, skewedChoices(N, E, k, seed++));
           b.set(c.x, randomVector(size_t(N) * D, seed++));
           b.set(c.dxe, randomVector(size_t(S) * D, seed++));
@@ -269,6 +272,11 @@ class TestRouting : public QObject {
           P.append("fwd", std::make_unique<CombineForward>(P, c.oe, c.slot, c.wt, c.y, cp));
           P.append("fwd", std::make_unique<CombineBackwardExperts>(P, c.dy, c.assign, c.wt, c.doe, cp));
           P.append("fwd", std::make_unique<CombineBackwardWeights>(P, c.dy, c.oe, c.slot, c.dwt, cp));
+          // The fused op, alternating the grid lavapipe runs (capped, strided) with the GPU-class one.
+          auto fused = std::make_unique<CombineBackward>(P, c.dy, c.oe, c.slot, c.assign, c.wt, c.doeFused,
+                                                         c.dwtFused, cp);
+          if (cases.size() % 2) P.append("fwd", std::make_unique<PinnedVariant>(std::move(fused), DeviceClass::Gpu));
+          else P.append("fwd", std::move(fused));
           cases.push_back(c);
         }
     CpuBackend cpu;
@@ -278,7 +286,7 @@ class TestRouting : public QObject {
     b.load(*vk);
     // Outputs start as garbage, so a kernel that skips an element is caught.
     for (const Case& c : cases)
-      for (TensorId t : {c.xe, c.dx, c.y, c.doe, c.dwt}) {
+      for (TensorId t : {c.xe, c.dx, c.y, c.doe, c.dwt, c.doeFused, c.dwtFused}) {
         std::vector<float> junk(b.program.info(t).count, 12345.f);
         cpu.writeTensor(b.program, t, junk);
         vk->writeTensor(b.program, t, junk);
@@ -304,6 +312,14 @@ class TestRouting : public QObject {
           for (uint32_t d = 0; d < c.D; ++d) want[s * c.D + d] = wt[assign[s]] * dy[(assign[s] / c.k) * c.D + d];
       RL_EXPECT_CLOSE(b.f(cpu, c.doe), want, 1e-30, 0.0, what + ": combine backward experts (cpu) by definition");
       RL_EXPECT_CLOSE(b.f(*vk, c.doe), want, 1e-30, 0.0, what + ": combine backward experts (vulkan) by definition");
+      // The fused op computes exactly what the two halves compute, on each backend.
+      for (const Backend* be : {static_cast<const Backend*>(&cpu), static_cast<const Backend*>(vk.get())}) {
+        // Exact on the CPU (shared code); on Vulkan two shaders may contract multiply-adds differently.
+        const std::string on = what + (be == &cpu ? " (cpu)" : " (vulkan)");
+        const double tol = be == &cpu ? 0.0 : 1e-6;
+        RL_EXPECT_CLOSE(b.f(*be, c.doeFused), b.f(*be, c.doe), tol + 1e-30, tol, on + ": fused combine backward, experts");
+        RL_EXPECT_CLOSE(b.f(*be, c.dwtFused), b.f(*be, c.dwt), tol + 1e-30, tol, on + ": fused combine backward, weights");
+      }
     }
     qInfo("dispatch/combine parity: %zu cases", cases.size());
   }
