@@ -1,5 +1,5 @@
 #version 450
-// Dispatch forward, one invocation per slot row (lavapipe pays per invocation, so each one does a
+// Dispatch forward, whole slot rows per invocation (lavapipe pays per invocation, so each one does a
 // whole row). Twin of DispatchForward::runCpu (engine/ops/dispatch.cpp). N tokens, D features,
 // k choices per token, S slots.
 #include "common.glsl"
@@ -12,9 +12,8 @@ layout(push_constant) uniform P {
   uint N, D, S, k, accumulate;
 } p;
 
-void main() {
-  if (gl_GlobalInvocationID.x >= p.S) return;
-  const uint s = gl_GlobalInvocationID.x, out0 = s * p.D;
+void slotRow(const uint s) {
+  const uint out0 = s * p.D;
   const int a = slotAssign[s];
   if (a < 0) {
     for (uint d = 0u; d < p.D; ++d) xe[out0 + d] = 0.0;
@@ -22,4 +21,11 @@ void main() {
   }
   const uint in0 = (uint(a) / p.k) * p.D;
   for (uint d = 0u; d < p.D; ++d) xe[out0 + d] = x[in0 + d];
+}
+
+// Invocations stride over the slots, so the grid may be smaller than S (lavapipe pays per workgroup).
+void main() {
+  if (gl_GlobalInvocationID.x >= p.S) return;
+  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  for (uint s = gl_GlobalInvocationID.x; s < p.S; s += stride) slotRow(s);
 }

@@ -19,6 +19,9 @@ DispatchForward::DispatchForward(const Program& program, TensorId x, TensorId sl
   validate(p_, "dispatch_forward");
   bindings_ = {bind(program, x), bind(program, slotAssign), bind(program, xe)};
   name_ = "dispatch_forward(" + program.info(xe).name + ")";
+  auto capped = std::make_shared<DispatchForward>(*this);
+  capped->gridCap_ = kDispatchCpuClassWorkgroups;
+  cpuClass_ = std::move(capped);
 }
 
 void DispatchForward::runCpu(const ArenaView& a) const {

@@ -264,7 +264,10 @@ class TestRouting : public QObject {
           auto& P = b.program;
           P.append("fwd", std::make_unique<RouteAssign>(P, idx, c.slot, c.assign, AssignParams{N, E, k, C}));
           DispatchParams dp{N, D, S, k};
-          P.append("fwd", std::make_unique<DispatchForward>(P, c.x, c.assign, c.xe, dp));
+          // Alternating lavapipe's capped, strided grid with the GPU-class one (as for the fused op below).
+          auto forward = std::make_unique<DispatchForward>(P, c.x, c.assign, c.xe, dp);
+          if (cases.size() % 2) P.append("fwd", std::make_unique<PinnedVariant>(std::move(forward), DeviceClass::Gpu));
+          else P.append("fwd", std::move(forward));
           P.append("fwd", std::make_unique<DispatchBackward>(P, c.dxe, c.slot, c.dx, dp));
           dp.accumulate = 1;
           P.append("fwd", std::make_unique<DispatchBackward>(P, c.dxe, c.slot, c.dxAcc, dp));
