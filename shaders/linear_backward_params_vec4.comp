@@ -1,8 +1,9 @@
 #version 450
 // dZ = dY (.) act'(Z);  dW[G,O,I] += dZ^T . X;  db[G,O] += sum_m dZ.  (engine/ops/linear.h)
 // Variant for I % 4 == 0 and O % 4 == 0: dY, Z and X are read as rgba32f texel buffers. One
-// invocation: 4 outputs x 4 inputs of one group (workgroup y), rows m ascending; the invocations of
-// the first input texel also own db for their 4 outputs.
+// invocation: 8 outputs x 8 inputs (2 x 2 texels, the second clamped and not written at an odd
+// edge) of one group (workgroup y), rows m ascending: 6 texel loads per 64 multiply-adds. The
+// invocations of the first input pair also own db for their outputs.
 #include "common.glsl"
 #include "activation.glsl"
 
@@ -25,29 +26,49 @@ layout(push_constant) uniform P {
 
 #include "linear_rows.glsl"
 
-uint colTiles() { return p.inputs / 4; }
-uint tileCount() { return (p.outputs / 4) * colTiles(); }
+const uint TILE = 8;  // outputs and inputs per invocation: rl::kLinearParamsVecTile
+
+uint colTiles() { return (p.inputs / 4 + 1) / 2; }  // pairs of input texels
+uint tileCount() { return ((p.outputs / 4 + 1) / 2) * colTiles(); }
 
 void main() {
   if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
   const uint g = gl_WorkGroupID.y;
-  const uint o4 = gl_GlobalInvocationID.x / colTiles();  // output texel: outputs 4 o4 .. 4 o4 + 3
-  const uint i4 = gl_GlobalInvocationID.x % colTiles();  // input texel
   const uint I4 = p.inputs / 4, O4 = p.outputs / 4;
+  // Output texels oa, ob and input texels ia, ib; at an odd edge the second equals the first.
+  const uint oa = 2u * (gl_GlobalInvocationID.x / colTiles()), ob = min(oa + 1u, O4 - 1u);
+  const uint ia = 2u * (gl_GlobalInvocationID.x % colTiles()), ib = min(ia + 1u, I4 - 1u);
 
-  vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
-  vec4 biasAcc = vec4(0.0);
-  const int zBase = int(g * p.rows * O4 + o4), xBase = int(g * p.rows * I4 + i4);
+  vec4 accA[8], accB[8];  // [output j of the 8][input texel a / b]
+  [[unroll]] for (uint j = 0; j < 8; ++j) {
+    accA[j] = vec4(0.0);
+    accB[j] = vec4(0.0);
+  }
+  vec4 biasA = vec4(0.0), biasB = vec4(0.0);
+  const int zBase = int(g * p.rows * O4), xBase = int(g * p.rows * I4);
   const int rows = int(activeRows(g));  // all p.rows, or the masked prefix
   for (int m = 0; m < rows; ++m) {
-    const vec4 dz = rl_act_backward4(ACT, imageLoad(DY, zBase + m * int(O4)), imageLoad(Z, zBase + m * int(O4)));
-    const vec4 xm = imageLoad(X, xBase + m * int(I4));
-    acc[0] += dz.x * xm;
-    acc[1] += dz.y * xm;
-    acc[2] += dz.z * xm;
-    acc[3] += dz.w * xm;
-    biasAcc += dz;
+    const int zr = zBase + m * int(O4), xr = xBase + m * int(I4);
+    const vec4 dzA = rl_act_backward4(ACT, imageLoad(DY, zr + int(oa)), imageLoad(Z, zr + int(oa)));
+    const vec4 dzB = rl_act_backward4(ACT, imageLoad(DY, zr + int(ob)), imageLoad(Z, zr + int(ob)));
+    const vec4 xa = imageLoad(X, xr + int(ia)), xb = imageLoad(X, xr + int(ib));
+    [[unroll]] for (uint j = 0; j < 4; ++j) {
+      accA[j] += dzA[j] * xa;
+      accB[j] += dzA[j] * xb;
+      accA[4 + j] += dzB[j] * xa;
+      accB[4 + j] += dzB[j] * xb;
+    }
+    biasA += dzA;
+    biasB += dzB;
   }
-  [[unroll]] for (uint j = 0; j < 4; ++j) dw[(g * p.outputs + 4 * o4 + j) * I4 + i4] += acc[j];
-  if (p.hasBias != 0u && i4 == 0u) db[g * O4 + o4] += biasAcc;
+  [[unroll]] for (uint j = 0; j < 8; ++j) {
+    if (j >= 4 && ob == oa) break;
+    const uint row = (g * p.outputs + 4 * (j < 4 ? oa : ob) + (j & 3u)) * I4;
+    dw[row + ia] += accA[j];
+    if (ib != ia) dw[row + ib] += accB[j];
+  }
+  if (p.hasBias != 0u && ia == 0u) {
+    db[g * O4 + oa] += biasA;
+    if (ob != oa) db[g * O4 + ob] += biasB;
+  }
 }

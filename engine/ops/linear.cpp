@@ -198,7 +198,10 @@ std::vector<bool> LinearBackwardParams::texelBindings() const {
   return vectorized() ? std::vector<bool>{true, true, true} : std::vector<bool>{};
 }
 
-Grid LinearBackwardParams::grid() const { return tileGrid(p_.out, kLinearTile, p_.in, kLinearTile); }
+Grid LinearBackwardParams::grid() const {
+  const uint32_t t = vectorized() ? kLinearParamsVecTile : kLinearTile;
+  return tileGrid(p_.out, t, p_.in, t);
+}
 
 void LinearBackwardParams::runCpu(const ArenaView& arena) const {
   const Eigen::Index M = p_.rows, I = p_.in, O = p_.out;

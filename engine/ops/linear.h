@@ -36,9 +36,11 @@ static_assert(sizeof(LinearParams) == 32);
 
 // Each invocation of the scalar shaders computes a kLinearTile x kLinearTile block of outputs;
 // the vec4 forward / backward-input shaders kLinearVecRows rows x 4 columns, the vec4
-// backward-params shader 4 x 4 (the shaders' TILE / ROWS constants must match).
+// backward-params shader kLinearParamsVecTile x kLinearParamsVecTile (the shaders' TILE / ROWS
+// constants must match).
 constexpr uint32_t kLinearTile = 4;
 constexpr uint32_t kLinearVecRows = 8;
+constexpr uint32_t kLinearParamsVecTile = 8;  // vec4 backward params: 8 outputs x 8 inputs
 
 // CPU implementations of Vulkan (lavapipe) pay per workgroup far more than per invocation, so on
 // them the forward and backward-input ops cap their grid at about this many workgroups in all and

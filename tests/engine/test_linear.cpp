@@ -149,6 +149,7 @@ std::vector<LinearCase> maskedCases() {
   cases.push_back({2, 300, 32, 12, Activation::Tanh, 1, 0, false, false, {77, 300}});
   cases.push_back({2, 16, 8, 8, Activation::Sigmoid, 0, 1, false, false, {0, 0}});
   cases.push_back({2, 9, 8, 4, Activation::None, 0, 1, true, false, {9, 1}});  // z and y one tensor
+  cases.push_back({3, 40, 12, 20, Activation::Relu, 0, 1, false, false, {17, 40, 0}});  // odd texel counts
   return cases;
 }
 
@@ -469,6 +470,11 @@ class TestLinear : public QObject {
       cases.push_back({groups[k % 3], s[0], s[1], s[2], kActs[k % 5], uint32_t(k % 2), uint32_t(k % 4 != 3)});
       ++k;
     }
+    // vec4 shapes with an odd number of input and/or output texels (the backward-params shader's
+    // 2 x 2-texel tiles clamp and skip the second at an odd edge).
+    cases.push_back({3, 37, 12, 20, Activation::Relu, 0, 1});
+    cases.push_back({2, 9, 4, 4, Activation::Tanh, 1, 1});
+    cases.push_back({1, 70, 20, 8, Activation::None, 0, 1});
     cases.push_back({8, 300, 128, 128, Activation::Gelu, 1, 1});  // the largest supported-size class
     cases.push_back({8, 65, 2, 32, Activation::None, 0, 1, true});  // z and y one tensor
     cases.push_back({1, 256, 32, 4, Activation::None, 1, 0, true});
