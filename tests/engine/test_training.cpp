@@ -54,6 +54,10 @@ class TestTraining : public QObject {
   }
 
   void switchWithoutBalancingCollapses() {
+    // Measured on the CPU backend over training seeds 1-5 x data seeds 1-3: switch-collapse always
+    // collapsed (from step 1-25; final normalised load entropy 0.24-0.38, 17-21 of 24 experts dead),
+    // switch-balanced never did (final entropy 0.86-0.96, no dead experts). The detector's threshold
+    // is entropy 0.5, so both sides keep a margin of at least 0.12.
     Session unbalanced(loadPreset("switch-collapse"), cpu());
     auto u = train(unbalanced, unbalanced.spec().train.steps);
     Session balanced(loadPreset("switch-balanced"), cpu());
@@ -63,9 +67,15 @@ class TestTraining : public QObject {
     QVERIFY2(u.verdict.collapsed, u.verdict.reason.c_str());
     QVERIFY(u.verdict.beganAtStep > 0);
     QVERIFY2(!b.verdict.collapsed, b.verdict.reason.c_str());
+    QVERIFY2(b.verdict.deadExperts.empty(), b.verdict.reason.c_str());
   }
 
   void competitiveExpertsSpecialise() {
+    // Measured on the CPU backend over training seeds 1-5 x data seeds 1-3 (docs/presets.md):
+    // normalised MI competitive 0.52-0.68, cooperative 0.01-0.10, smallest paired gap 0.44 (seed 1/1:
+    // 0.564 vs 0.069); held-out accuracy 0.958-0.978 for both. Thresholds: half the smallest gap,
+    // and each side at least 0.1 away from its measured range.
+    constexpr double kMinGap = 0.22, kMinCompetitive = 0.40, kMaxCooperative = 0.20, kMinAccuracy = 0.93;
     Session comp(loadPreset("jacobs-competitive"), cpu());
     auto c = train(comp, comp.spec().train.steps);
     Session coop(loadPreset("jacobs-cooperative"), cpu());
@@ -74,8 +84,13 @@ class TestTraining : public QObject {
     const double miCoop = normalisedMutualInformation(o.eval.classExpertCounts.at(0));
     qInfo("normalised MI(class; expert): competitive %.3f, cooperative %.3f (accuracy %.3f / %.3f)", miComp, miCoop,
           c.eval.accuracy, o.eval.accuracy);
-    QVERIFY2(miComp >= 0.5, qPrintable(QString("competitive MI %1 < 0.5").arg(miComp)));
-    QVERIFY2(miComp >= miCoop + 0.2, qPrintable(QString("competitive MI %1 not clearly above cooperative %2").arg(miComp).arg(miCoop)));
+    const QString all = QString("competitive MI %1, cooperative MI %2, accuracy %3 / %4")
+                            .arg(miComp).arg(miCoop).arg(c.eval.accuracy).arg(o.eval.accuracy);
+    QVERIFY2(miComp >= kMinCompetitive, qPrintable(all + QString(": competitive below %1").arg(kMinCompetitive)));
+    QVERIFY2(miCoop <= kMaxCooperative, qPrintable(all + QString(": cooperative above %1").arg(kMaxCooperative)));
+    QVERIFY2(miComp - miCoop >= kMinGap, qPrintable(all + QString(": gap below %1").arg(kMinGap)));
+    QVERIFY2(c.eval.accuracy >= kMinAccuracy && o.eval.accuracy >= kMinAccuracy,
+             qPrintable(all + QString(": accuracy below %1").arg(kMinAccuracy)));
   }
 
   void sameSeedSameRun_data() {
