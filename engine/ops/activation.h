@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstddef>
 
+#include <Eigen/Core>
+
 #include "spec/spec.h"
 
 namespace rl {
@@ -57,8 +59,18 @@ inline void applyActivation(Activation a, const float* z, float* y, size_t n) {
       for (size_t i = 0; i < n; ++i) y[i] = std::max(z[i], 0.f);
       return;
     default:
-      for (size_t i = 0; i < n; ++i) y[i] = act(a, z[i]);
+      break;
   }
+  // The smooth activations through Eigen's vectorised tanh/exp (std::tanh per element costs
+  // ~20 ns and dominated GELU layers); they agree with act() to a few ulps.
+  Eigen::Map<const Eigen::ArrayXf> Z(z, static_cast<Eigen::Index>(n));
+  Eigen::Map<Eigen::ArrayXf> Y(y, static_cast<Eigen::Index>(n));
+  if (a == Activation::Gelu)
+    Y = 0.5f * Z * (1.f + (detail::kGeluC * (Z + detail::kGeluA * Z.cube())).max(-15.f).min(15.f).tanh());
+  else if (a == Activation::Tanh)
+    Y = Z.max(-15.f).min(15.f).tanh();
+  else
+    Y = 1.f / (1.f + (-Z).exp());
 }
 
 // dz[i] = dy[i] * act'(z[i]), recomputing y from z.
@@ -71,7 +83,19 @@ inline void activationBackward(Activation a, const float* dy, const float* z, fl
       for (size_t i = 0; i < n; ++i) dz[i] = z[i] > 0.f ? dy[i] : 0.f;  // vectorises to a masked blend
       return;
     default:
-      for (size_t i = 0; i < n; ++i) dz[i] = dy[i] * actGrad(a, z[i], act(a, z[i]));
+      break;
+  }
+  const auto N = static_cast<Eigen::Index>(n);
+  Eigen::Map<const Eigen::ArrayXf> Z(z, N), DY(dy, N);
+  Eigen::Map<Eigen::ArrayXf> DZ(dz, N);
+  if (a == Activation::Gelu) {
+    const Eigen::ArrayXf t = (detail::kGeluC * (Z + detail::kGeluA * Z.cube())).max(-15.f).min(15.f).tanh();
+    DZ = DY * (0.5f * (1.f + t) + 0.5f * Z * (1.f - t.square()) * (detail::kGeluC * (1.f + 3.f * detail::kGeluA * Z.square())));
+  } else if (a == Activation::Tanh) {
+    DZ = DY * (1.f - Z.max(-15.f).min(15.f).tanh().square());
+  } else {
+    const Eigen::ArrayXf y = 1.f / (1.f + (-Z).exp());
+    DZ = DY * y * (1.f - y);
   }
 }
 
