@@ -264,13 +264,15 @@ class Builder {
     TensorId xe = act(p + ".xe", {u(E * C), u(width)});
     emit(std::make_unique<DispatchForward>(prog(), h, slotAssign, xe,
                                            DispatchParams{u(n), u(width), u(E * C), u(k)}));
-    if (training_ && needsGrad(h))
+    if (training_ && needsGrad(h)) {
+      needsGrad_.insert(xe);  // so the first expert linear writes d(xe) for the dispatch backward
       tape_.push_back([=, this] {
         auto [dh, acc] = gradTarget(h);
         DispatchParams dp{u(n), u(width), u(E * C), u(k)};
         dp.accumulate = acc;
         emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, dp));
       });
+    }
     TensorId cur = xe;
     for (size_t l = 0; l < mp.layers.size(); ++l) {
       const ExpertLayerParams& e = mp.layers[l];

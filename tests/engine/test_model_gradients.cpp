@@ -1,0 +1,133 @@
+// Whole-model gradient check: the builder's static tape (dense -> MoE -> MoE -> head, with fan-out
+// into the routers, top-k and dense gates, aux and z losses) against central finite differences
+// of the total loss on the CPU backend.
+#include "test_support.h"
+
+#include "graph/builder.h"
+#include "ops/globals.h"
+
+using namespace rl;
+
+namespace {
+
+Spec deepSpec(LossType loss) {
+  Spec s;
+  LayerSpec dense;
+  dense.type = LayerType::Dense;
+  dense.units = 6;
+  dense.activation = Activation::Tanh;
+  LayerSpec topk;
+  topk.type = LayerType::Moe;
+  topk.experts = 3;
+  topk.expertWidths = {5};
+  topk.activation = Activation::Tanh;
+  topk.router.type = RouterType::TopK;
+  topk.router.k = 2;
+  topk.router.auxLossCoef = 0.1;
+  topk.router.zLossCoef = 0.01;
+  topk.router.temperature = 1.5;
+  LayerSpec soft = topk;
+  soft.experts = 2;
+  soft.expertWidths = {4, 4};
+  soft.activation = Activation::Gelu;
+  soft.router.type = RouterType::Dense;
+  soft.router.k = 2;
+  s.model.layers = {dense, topk, soft};
+  s.model.loss = loss;
+  s.model.head = loss != LossType::Competitive;
+  s.train.batchSize = 8;
+  s.train.learningRate = 0.0;  // the optimizer runs but leaves parameters unchanged
+  return s;
+}
+
+double totalLoss(CpuBackend& b, const BuiltModel& m) {
+  b.run("train");
+  const Program& p = m.program;
+  TensorId lossT = m.train.competitiveOut ? m.train.competitiveOut : m.train.lossOut;
+  double loss = b.readTensor<float>(p, lossT)[0];
+  for (const auto& moe : m.train.moe) {
+    auto s = b.readTensor<float>(p, moe.scalars);
+    loss += s[0] + s[1];  // aux + z
+  }
+  return loss;
+}
+
+}  // namespace
+
+class TestModelGradients : public QObject {
+  Q_OBJECT
+ private slots:
+  void tapeMatchesFiniteDifferences_data() {
+    QTest::addColumn<int>("loss");
+    QTest::newRow("cross_entropy") << int(LossType::CrossEntropy);
+    QTest::newRow("mse") << int(LossType::Mse);
+    QTest::newRow("competitive") << int(LossType::Competitive);
+  }
+  void tapeMatchesFiniteDifferences() {
+    QFETCH(int, loss);
+    const Spec spec = deepSpec(LossType(loss));
+    const ModelShape shape{2, 4, true};
+    BuiltModel m = buildModel(spec, shape, 8);
+    CpuBackend b;
+    b.load(m.program);
+    const Program& p = m.program;
+    uint32_t seed = 11;
+    for (const ParamInfo& info : m.params)
+      b.writeTensor(p, info.id, rltest::randomVector(p.info(info.id).count, seed++, -0.8f, 0.8f));
+    b.writeTensor(p, m.train.x, rltest::randomVector(16, 99, -1.f, 1.f));
+    std::vector<int32_t> labels{0, 1, 2, 3, 1, 2, 0, 3};
+    b.writeTensor(p, m.train.labels, labels);
+    std::vector<float> target(32, 0.f);
+    for (int r = 0; r < 8; ++r) target[r * 4 + labels[r]] = 1.f;
+    b.writeTensor(p, m.train.target, target);
+    Globals g;
+    g.step = 1;
+    g.seed = 5;
+    g.lr = 0.f;
+    g.train = 1;
+    b.write(p.info(m.globals).offset, &g, 4);
+
+    totalLoss(b, m);
+    std::vector<float> grads(p.paramWords);
+    b.read(p.gradBegin, grads.data(), p.paramWords);
+
+    const float h = 1e-3f;
+    int checked = 0, skipped = 0;
+    for (const ParamInfo& info : m.params) {
+      const TensorInfo& t = p.info(info.id);
+      auto values = b.readTensor<float>(p, info.id);
+      for (size_t i = 0; i < values.size(); ++i) {
+        auto probe = [&](float delta) {
+          auto v = values;
+          v[i] += delta;
+          b.writeTensor(p, info.id, v);
+          return totalLoss(b, m);
+        };
+        // The top-k choice is piecewise constant: skip elements whose step changes the routing.
+        auto idxBefore = b.readTensor<int32_t>(p, m.train.moe[0].idx);
+        const double up = probe(h);
+        auto idxUp = b.readTensor<int32_t>(p, m.train.moe[0].idx);
+        const double down = probe(-h);
+        auto idxDown = b.readTensor<int32_t>(p, m.train.moe[0].idx);
+        b.writeTensor(p, info.id, values);
+        if (idxUp != idxBefore || idxDown != idxBefore) {
+          ++skipped;
+          continue;
+        }
+        const double fd = (up - down) / (2.0 * h);
+        const double an = grads[t.offset - p.paramBegin + i];
+        if (std::abs(fd - an) > 2e-3 + 2e-2 * std::abs(fd)) {
+          QFAIL(qPrintable(QString("%1[%2]: tape %3, finite difference %4 (h %5)")
+                               .arg(QString::fromStdString(info.name)).arg(i).arg(an).arg(fd).arg(h)));
+        }
+        ++checked;
+      }
+    }
+    qInfo("checked %d parameter elements, skipped %d whose step changed the routing", checked, skipped);
+    QVERIFY(checked > 100);
+    QVERIFY(skipped * 10 < checked);
+  }
+};
+
+QTEST_APPLESS_MAIN(TestModelGradients)
+#include "test_model_gradients.moc"
