@@ -16,6 +16,7 @@
 #include "backend/factory.h"
 #include "backend/vulkan/context.h"
 #include "cli_progress.h"
+#include "cli_report.h"
 #include "io/csv_table.h"
 #include "io/run_log.h"
 #include "io/safetensors.h"
@@ -32,11 +33,11 @@ usage:
   routelab-cli info
   routelab-cli presets
   routelab-cli train [--preset NAME | --config FILE] [--steps N] [--backend auto|vulkan|cpu]
-                     [--device INDEX|NAME] [--seed S] [--out DIR]
+                     [--device INDEX|NAME] [--seed S] [--out DIR] [--json 1]
   routelab-cli eval --config FILE --weights FILE --input CSV --out CSV [--backend ...]
 
 train writes config.json, weights.safetensors, metrics.csv and summary.json into DIR
-(default: routelab-runs/<preset or config name>). ROUTELAB_DEVICE picks a Vulkan device too.
+(default: routelab-runs/<preset or config name>) and prints a report (--json 1: summary.json instead). ROUTELAB_DEVICE picks a Vulkan device too.
 )";
 
 struct UsageError : std::runtime_error {
@@ -113,7 +114,7 @@ std::string fmt(double v, int prec = 4) {
 }
 
 int cmdTrain(int argc, char** argv) {
-  auto flags = parseFlags(argc, argv, {"preset", "config", "steps", "backend", "device", "seed", "out"});
+  auto flags = parseFlags(argc, argv, {"preset", "config", "steps", "backend", "device", "seed", "out", "json"});
   if (flags.count("preset") && flags.count("config")) throw UsageError("give --preset or --config, not both");
   rl::Spec spec = flags.count("config") ? rl::loadSpecFile(flags.at("config"))
                                         : rl::loadPreset(flags.count("preset") ? flags.at("preset") : rl::kDefaultPreset);
@@ -148,8 +149,10 @@ int cmdTrain(int argc, char** argv) {
   bar.finish();
   rl::RunTiming timing{1000.0 * seconds / std::max<size_t>(1, record.steps().size()), seconds};
   std::string summary = rl::writeRunOutputs(out, session, record, timing, stopReason);
-  std::cout << summary << "\n";
-  std::cerr << "wrote config.json, weights.safetensors, metrics.csv, summary.json to " << out << "\n";
+  if (flags.count("json") && flags.at("json") != "0")
+    std::cout << summary << "\n";
+  else
+    rl::printRunReport(nlohmann::json::parse(summary), out);
   if (stopReason != "completed") {
     std::cerr << "routelab-cli: training stopped: " << stopReason << "\n";
     return 3;

@@ -8,6 +8,7 @@
 #include "io/run_log.h"
 #include "io/safetensors.h"
 #include "spec/spec_json.h"
+#include "spec/spec_names.h"
 
 namespace rl {
 
@@ -82,6 +83,9 @@ std::string writeRunOutputs(const std::string& dir, Session& session, const RunR
     nlohmann::ordered_json L;
     const MoeMetrics* m = last ? &last->moe.at(l) : nullptr;
     L["experts"] = session.model().moeLayers[l].experts;
+    L["router"] = toName(session.spec().model.layers.at(session.model().moeLayers[l].layer).router.type);
+    L["k"] = session.model().moeLayers[l].k;
+    L["capacity"] = session.model().moeLayers[l].capacity;
     L["load"] = m ? m->load : std::vector<float>{};
     L["mean_gate_probability"] = m ? m->importance : std::vector<float>{};
     L["test_load_top1"] = nlohmann::json::array();
