@@ -11,9 +11,10 @@ namespace rl {
 
 namespace {
 
-Grid strideGrid(uint32_t count) {
-  return {std::clamp(ceilDiv(count, kOptimizerLocalSize), 1u, kOptimizerMaxGroups), 1, 1};
+Grid strideGrid(uint32_t count, uint32_t cap) {
+  return {std::clamp(ceilDiv(count, kOptimizerLocalSize), 1u, cap), 1, 1};
 }
+
 
 void requireGlobals(const Program& program, TensorId globals, const std::string& op) {
   requireWords(program, globals, sizeof(Globals) / 4, op, "globals");
@@ -40,9 +41,16 @@ Adam::Adam(const Program& program, Binding params, Binding grads, Binding m, Bin
   requireRange(v, p.count, "adam", "v");
   requireGlobals(program, globals, "adam");
   bindings_ = {params, grads, m, v, bind(program, globals)};
+  auto copy = std::make_shared<Adam>(*this);
+  copy->gridCap_ = kOptimizerCpuClassGroups;
+  cpuClass_ = std::move(copy);
 }
 
-Grid Adam::grid() const { return strideGrid(p_.count); }
+Grid Adam::grid() const { return strideGrid(p_.count, gridCap_); }
+
+const Op& Adam::forDevice(DeviceClass c) const {
+  return c == DeviceClass::CpuImplementation && cpuClass_ ? *cpuClass_ : *this;
+}
 
 void Adam::runCpu(const ArenaView& arena) const {
   const Globals g = readGlobals(arena, globals_);
@@ -68,9 +76,16 @@ SgdMomentum::SgdMomentum(const Program& program, Binding params, Binding grads, 
   requireRange(velocity, p.count, "sgd_momentum", "velocity");
   requireGlobals(program, globals, "sgd_momentum");
   bindings_ = {params, grads, velocity, bind(program, globals)};
+  auto copy = std::make_shared<SgdMomentum>(*this);
+  copy->gridCap_ = kOptimizerCpuClassGroups;
+  cpuClass_ = std::move(copy);
 }
 
-Grid SgdMomentum::grid() const { return strideGrid(p_.count); }
+Grid SgdMomentum::grid() const { return strideGrid(p_.count, gridCap_); }
+
+const Op& SgdMomentum::forDevice(DeviceClass c) const {
+  return c == DeviceClass::CpuImplementation && cpuClass_ ? *cpuClass_ : *this;
+}
 
 void SgdMomentum::runCpu(const ArenaView& arena) const {
   const Globals g = readGlobals(arena, globals_);

@@ -11,6 +11,7 @@
 //   GradNorm:    out[0] = sqrt(sum g^2), one workgroup, fixed summation order
 // Shaders: adam, sgd_momentum, grad_norm.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ static_assert(sizeof(GradNormParams) == 4);
 // Elementwise ops over a range: 256 lanes, at most this many workgroups (the shaders stride).
 constexpr uint32_t kOptimizerLocalSize = 256;
 constexpr uint32_t kOptimizerMaxGroups = 4096;
+// CPU implementations of Vulkan (lavapipe) pay per workgroup far more than per invocation, so there
+// Adam and SGD cap their grid at this many workgroups and each invocation strides over the range
+// (same shader, same per-element arithmetic; only the element-to-invocation assignment changes).
+constexpr uint32_t kOptimizerCpuClassGroups = 2;
 
 class Adam final : public Op {
  public:
@@ -57,11 +62,15 @@ class Adam final : public Op {
   uint32_t localSize() const override { return kOptimizerLocalSize; }
   Grid grid() const override;
   void runCpu(const ArenaView& arena) const override;
+  // On a CPU implementation: the same op with its grid capped (kOptimizerCpuClassGroups).
+  const Op& forDevice(DeviceClass c) const override;
 
  private:
   AdamParams p_;
   TensorId globals_;
   std::vector<Binding> bindings_;  // params, grads, m, v, globals
+  uint32_t gridCap_ = kOptimizerMaxGroups;
+  std::shared_ptr<const Op> cpuClass_;  // this op with a capped grid, for forDevice
 };
 
 class SgdMomentum final : public Op {
@@ -75,11 +84,15 @@ class SgdMomentum final : public Op {
   uint32_t localSize() const override { return kOptimizerLocalSize; }
   Grid grid() const override;
   void runCpu(const ArenaView& arena) const override;
+  // On a CPU implementation: the same op with its grid capped (kOptimizerCpuClassGroups).
+  const Op& forDevice(DeviceClass c) const override;
 
  private:
   SgdParams p_;
   TensorId globals_;
   std::vector<Binding> bindings_;  // params, grads, velocity, globals
+  uint32_t gridCap_ = kOptimizerMaxGroups;
+  std::shared_ptr<const Op> cpuClass_;  // this op with a capped grid, for forDevice
 };
 
 class GradNorm final : public Op {

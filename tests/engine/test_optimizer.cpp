@@ -7,6 +7,7 @@
 
 #include "ops/globals.h"
 #include "ops/optimizer.h"
+#include "pinned_variant.h"
 
 using namespace rl;
 
@@ -17,11 +18,12 @@ enum class Kind { Adam, Sgd };
 constexpr float kBeta1 = 0.9f, kBeta2 = 0.999f, kEps = 1e-8f, kMomentum = 0.9f;
 
 // Parameters, gradients and state as separate tensors bound as word ranges, like the builder's
-// contiguous ranges; phase "step" runs the optimizer then the norm of the gradients.
+// contiguous ranges; phase "step" runs the optimizer (pinned to the variant of `variant`, so
+// lavapipe runs both grids) then the norm of the gradients.
 struct OptRig {
   Program program;
   TensorId params, grads, stateA, stateB, globals, norm;
-  OptRig(Kind kind, uint32_t count) {
+  OptRig(Kind kind, uint32_t count, DeviceClass variant = DeviceClass::Gpu) {
     params = program.add("params", {count}, Role::Param);
     grads = program.add("grads", {count}, Role::Grad);
     stateA = program.add("stateA", {count}, Role::OptState);
@@ -29,12 +31,13 @@ struct OptRig {
     globals = program.add(kGlobalsTensor, {4}, Role::Input);
     norm = program.add("norm", {1}, Role::Output);
     const Binding p = bind(program, params), g = bind(program, grads);
+    std::unique_ptr<Op> step;
     if (kind == Kind::Adam)
-      program.append("step", std::make_unique<Adam>(program, p, g, bind(program, stateA), bind(program, stateB), globals,
-                                                    AdamParams{count, kBeta1, kBeta2, kEps}));
+      step = std::make_unique<Adam>(program, p, g, bind(program, stateA), bind(program, stateB), globals,
+                                    AdamParams{count, kBeta1, kBeta2, kEps});
     else
-      program.append("step", std::make_unique<SgdMomentum>(program, p, g, bind(program, stateA), globals,
-                                                           SgdParams{count, kMomentum}));
+      step = std::make_unique<SgdMomentum>(program, p, g, bind(program, stateA), globals, SgdParams{count, kMomentum});
+    program.append("step", std::make_unique<rltest::PinnedVariant>(std::move(step), variant));
     program.append("step", std::make_unique<GradNorm>(program, g, norm, GradNormParams{count}));
   }
   void setGlobals(Backend& be, uint32_t step, float lr) const {
@@ -136,18 +139,32 @@ class TestOptimizer : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, GradNorm(rig.program, p, rig.norm, GradNormParams{5}));
   }
 
-  // Vulkan vs CPU over three steps; counts around the workgroup (256) and past 4096 workgroups x
-  // 256 lanes, where the shaders' grid-stride loop takes over. Tolerances: state atol 1e-7,
+  // The CPU-class variant caps its grid (the shader strides); the GPU-class one does not.
+  void cpuClassVariantCapsGrid() {
+    for (Kind kind : {Kind::Adam, Kind::Sgd})
+      for (uint32_t count : {1u, 10000u, 1100000u}) {
+        const std::string what = std::string(kind == Kind::Adam ? "adam" : "sgd") + " count=" + std::to_string(count);
+        OptRig gpu(kind, count, DeviceClass::Gpu), cpuClass(kind, count, DeviceClass::CpuImplementation);
+        const uint32_t full = std::min(ceilDiv(count, kOptimizerLocalSize), kOptimizerMaxGroups);
+        QVERIFY2(gpu.program.phases.at("step")[0]->grid().x == full, what.c_str());
+        QVERIFY2(cpuClass.program.phases.at("step")[0]->grid().x == std::min(full, kOptimizerCpuClassGroups), what.c_str());
+      }
+  }
+
+  // Vulkan vs CPU over three steps, both grid variants; counts around the workgroup (256) and past
+  // 4096 workgroups x 256 lanes, where the shaders' grid-stride loop takes over. Tolerances: state atol 1e-7,
   // rtol 1e-5; parameters atol 1e-6, rtol 1e-6 (a few ulp of the updates, which are ~lr = 0.01);
   // norm rtol 1e-5 (float sums in different orders over up to 1.1e6 squares).
   void vulkanMatchesCpu() {
     std::unique_ptr<Backend> vk;
     RL_REQUIRE_VULKAN(vk);
     CpuBackend cpu;
+    for (DeviceClass variant : {DeviceClass::Gpu, DeviceClass::CpuImplementation})
     for (Kind kind : {Kind::Adam, Kind::Sgd})
       for (uint32_t count : {1u, 255u, 256u, 257u, 10000u, 1100000u}) {
-        const std::string what = std::string(kind == Kind::Adam ? "adam" : "sgd") + " count=" + std::to_string(count);
-        OptRig rig(kind, count);
+        const std::string what = std::string(kind == Kind::Adam ? "adam" : "sgd") + " count=" + std::to_string(count) +
+                                 (variant == DeviceClass::Gpu ? " gpu-class grid" : " cpu-class grid");
+        OptRig rig(kind, count, variant);
         auto start = rltest::randomVector(count, count + 1);
         std::vector<std::vector<float>> grads;
         for (uint32_t t = 0; t < 3; ++t) grads.push_back(rltest::randomVector(count, count + 10 + t, -0.1f, 0.1f));
