@@ -1,12 +1,19 @@
 #version 450
 // Adam over the contiguous parameter range (engine/ops/optimizer.h), with bias correction from
-// globals.step (1-based). Grid-stride loop: element i belongs to exactly one invocation.
+// globals.step (1-based). Grid-stride loop over vec4 views of the ranges (a quarter of the loop
+// trips; lavapipe pays per trip), then the scalar tail: element i belongs to exactly one
+// invocation, and each element gets the same arithmetic either way.
 #include "common.glsl"
 
 layout(std430, binding = 0) buffer Params { float param[]; };
 layout(std430, binding = 1) readonly buffer Grads { float grad[]; };
 layout(std430, binding = 2) buffer M { float m[]; };
 layout(std430, binding = 3) buffer V { float v[]; };
+// The same ranges as vec4 (aliases of bindings 0..3; the arena binds ranges at aligned offsets).
+layout(std430, binding = 0) buffer Params4 { vec4 param4[]; };
+layout(std430, binding = 1) readonly buffer Grads4 { vec4 grad4[]; };
+layout(std430, binding = 2) buffer M4 { vec4 m4[]; };
+layout(std430, binding = 3) buffer V4 { vec4 v4[]; };
 // Mirrors rl::Globals.
 layout(std430, binding = 4) readonly buffer Globals { uint step; uint seed; float lr; uint train; } globals;
 
@@ -40,7 +47,16 @@ void main() {
   const float bc1 = -expm1Accurate(t * p.logBeta1), bc2 = -expm1Accurate(t * p.logBeta2);
   const float stepSize = globals.lr / bc1, invSqrtBc2 = 1.0 / sqrt(bc2);
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-  for (uint i = gl_GlobalInvocationID.x; i < p.count; i += stride) {
+  const uint quads = p.count / 4u;
+  for (uint j = gl_GlobalInvocationID.x; j < quads; j += stride) {
+    const vec4 g = grad4[j];
+    const vec4 mj = p.beta1 * m4[j] + (1.0 - p.beta1) * g;
+    const vec4 vj = p.beta2 * v4[j] + (1.0 - p.beta2) * g * g;
+    m4[j] = mj;
+    v4[j] = vj;
+    param4[j] -= stepSize * mj / (sqrt(vj) * invSqrtBc2 + p.eps);
+  }
+  for (uint i = quads * 4u + gl_GlobalInvocationID.x; i < p.count; i += stride) {
     const float g = grad[i];
     const float mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
     const float vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
