@@ -70,10 +70,9 @@ class Builder {
   std::string layerPath(size_t i) const { return "model.layers[" + std::to_string(i) + "]"; }
 
   // --- parameters -------------------------------------------------------------------------
-  TensorId param(const std::string& name, std::vector<uint32_t> shape, int fanIn, int groups = 0,
-                 bool router = false) {
+  TensorId param(const std::string& name, std::vector<uint32_t> shape, int fanIn, int groups = 0) {
     TensorId id = prog().add(name, std::move(shape), Role::Param);
-    m_.params.push_back({name, id, fanIn, groups, router});
+    m_.params.push_back({name, id, fanIn, groups});
     return id;
   }
 
@@ -96,10 +95,10 @@ class Builder {
         int j = moeIndex++;
         std::string p = "moe." + std::to_string(j) + ".";
         MoeParams mp;
-        mp.router = param(p + "router.weight", {u(L.experts), u(width)}, width, 0, true);
+        mp.router = param(p + "router.weight", {u(L.experts), u(width)}, width);
         if (L.router.type == RouterType::NoisyTopK) {
           mp.noisy = true;
-          mp.noise = param(p + "router.noise.weight", {u(L.experts), u(width)}, width, 0, true);
+          mp.noise = param(p + "router.noise.weight", {u(L.experts), u(width)}, width);
         }
         int in = width;
         for (size_t l = 0; l < L.expertWidths.size(); ++l) {

@@ -24,7 +24,6 @@ struct ParamInfo {
   TensorId id = 0;
   int fanIn = 1;         // for initialisation
   int groups = 0;        // > 0: grouped expert parameter, exported as moe.L.experts.<e>.<rest>
-  bool isRouter = false; // router weights start small so early routing is near-uniform
 };
 
 // The per-phase tensors of one MoE layer that metrics and views read.
