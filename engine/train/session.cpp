@@ -40,15 +40,6 @@ std::string expertName(const std::string& grouped, int expert) {
 
 }  // namespace
 
-// The expert with the largest gate weight for a row (for dense routing idx is simply 0..E-1).
-int topExpert(const ProbeLayer& L, int row) {
-  const size_t base = static_cast<size_t>(row) * L.k;
-  int best = 0;
-  for (int j = 1; j < L.k; ++j)
-    if (L.wt[base + j] > L.wt[base + best]) best = j;
-  return L.idx[base + best];
-}
-
 Session::Session(Spec spec, BackendSelection backend)
     : spec_(std::move(spec)), backend_(std::move(backend.backend)), backendReason_(std::move(backend.reason)) {
   auto problems = validateSpec(spec_);
@@ -111,7 +102,7 @@ float Session::readScalar(TensorId t, int index) const {
   return v;
 }
 
-MoeMetrics Session::readMoe(const MoeTensors& t, int experts) const {
+MoeMetrics Session::readMoe(const MoeTensors& t) const {
   const Program& p = model_.program;
   MoeMetrics m;
   m.load = backend_->readTensor<float>(p, t.load);
@@ -141,7 +132,7 @@ StepMetrics Session::step() {
   m.gradNorm = readScalar(model_.gradNorm, 0);
   m.loss = m.taskLoss;
   for (size_t j = 0; j < pt.moe.size(); ++j) {
-    m.moe.push_back(readMoe(pt.moe[j], model_.moeLayers[j].experts));
+    m.moe.push_back(readMoe(pt.moe[j]));
     m.loss += m.moe.back().auxLoss + m.moe.back().zLoss;
   }
   m.finite = std::isfinite(m.loss) && std::isfinite(m.gradNorm);
@@ -244,7 +235,7 @@ EvalMetrics Session::evaluate() {
   }
   // Load statistics of the last evaluated batch (the eval phase's own tensors).
   for (size_t j = 0; j < model_.eval.moe.size(); ++j)
-    e.moe.push_back(readMoe(model_.eval.moe[j], model_.moeLayers[j].experts));
+    e.moe.push_back(readMoe(model_.eval.moe[j]));
   return e;
 }
 

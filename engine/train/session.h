@@ -60,8 +60,6 @@ struct Probe {
   std::vector<ProbeLayer> layers;
 };
 
-int topExpert(const ProbeLayer& layer, int row);
-
 struct Snapshot {
   int step = 0;
   std::vector<uint32_t> params, optState;
@@ -100,7 +98,7 @@ class Session {
   void initialiseWeights();
   void writeGlobals(bool train);
   void writeBatch(const PhaseTensors& pt, const Dataset& d, const std::vector<uint32_t>& rows);
-  MoeMetrics readMoe(const MoeTensors& t, int experts) const;
+  MoeMetrics readMoe(const MoeTensors& t) const;
   float readScalar(TensorId t, int index) const;
 
   Spec spec_;
