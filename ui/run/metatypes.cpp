@@ -1,0 +1,14 @@
+#include "run/metatypes.h"
+
+#include <QMetaType>
+
+#include "run/training_controller.h"
+
+namespace rl::ui {
+
+void registerMetaTypes() {
+  qRegisterMetaType<rl::ui::RunSnapshotPtr>("rl::ui::RunSnapshotPtr");
+  qRegisterMetaType<rl::Spec>("rl::Spec");
+}
+
+}  // namespace rl::ui
