@@ -73,7 +73,7 @@ void Session::initialiseWeights() {
 
 void Session::writeGlobals(bool train) {
   Globals g;
-  g.step = static_cast<uint32_t>(step_);
+  g.step = static_cast<uint32_t>(step_ - optimizerBase_);
   g.seed = static_cast<uint32_t>(spec_.train.seed);
   g.lr = static_cast<float>(spec_.train.learningRate);
   g.train = train ? 1u : 0u;
@@ -250,6 +250,7 @@ Snapshot Session::snapshot() const {
   std::ostringstream os;
   os << batchRng_;
   s.batchRng = os.str();
+  s.optimizerBase = optimizerBase_;
   return s;
 }
 
@@ -262,6 +263,13 @@ void Session::restore(const Snapshot& s) {
   std::istringstream is(s.batchRng);
   is >> batchRng_;
   step_ = s.step;
+  optimizerBase_ = s.optimizerBase;
+}
+
+void Session::continueStepsFrom(int step) {
+  if (step < 0) throw std::invalid_argument("continueStepsFrom: negative step");
+  step_ = step;
+  optimizerBase_ = step;
 }
 
 std::vector<NamedTensor> Session::exportWeights() const {

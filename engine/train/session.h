@@ -64,6 +64,7 @@ struct Snapshot {
   int step = 0;
   std::vector<uint32_t> params, optState;
   std::string batchRng;
+  int optimizerBase = 0;  // the step the optimizer state last started from (continueStepsFrom)
 };
 
 class Session {
@@ -89,6 +90,11 @@ class Session {
 
   void setLearningRate(double lr) { spec_.train.learningRate = lr; }
 
+  // After a rebuild (e.g. an edited spec): the step counter continues from `step` so a run's
+  // history stays monotonic, while the optimizer's own count (Adam's bias correction) restarts
+  // here, because the rebuilt session's optimizer state is fresh.
+  void continueStepsFrom(int step);
+
   // PyTorch-style tensors, one per expert (moe.0.experts.3.fc1.weight), row-major [out, in].
   std::vector<NamedTensor> exportWeights() const;
   // Throws std::runtime_error naming the tensor on a missing, extra or mis-shaped tensor.
@@ -108,6 +114,7 @@ class Session {
   std::string backendReason_;
   std::mt19937_64 batchRng_;
   int step_ = 0;
+  int optimizerBase_ = 0;  // globals.step = step_ - optimizerBase_
 };
 
 }  // namespace rl
