@@ -1,6 +1,9 @@
 #include "views/plot_style.h"
 
+#include <QPainter>
+#include <QPicture>
 #include <array>
+#include <qcustomplot.h>
 
 namespace rl::ui {
 
@@ -26,6 +29,43 @@ QFont plotFont(int pointSize) {
   QFont f("DejaVu Sans");
   f.setPointSize(pointSize);
   return f;
+}
+
+void styleAxisRect(QCPAxisRect& rect) {
+  const QColor axis(90, 90, 90), grid(225, 225, 225), text(40, 40, 40);
+  for (QCPAxis* a : rect.axes()) {
+    a->setBasePen(QPen(axis));
+    a->setTickPen(QPen(axis));
+    a->setSubTickPen(QPen(axis));
+    a->setTickLabelFont(plotFont(8));
+    a->setTickLabelColor(text);
+    a->setLabelFont(plotFont(9));
+    a->setLabelColor(text);
+    a->grid()->setPen(QPen(grid, 0, Qt::SolidLine));
+    a->grid()->setZeroLinePen(Qt::NoPen);
+  }
+}
+
+void stylePlot(QCustomPlot& plot) {
+  plot.setBackground(Qt::white);
+  plot.setNoAntialiasingOnDrag(true);
+  plot.legend->setFont(plotFont(8));
+  plot.legend->setBorderPen(QPen(QColor(200, 200, 200)));
+  plot.legend->setBrush(QColor(255, 255, 255, 220));
+  for (QCPAxisRect* r : plot.axisRects()) styleAxisRect(*r);
+}
+
+void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target) {
+  QPicture picture;
+  QCPPainter recorder;
+  if (!recorder.begin(&picture)) return;
+  plot.toPainter(&recorder, target.width(), target.height());
+  recorder.end();
+  painter.save();
+  painter.drawPicture(target.topLeft(), picture);
+  painter.restore();
+  // toPainter lays the plot out at the export size; lay it out again for the screen.
+  plot.replot(QCustomPlot::rpQueuedReplot);
 }
 
 }  // namespace rl::ui

@@ -3,6 +3,11 @@
 // the input-space map.
 #include <QColor>
 #include <QFont>
+#include <QRect>
+
+class QCPAxisRect;
+class QCustomPlot;
+class QPainter;
 
 namespace rl::ui {
 
@@ -11,5 +16,12 @@ QColor expertColor(int expert);
 // Class colours, distinct from expert colours where possible (points drawn over expert regions).
 QColor classColor(int cls);
 QFont plotFont(int pointSize = 9);
+
+// The shared plot look: white background, light grid, dark-grey axes, plotFont() labels.
+void stylePlot(QCustomPlot& plot);
+void styleAxisRect(QCPAxisRect& rect);
+// Paints `plot` at target.size() into `target` on any painter. It records QCustomPlot::toPainter
+// into a QPicture and replays it, so SVG and PDF painters receive vector paths and text.
+void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target);
 
 }  // namespace rl::ui
