@@ -1,0 +1,110 @@
+#pragma once
+// RoutingView: which experts the router sends the probe batch to. Left, a heatmap of gate
+// probabilities (one row per probe row, grouped by class; one column per expert); right, the
+// class × expert routing matrix of the last held-out evaluation, normalised per class, so one
+// sees which experts serve which class.
+#include <QSharedPointer>
+#include <QString>
+#include <vector>
+
+#include "views/figure_view.h"
+
+class QCPAxisTickerText;
+class QCPColorMap;
+class QCPColorScale;
+class QCPItemLine;
+class QCPItemRect;
+class QCPItemText;
+class QCPTextElement;
+class QCustomPlot;
+class QComboBox;
+class QLabel;
+class QStackedWidget;
+
+namespace rl::ui {
+
+class RoutingView : public FigureView {
+  Q_OBJECT
+ public:
+  explicit RoutingView(QWidget* parent = nullptr);
+
+  QString title() const override { return QStringLiteral("Routing decisions"); }
+  void showSnapshot(const RunSnapshot& snapshot) override;
+
+  // The MoE layer shown; the selector is visible only when there are several.
+  int layerCount() const;
+  int currentLayer() const;
+  void setCurrentLayer(int layer);
+
+  // The heatmap as drawn: display rows top to bottom (grouped by class, within a class by top
+  // expert), columns = experts. Values are read back from the colour map's data.
+  int heatmapRows() const;
+  int heatmapColumns() const;
+  double heatmapValue(int row, int expert) const;
+  int heatmapRowSource(int row) const;  // index of the display row in the probe batch
+  int heatmapRowClass(int row) const;   // -1 for regression (rows are not grouped)
+  std::vector<int> heatmapGroupStarts() const;  // first display row of each class group
+
+  // The class × expert matrix as drawn (each class row sums to 1); 0 classes for regression or
+  // before the first evaluation, when a note is shown instead.
+  int matrixClasses() const;
+  int matrixExperts() const;
+  double matrixValue(int cls, int expert) const;
+  QString matrixCellText(int cls, int expert) const;
+  bool matrixShown() const;
+  QString matrixNote() const;
+
+ protected:
+  void paintFigure(QPainter& painter, const QSize& size) override;
+
+ private:
+  // Coloured expert header cells under a plot's columns (colour and number of each expert).
+  struct ExpertStrip {
+    std::vector<QCPItemRect*> cells;
+    std::vector<QCPItemText*> labels;
+  };
+
+  void buildHeatmap();
+  void buildMatrix();
+  void updateLayerSelector(int layers);
+  void redraw();
+  void updateHeatmap(int layer);
+  void updateMatrix(int layer);
+  void showMatrixNote(const QString& note);
+  static void updateStrip(QCustomPlot* plot, ExpertStrip& strip, int experts, double top, double bottom);
+
+  QComboBox* layerBox_ = nullptr;
+  QWidget* layerBar_ = nullptr;
+
+  QCustomPlot* heatPlot_ = nullptr;
+  QCPTextElement* heatTitle_ = nullptr;
+  QCPColorMap* heatMap_ = nullptr;
+  QCPColorScale* heatScale_ = nullptr;
+  QSharedPointer<QCPAxisTickerText> heatClassTicks_;
+  std::vector<QCPItemLine*> separators_;
+  ExpertStrip heatStrip_;
+
+  QStackedWidget* matrixStack_ = nullptr;
+  QCustomPlot* matrixPlot_ = nullptr;
+  QCPTextElement* matrixTitle_ = nullptr;
+  QCPColorMap* matrixMap_ = nullptr;
+  QSharedPointer<QCPAxisTickerText> matrixClassTicks_;
+  std::vector<QCPItemText*> cellTexts_;
+  ExpertStrip matrixStrip_;
+  QLabel* matrixNote_ = nullptr;
+
+  // The parts of the last snapshot this view draws (kept for layer switches, and compared to
+  // skip frames whose data did not change).
+  struct Shown {
+    int step = -1, classes = -1;
+    Probe probe;
+    std::vector<std::vector<std::vector<double>>> classExpertCounts;
+    bool sameData(const RunSnapshot& s) const;
+  } shown_;
+  // What is drawn, for the accessors.
+  std::vector<int> order_, rowClass_, groupStarts_;
+  std::vector<double> matrix_;  // [classes * experts], each class row normalised
+  int matrixClasses_ = 0, matrixExperts_ = 0;
+};
+
+}  // namespace rl::ui
