@@ -1,0 +1,285 @@
+#include "window/main_window.h"
+
+#include <algorithm>
+
+#include <QCloseEvent>
+#include <QFileInfo>
+#include <QResizeEvent>
+#include <QDockWidget>
+#include <QMenuBar>
+#include <QMetaObject>
+#include <QTimer>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QVBoxLayout>
+
+#include "run/metatypes.h"
+#include "run/training_controller.h"
+#include "spec/presets.h"
+#include "spec/spec_json.h"
+#include "views/figure_view.h"
+#include "window/look_for_box.h"
+#include "window/message_banner.h"
+#include "window/run_controls.h"
+#include "window/status_panel.h"
+#include "window/window_settings.h"
+
+namespace rl::ui {
+
+namespace {
+constexpr int kFrameIntervalMs = 33;  // ~30 Hz: smooth enough, and cheap next to training
+constexpr int kDefaultSpeed = 100;    // steps/s: the default preset's interesting part lasts ~1 s
+}  // namespace
+
+MainWindow::MainWindow(Options options, QWidget* parent)
+    : QMainWindow(parent), options_(std::move(options)), spec_(options_.spec) {
+  registerMetaTypes();
+  setObjectName("routelabMainWindow");
+  setWindowIcon(QIcon());
+  resize(1600, 960);
+  setDockNestingEnabled(true);
+  setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowNestedDocks | QMainWindow::AllowTabbedDocks);
+
+  // The worker: every Session call happens on this thread.
+  controller_ = new TrainingController(options_.backend);
+  controller_->moveToThread(&worker_);
+  worker_.setObjectName("routelab-training");
+  worker_.start();
+
+  undo_ = new QUndoStack(this);
+  connect(undo_, &QUndoStack::cleanChanged, this, [this] { updateTitle(); });
+
+  controls_ = new RunControls(this);
+  auto* toolbar = addToolBar("Training");
+  toolbar->setObjectName("toolbarTraining");
+  toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+  controls_->populate(toolbar);
+
+  status_ = new StatusPanel(statusBar());
+  banner_ = new MessageBanner(this);  // floats over the top of the docks (placeBanner)
+  connect(banner_, &MessageBanner::dismissed, this, [this] { banner_->hide(); });
+
+  buildDocks();
+  buildMenus();
+  connectController();
+  arrangeDefaultLayout();
+  defaultLayout_ = saveState(WindowSettings::kLayoutVersion);
+  if (options_.restoreLayout) WindowSettings::restoreLayout(*this);
+
+  recent_ = WindowSettings::recentFiles();
+  rebuildRecentMenu();
+  controls_->setSpeed(WindowSettings::speed(kDefaultSpeed));
+
+  frameTimer_ = new QTimer(this);
+  frameTimer_->setTimerType(Qt::PreciseTimer);
+  connect(frameTimer_, &QTimer::timeout, this, &MainWindow::presentLatest);
+  frameTimer_->start(kFrameIntervalMs);
+
+  // Open ready to train: a fresh run on the given spec, paused.
+  loadSpec(spec_);
+}
+
+MainWindow::~MainWindow() {
+  frameTimer_->stop();
+  controller_->pause();  // thread-safe: ends a play loop between two steps
+  worker_.quit();
+  worker_.wait();
+  delete controller_;  // its thread has finished, so nothing else can touch it
+}
+
+QString MainWindow::bannerText() const { return banner_->isVisible() ? banner_->text() : QString(); }
+
+// --- docks -----------------------------------------------------------------------------------
+
+QDockWidget* MainWindow::addDock(const QString& title, const QString& objectName, QWidget* content,
+                                 Qt::DockWidgetArea area) {
+  auto* dock = new QDockWidget(title, this);
+  dock->setObjectName(objectName);  // restoreState matches docks by object name
+  dock->setWidget(content);
+  dock->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable |
+                    QDockWidget::DockWidgetFloatable);
+  addDockWidget(area, dock);
+  docks_ << dock;
+  return dock;
+}
+
+void MainWindow::addViewDock(FigureView* view, Qt::DockWidgetArea area) {
+  QDockWidget* dock = addDock(view->title(), "dock-" + view->objectName(), view, area);
+  views_ << view;
+  // A view that was closed or tabbed away missed frames: catch it up when it shows again.
+  connect(dock, &QDockWidget::visibilityChanged, this, [this, view](bool visible) {
+    if (visible) showSnapshotIn(view);
+  });
+}
+
+void MainWindow::buildDocks() {
+  auto* specPanel = new QWidget;
+  auto* specLayout = new QVBoxLayout(specPanel);
+  specLayout->setContentsMargins(4, 4, 4, 4);
+  lookFor_ = new LookForBox(specPanel);
+  specLayout->addWidget(lookFor_);
+  specLayout->addStretch(1);
+  addDock("Spec", "dock-spec", specPanel, Qt::LeftDockWidgetArea);
+}
+
+void MainWindow::arrangeDefaultLayout() {
+  for (QDockWidget* dock : docks_) {
+    dock->setFloating(false);
+    dock->show();
+  }
+}
+
+void MainWindow::resetLayout() {
+  restoreState(defaultLayout_, WindowSettings::kLayoutVersion);
+  for (QDockWidget* dock : docks_) dock->show();
+}
+
+// --- controller ------------------------------------------------------------------------------
+
+void MainWindow::connectController() {
+  // Queued: the controller lives on the worker thread, `this` on the UI thread.
+  connect(controls_, &RunControls::playRequested, this, &MainWindow::play);
+  connect(controls_, &RunControls::pauseRequested, this, &MainWindow::pause);
+  connect(controls_, &RunControls::stepRequested, this, &MainWindow::stepOnce);
+  connect(controls_, &RunControls::stepNRequested, this, &MainWindow::stepN);
+  connect(controls_, &RunControls::resetRequested, this, &MainWindow::resetRun);
+  connect(controls_, &RunControls::speedChanged, this, &MainWindow::setSpeed);
+
+  connect(controller_, &TrainingController::error, this,
+          [this](const QString& message) { showError("Error", message); });
+  connect(controller_, &TrainingController::diverged, this,
+          [this](const QString& message) { showError("Training diverged (paused)", message); });
+  connect(controller_, &TrainingController::projectOpened, this, &MainWindow::onProjectOpened);
+  connect(controller_, &TrainingController::projectSaved, this, &MainWindow::onProjectSaved);
+  connect(controller_, &TrainingController::runExported, this,
+          [this](const QString& dir) { status_->showMessage(QString("Run exported to %1").arg(dir)); });
+}
+
+void MainWindow::play() {
+  controls_->setPlaying(true);
+  QMetaObject::invokeMethod(controller_, &TrainingController::play, Qt::QueuedConnection);
+}
+
+void MainWindow::pause() {
+  controls_->setPlaying(false);
+  controller_->pause();  // direct: an atomic flag the play loop checks between steps
+  // ... and queued too, so a play() still waiting in the worker's queue is cancelled as well.
+  QMetaObject::invokeMethod(controller_, &TrainingController::pause, Qt::QueuedConnection);
+}
+
+void MainWindow::stepOnce() {
+  QMetaObject::invokeMethod(controller_, &TrainingController::stepOnce, Qt::QueuedConnection);
+}
+
+void MainWindow::stepN(int steps) {
+  QMetaObject::invokeMethod(controller_, [c = controller_, steps] { c->stepN(steps); }, Qt::QueuedConnection);
+}
+
+void MainWindow::resetRun() {
+  pause();
+  const rl::Spec spec = spec_;
+  QMetaObject::invokeMethod(controller_, [c = controller_, spec] { c->reset(spec); }, Qt::QueuedConnection);
+  status_->showMessage("Reset: fresh weights, history cleared");
+}
+
+void MainWindow::setSpeed(int stepsPerSecond) {
+  if (controls_->speed() != stepsPerSecond) controls_->setSpeed(stepsPerSecond);
+  WindowSettings::setSpeed(stepsPerSecond);
+  QMetaObject::invokeMethod(controller_, [c = controller_, stepsPerSecond] { c->setSpeed(stepsPerSecond); },
+                            Qt::QueuedConnection);
+}
+
+void MainWindow::loadPreset(const QString& name) {
+  try {
+    loadSpec(rl::loadPreset(name.toStdString()));
+  } catch (const std::exception& e) {
+    showError("Unknown preset", QString::fromStdString(e.what()));
+  }
+}
+
+void MainWindow::loadSpec(const rl::Spec& spec) {
+  pause();
+  spec_ = spec;
+  undo_->clear();
+  projectPath_.clear();
+  lookFor_->setSpecText(QString::fromStdString(spec.name), QString::fromStdString(spec.description));
+  QMetaObject::invokeMethod(controller_, [c = controller_, spec] { c->reset(spec); }, Qt::QueuedConnection);
+  updateTitle();
+}
+
+void MainWindow::showError(const QString& title, const QString& detail) {
+  lastError_ = detail.isEmpty() ? title : QString("%1: %2").arg(title, detail);
+  banner_->showMessage(MessageBanner::Kind::Error, title, detail);
+  placeBanner();
+  status_->showMessage(lastError_);
+  emit errorShown(lastError_);
+}
+
+void MainWindow::placeBanner() {
+  if (!banner_->isVisible()) return;
+  // Over the top of the docks, just under the toolbar: impossible to miss, never modal.
+  int top = menuBar()->geometry().bottom();
+  for (QToolBar* bar : findChildren<QToolBar*>())
+    if (bar->isVisible() && toolBarArea(bar) == Qt::TopToolBarArea) top = std::max(top, bar->geometry().bottom());
+  const int width = std::min(this->width() - 40, 960);
+  banner_->setFixedWidth(width);
+  banner_->setFixedHeight(banner_->heightForWidth(width) > 0 ? banner_->heightForWidth(width)
+                                                             : banner_->sizeHint().height());
+  banner_->move((this->width() - width) / 2, top + 8);
+  banner_->raise();
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event) {
+  QMainWindow::resizeEvent(event);
+  placeBanner();
+}
+
+// --- display-rate redraw ---------------------------------------------------------------------
+
+void MainWindow::presentLatest() {
+  const RunSnapshotPtr snapshot = controller_->latest();
+  if (!snapshot || snapshot == shown_) return;
+  QElapsedTimer timer;
+  timer.start();
+  QList<FigureView*> visible;
+  for (FigureView* view : views_)
+    if (view->isVisible()) visible << view;
+  for (FigureView* view : visible) view->showSnapshot(*snapshot);
+  // Paint now, inside the measured frame, rather than whenever the event loop gets to it.
+  for (FigureView* view : visible) view->repaint();
+  frames_.record(double(timer.nsecsElapsed()) / 1e6);
+  shown_ = snapshot;
+
+  status_->showSnapshot(*snapshot);
+  lookFor_->setSpecText(QString::fromStdString(snapshot->spec.name),
+                        QString::fromStdString(snapshot->spec.description));
+  if (snapshot->playing != shownPlaying_) {
+    // Follow the run's own state (e.g. it paused itself on divergence).
+    shownPlaying_ = snapshot->playing;
+    controls_->setPlaying(snapshot->playing);
+  }
+  if (syncSpecFromRun_) {
+    syncSpecFromRun_ = false;
+    spec_ = snapshot->spec;
+  }
+  emit framePresented(snapshot->step);
+}
+
+void MainWindow::showSnapshotIn(FigureView* view) {
+  if (shown_) view->showSnapshot(*shown_);
+}
+
+void MainWindow::updateTitle() {
+  QString name = projectPath_.isEmpty() ? QString::fromStdString(spec_.name) : QFileInfo(projectPath_).fileName();
+  if (name.isEmpty()) name = "untitled";
+  setWindowTitle(QString("%1[*] — Routelab").arg(name));
+  setWindowModified(!undo_->isClean());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  WindowSettings::saveLayout(*this);
+  controller_->pause();
+  QMainWindow::closeEvent(event);
+}
+
+}  // namespace rl::ui
