@@ -28,8 +28,12 @@ using Seconds = std::chrono::duration<double>;
 
 // Play runs steps in batches of at most this much work, so queued commands wait at most this long.
 constexpr auto kBatchBudget = std::chrono::milliseconds(10);
-constexpr auto kPublishInterval = std::chrono::milliseconds(33);  // at most ~30 snapshots a second
-constexpr auto kViewsInterval = std::chrono::milliseconds(250);   // probe and input map while playing
+constexpr double kPublishInterval = 0.033;  // seconds: at most ~30 snapshots a second
+constexpr double kViewsInterval = 0.25;     // seconds: probe and input map refresh while playing
+// While playing, building snapshots (copying a history of thousands of points) and refreshing the
+// probe and input map may each take at most this share of the time; on a slow or busy machine
+// they happen less often rather than slow training down.
+constexpr double kPublishShare = 0.05;
 // Held-out evaluation runs every kMinEvalEvery steps, or more rarely when it would otherwise cost
 // more than kEvalShare of the training time (large held-out splits, slow backends).
 constexpr int kMinEvalEvery = 25;
@@ -94,6 +98,7 @@ struct TrainingController::Impl {
   StepPacer pacer;
   RateMeter rate;
   Clock::time_point lastPublish{};
+  double publishSeconds = 0, viewsSeconds = 0;  // measured costs
 
   // Costs, for the eval schedule and exported timing.
   double stepSeconds = 0, evalSeconds = 0, trainingSeconds = 0;
@@ -153,17 +158,27 @@ struct TrainingController::Impl {
     latestEval = session->evaluate();
     average(evalSeconds, seconds(t0));
     evalStep = session->stepCount();
-    if (HistoryPoint* p = history.latest(); p && p->step == evalStep) attachEvaluation(*p, latestEval);
+    // A point keeps its first evaluation: after an edit the rebuilt model is evaluated at the same
+    // step, but the point belongs to the model that took the step.
+    if (HistoryPoint* p = history.latest(); p && p->step == evalStep && !hasEvaluation(*p))
+      attachEvaluation(*p, latestEval);
     if (stepSeconds > 0)
       evalEvery = std::max(kMinEvalEvery, static_cast<int>(std::ceil(evalSeconds / (kEvalShare * stepSeconds))));
   }
 
   void refreshViews() {
+    const auto t0 = Clock::now();
     probe = session->probe();
     inputMap = computeInputMap(*session, extent, kInputMapResolution);
     viewsStep = session->stepCount();
     viewsAt = Clock::now();
+    average(viewsSeconds, seconds(t0));
   }
+
+  bool publishDue() const {
+    return seconds(lastPublish) >= std::max(kPublishInterval, publishSeconds / kPublishShare);
+  }
+  bool viewsDue() const { return seconds(viewsAt) >= std::max(kViewsInterval, viewsSeconds / kPublishShare); }
 
   void diverge(const StepMetrics& m) {
     diverged = true;
@@ -217,7 +232,7 @@ struct TrainingController::Impl {
       publish();
       return;
     }
-    if (Clock::now() - lastPublish >= kPublishInterval) publish();
+    if (publishDue()) publish();
     timer->start(pacer.msUntilNext(Clock::now()));
   }
 
@@ -228,9 +243,10 @@ struct TrainingController::Impl {
       // Step mode: everything is current for the step on screen.
       if (evalStep != step && !diverged) evaluate();
       if (viewsStep != step && !diverged) refreshViews();
-    } else if (Clock::now() - viewsAt >= kViewsInterval) {
+    } else if (viewsDue()) {
       refreshViews();
     }
+    const auto t0 = Clock::now();
     auto s = std::make_shared<RunSnapshot>();
     s->spec = *spec;
     s->backendName = session->backend().name();
@@ -259,8 +275,9 @@ struct TrainingController::Impl {
       std::lock_guard<std::mutex> lock(mutex);
       published = ptr;
     }
-    lastPublish = Clock::now();
     emit q->published(ptr);
+    lastPublish = Clock::now();
+    average(publishSeconds, seconds(t0));
   }
 
   // --- rewind / fork ----------------------------------------------------------------------------
