@@ -29,6 +29,8 @@ struct HistoryPoint {
 };
 
 // The expert the router picks over a grid covering the 2-D input plane (2-D datasets only).
+// Cell (i, j) covers [xMin + i·dx, xMin + (i+1)·dx] × [yMin + j·dy, yMin + (j+1)·dy] with
+// dx = (xMax − xMin) / resolution, and is evaluated at its centre (run/input_map.h).
 struct InputMap {
   int resolution = 0;               // grid is resolution × resolution
   double xMin = 0, xMax = 0, yMin = 0, yMax = 0;
