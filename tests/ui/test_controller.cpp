@@ -11,8 +11,11 @@
 
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "run/history_json.h"
 #include "run/metatypes.h"
+#include "run/metric_history.h"
 #include "run/project_file.h"
+#include "run/snapshot_store.h"
 #include "run/training_controller.h"
 #include "spec/presets.h"
 #include "spec/spec_json.h"
@@ -94,6 +97,83 @@ class TestController : public QObject {
   Q_OBJECT
  private slots:
   void initTestCase() { registerMetaTypes(); }
+
+  void historyStaysBoundedAndRecentStepsDense() {
+    MetricHistory h(64);
+    for (int step = 1; step <= 200000; ++step) {
+      HistoryPoint p;
+      p.step = step;
+      p.loss = step;
+      p.evalLoss = step % 25 == 0 ? 1.0 : NAN;
+      h.add(p);
+      QVERIFY(h.points().size() <= 64);
+    }
+    const auto& pts = h.points();
+    QCOMPARE(pts.back().step, 200000);
+    for (size_t i = 1; i < pts.size(); ++i) QVERIFY(pts[i].step > pts[i - 1].step);
+    size_t dense = pts.size() - 1;  // the recent stretch: every step
+    while (dense > 0 && pts[dense - 1].step == pts[dense].step - 1) --dense;
+    QVERIFY2(pts.size() - dense >= 16, qPrintable(QString("only %1 recent steps dense").arg(pts.size() - dense)));
+    // The whole run before it is covered evenly, by evaluated points.
+    const long stride = h.stride();
+    QVERIFY(stride >= 25);
+    QVERIFY2(pts.front().step <= stride, qPrintable(QString("first kept step %1, stride %2").arg(pts.front().step).arg(stride)));
+    for (size_t i = 0; i < dense; ++i) {
+      QVERIFY2(hasEvaluation(pts[i]), qPrintable(QString("step %1 has no evaluation").arg(pts[i].step)));
+      QVERIFY2(pts[i + 1].step - pts[i].step <= 2 * stride, qPrintable(QString("gap after step %1").arg(pts[i].step)));
+    }
+    h.truncateAfter(199990);
+    QCOMPARE(h.points().back().step, 199990);
+  }
+
+  void snapshotStoreThinsAndFindsTheNearestEarlier() {
+    SnapshotStore store(25, 16, size_t(1) << 30);
+    for (int step = 0; step <= 10000; step += 25) {
+      Snapshot s;
+      s.step = step;
+      s.params.assign(10, step);
+      store.add({s, nullptr, {}});
+      QVERIFY(store.steps().size() <= 16);
+    }
+    const auto steps = store.steps();
+    QCOMPARE(steps.front(), 0);
+    QCOMPARE(steps.back(), 10000);
+    for (size_t i = 1; i < steps.size(); ++i)  // the whole run stays reachable, evenly
+      QVERIFY2(steps[i] - steps[i - 1] <= 3200, qPrintable(QString("gap after step %1").arg(steps[i - 1])));
+    QCOMPARE(store.atOrBefore(10010)->state.step, 10000);
+    QCOMPARE(store.atOrBefore(0)->state.step, 0);
+    QVERIFY(store.atOrBefore(-1) == nullptr);
+    const int middle = steps[steps.size() / 2];
+    QCOMPARE(store.atOrBefore(middle + 1)->state.step, middle);
+    QCOMPARE(store.atOrBefore(middle + 1)->state.params.front(), uint32_t(middle));
+    // Bounded by bytes too.
+    SnapshotStore small(1, 1000, 4000);
+    for (int step = 0; step < 100; ++step) {
+      Snapshot s;
+      s.step = step;
+      s.params.assign(100, 0);  // 400 bytes
+      small.add({s, nullptr, {}});
+    }
+    QVERIFY(small.bytes() <= 4000);
+    QCOMPARE(small.steps().front(), 0);
+  }
+
+  void historyJsonRoundTripsExactly() {
+    HistoryPoint p;
+    p.step = 7;
+    p.loss = 0.1234567890123;
+    p.accuracy = NAN;
+    p.evalLoss = 2.5;
+    p.evalAccuracy = NAN;
+    p.layers.push_back({{0.25f, 0.75f}, {0.3f, 0.7f}, 0.5, 0.01, 0.02, 0.003, 0.81, 0.5, 0.75, NAN});
+    HistoryPoint q = p;
+    q.step = 9;
+    const auto back = historyFromJson(historyToJson({p, q}));
+    QString why;
+    QVERIFY2(sameHistory(back, {p, q}, &why), qPrintable(why));
+    QCOMPARE(back[0].layers[0].zLoss, 0.003);
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, historyFromJson(historyToJson({q, p})));  // steps must increase
+  }
 
   void resetPublishesACompleteSnapshot() {
     Rig rig;
@@ -368,8 +448,13 @@ class TestController : public QObject {
     // Replace the run with another one, then open the file.
     rig.sync([&] { rig.controller->reset(loadPreset("jacobs-competitive")); });
     QSignalSpy opened(rig.controller, &TrainingController::projectOpened);
+    int stepSeenBySlot = -1;  // a slot reacting to projectOpened must already see the opened run
+    QObject receiver;  // the connection ends with this scope, before the rig goes
+    connect(rig.controller, &TrainingController::projectOpened, &receiver,
+            [&] { stepSeenBySlot = rig.latest()->step; });
     rig.sync([&] { rig.controller->openProject(path); });
     QCOMPARE(opened.count(), 1);
+    QTRY_COMPARE(stepSeenBySlot, 40);
     RunSnapshotPtr back = rig.latest();
     QCOMPARE(back->step, 40);
     QCOMPARE(specToJson(back->spec), specToJson(original->spec));
@@ -453,11 +538,16 @@ class TestController : public QObject {
     spec.train.optimizer = OptimizerType::Sgd;
     spec.train.learningRate = 1e6;
     QSignalSpy diverged(rig.controller, &TrainingController::diverged);
+    bool slotSawDivergedRun = false;  // a slot reacting to diverged must find it in latest()
+    QObject receiver;  // the connection ends with this scope, before the rig goes
+    connect(rig.controller, &TrainingController::diverged, &receiver,
+            [&] { slotSawDivergedRun = rig.latest()->diverged && !rig.latest()->playing; });
     rig.sync([&] {
       rig.controller->reset(spec);
       rig.controller->play();
     });
     QTRY_COMPARE_WITH_TIMEOUT(diverged.count(), 1, 10000);
+    QTRY_VERIFY(slotSawDivergedRun);
     RunSnapshotPtr s = rig.waitFor([](const RunSnapshot& x) { return x.diverged && !x.playing; });
     QVERIFY(s);
     qInfo("%s", s->message.c_str());
@@ -495,6 +585,22 @@ class TestController : public QObject {
     QFile csv(out + "/metrics.csv");
     QVERIFY(csv.open(QIODevice::ReadOnly));
     QCOMPARE(csv.readAll().count('\n'), 21);  // header + 20 steps
+  }
+
+  void regressionPresetHasNoClasses() {
+    Rig rig;
+    rig.sync([&] {
+      rig.controller->reset(loadPreset("local-experts-regression"));
+      rig.controller->stepOnce();
+    });
+    RunSnapshotPtr s = rig.latest();
+    QCOMPARE(s->step, 1);
+    QCOMPARE(s->classes, 0);
+    QVERIFY(std::isnan(s->history.at(0).accuracy));
+    QVERIFY(std::isfinite(s->history.at(0).evalLoss));
+    QCOMPARE(s->inputMap.resolution, 64);
+    QVERIFY(s->inputMap.predictedClass.empty());
+    QCOMPARE(s->inputMap.prediction.size(), size_t(64 * 64) * s->probe.prediction.size() / s->probe.rows);
   }
 
   void vulkanStepOnce() {

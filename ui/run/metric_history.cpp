@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "run/thinning.h"
+
 namespace rl::ui {
 
 bool hasEvaluation(const HistoryPoint& p) { return !std::isnan(p.evalLoss); }
@@ -15,7 +17,7 @@ void MetricHistory::add(HistoryPoint point) {
     throw std::logic_error("MetricHistory: step " + std::to_string(point.step) + " after step " +
                            std::to_string(points_.back().step));
   points_.push_back(std::move(point));
-  if (points_.size() > cap_) thinOlderHalf();
+  if (points_.size() > cap_) thin();
 }
 
 HistoryPoint* MetricHistory::latest() { return points_.empty() ? nullptr : &points_.back(); }
@@ -28,20 +30,15 @@ void MetricHistory::truncateAfter(int step) {
 
 void MetricHistory::assign(std::vector<HistoryPoint> points) {
   points_ = std::move(points);
-  while (points_.size() > cap_) thinOlderHalf();
+  if (points_.size() > cap_) thin();
 }
 
-void MetricHistory::thinOlderHalf() {
-  // Pairs (0,1), (2,3), … of the older half keep one point each: the evaluated one if there is
-  // one, else the earlier.
-  const size_t older = points_.size() / 2 & ~size_t(1);
-  size_t out = 0;
-  for (size_t i = 0; i < older; i += 2) {
-    const bool takeSecond = !hasEvaluation(points_[i]) && hasEvaluation(points_[i + 1]);
-    points_[out++] = std::move(points_[takeSecond ? i + 1 : i]);
-  }
-  for (size_t i = older; i < points_.size(); ++i) points_[out++] = std::move(points_[i]);
-  points_.resize(out);
+void MetricHistory::thin() {
+  // The recent quarter stays dense; the rest shrinks to half its room, so the next thinning is at
+  // least 3/8 of the cap steps away.
+  const size_t recent = cap_ / 4;
+  thinUntil(points_, recent + (cap_ - recent) / 2, recent, stride_, [](const HistoryPoint& p) { return p.step; },
+            hasEvaluation);
 }
 
 }  // namespace rl::ui

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "run/thinning.h"
+
 namespace rl::ui {
 
 SnapshotStore::SnapshotStore(int every, size_t maxCount, size_t maxBytes)
-    : every_(std::max(1, every)), maxCount_(std::max<size_t>(maxCount, 4)), maxBytes_(maxBytes) {}
+    : every_(std::max(1, every)), stride_(every_), maxCount_(std::max<size_t>(maxCount, 4)), maxBytes_(maxBytes) {}
 
 size_t SnapshotStore::sizeOf(const StoredSnapshot& s) {
   return (s.state.params.size() + s.state.optState.size()) * sizeof(uint32_t) + s.state.batchRng.size();
@@ -19,7 +21,7 @@ void SnapshotStore::add(StoredSnapshot s) {
   }
   bytes_ += sizeOf(s);
   items_.push_back(std::move(s));
-  while (items_.size() >= 4 && (items_.size() > maxCount_ || bytes_ > maxBytes_)) thinOlderHalf();
+  if (full()) thin();
 }
 
 const StoredSnapshot* SnapshotStore::atOrBefore(int step) const {
@@ -38,6 +40,7 @@ void SnapshotStore::truncateAfter(int step) {
 void SnapshotStore::clear() {
   items_.clear();
   bytes_ = 0;
+  stride_ = every_;
 }
 
 std::vector<int> SnapshotStore::steps() const {
@@ -47,18 +50,26 @@ std::vector<int> SnapshotStore::steps() const {
   return out;
 }
 
-void SnapshotStore::thinOlderHalf() {
-  // Keeps the first of every pair in the older half, so the run's start stays rewindable.
-  const size_t older = items_.size() / 2 & ~size_t(1);
-  size_t out = 0;
-  for (size_t i = 0; i < items_.size(); ++i) {
-    if (i < older && i % 2 == 1) {
-      bytes_ -= sizeOf(items_[i]);
-      continue;
-    }
-    items_[out++] = std::move(items_[i]);
+void SnapshotStore::thin() {
+  // The recent quarter (of the count and of the bytes) stays; the older part is thinned at
+  // growing strides until both limits have room to spare, so thinning is rare. The first
+  // snapshot of a bucket is kept, so the run's start (step 0) always stays.
+  size_t recent = 0, recentBytes = 0;
+  for (auto it = items_.rbegin(); it != items_.rend() && recent < maxCount_ / 4; ++it) {
+    if (recent > 0 && recentBytes + sizeOf(*it) > maxBytes_ / 4) break;
+    recentBytes += sizeOf(*it);
+    ++recent;
   }
-  items_.resize(out);
+  const size_t targetCount = recent + (maxCount_ - recent) / 2;
+  const size_t targetBytes = maxBytes_ / 4 + (maxBytes_ - maxBytes_ / 4) / 2;
+  auto stepOf = [](const StoredSnapshot& s) { return s.state.step; };
+  auto never = [](const StoredSnapshot&) { return false; };
+  while (items_.size() > recent + 1 && (items_.size() > targetCount || bytes_ > targetBytes)) {
+    thinToStride(items_, items_.size() - recent, stride_, stepOf, never);
+    bytes_ = 0;
+    for (const auto& s : items_) bytes_ += sizeOf(s);
+    if (items_.size() > targetCount || bytes_ > targetBytes) stride_ *= 2;
+  }
 }
 
 }  // namespace rl::ui

@@ -1,8 +1,9 @@
 #pragma once
 // The states a user can rewind or fork to: a Session snapshot taken every `every` steps together
 // with the spec it belongs to (an edit rebuilds the model, so older snapshots need their own spec)
-// and the collapse detectors as they were then. Bounded in count and bytes: when full, the older
-// half is thinned by two, as the metric history is.
+// and the collapse detectors as they were then. Bounded in count and bytes: when full, all but the
+// most recent quarter are thinned to one snapshot per bucket of steps (thinning.h), so the whole
+// run stays reachable evenly and the recent past densely.
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -42,9 +43,11 @@ class SnapshotStore {
 
  private:
   static size_t sizeOf(const StoredSnapshot& s);
-  void thinOlderHalf();
+  bool full() const { return items_.size() > maxCount_ || bytes_ > maxBytes_; }
+  void thin();
 
   int every_;
+  long stride_;
   size_t maxCount_, maxBytes_, bytes_ = 0;
   std::vector<StoredSnapshot> items_;  // ascending steps
 };

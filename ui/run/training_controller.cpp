@@ -184,14 +184,15 @@ struct TrainingController::Impl {
     diverged = true;
     message = describeNonFinite(m);
     stop();
+    publish();  // before the signal, so its slots find the paused, diverged run in latest()
     emit q->diverged(QString::fromStdString(message));
   }
 
   // --- play -------------------------------------------------------------------------------------
   void start(long steps) {
     if (diverged) {
-      emit q->diverged(QString::fromStdString(message));
       publish();
+      emit q->diverged(QString::fromStdString(message));
       return;
     }
     playing = true;
@@ -223,10 +224,7 @@ struct TrainingController::Impl {
     pacer.took(ran);
     rate.record(Clock::now(), session->stepCount());
     if (stepsToGo > 0) stepsToGo -= ran;
-    if (!ok) {
-      publish();  // diverge() already stopped
-      return;
-    }
+    if (!ok) return;  // diverge() stopped and published
     if (pauseRequested.load() || stepsToGo == 0) {
       stop();
       publish();
@@ -401,8 +399,7 @@ void TrainingController::stepN(int n) {
   d_->stop();
   if (d_->diverged) return d_->start(n);  // re-emits diverged
   if (n == 1) {
-    d_->runStep();
-    d_->publish();
+    if (d_->runStep()) d_->publish();  // else diverge() published
     return;
   }
   d_->start(n);  // in batches, so Pause and other commands still get through
@@ -461,8 +458,8 @@ void TrainingController::saveProject(const QString& path) {
     return;
   }
   d_->message = "saved " + path.toStdString();
+  d_->publish();  // first, so a slot reacting to the signal finds the new state in latest()
   emit projectSaved(path);
-  d_->publish();
 }
 
 void TrainingController::openProject(const QString& path) {
@@ -495,8 +492,8 @@ void TrainingController::openProject(const QString& path) {
   d_->timedSteps = 0;
   d_->latestFromHistory();
   d_->message = "opened " + path.toStdString();
+  d_->publish();  // first, so a slot reacting to the signal finds the new state in latest()
   emit projectOpened(path);
-  d_->publish();
 }
 
 void TrainingController::exportRun(const QString& dir) {
@@ -511,8 +508,8 @@ void TrainingController::exportRun(const QString& dir) {
     return;
   }
   d_->message = "exported to " + dir.toStdString();
+  d_->publish();  // first, so a slot reacting to the signal finds the new state in latest()
   emit runExported(dir);
-  d_->publish();
 }
 
 }  // namespace rl::ui
