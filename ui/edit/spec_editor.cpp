@@ -1,0 +1,159 @@
+#include "edit/spec_editor.h"
+
+#include <QLabel>
+#include <QScrollArea>
+#include <QUndoStack>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "edit/data_section.h"
+#include "edit/model_section.h"
+#include "edit/router_section.h"
+#include "edit/spec_change_text.h"
+#include "edit/spec_edit_command.h"
+#include "edit/spec_problems.h"
+#include "edit/training_section.h"
+
+namespace rl::ui {
+
+namespace {
+
+int firstMoeLayer(const Spec& spec) {
+  for (size_t i = 0; i < spec.model.layers.size(); ++i)
+    if (spec.model.layers[i].type == LayerType::Moe) return static_cast<int>(i);
+  return -1;
+}
+
+bool isMoeLayer(const Spec& spec, int layer) {
+  return layer >= 0 && layer < int(spec.model.layers.size()) && spec.model.layers[layer].type == LayerType::Moe;
+}
+
+SpecSectionId sectionIdOf(int index) {
+  static const SpecSectionId ids[] = {SpecSectionId::Data, SpecSectionId::Model, SpecSectionId::Router,
+                                      SpecSectionId::Training};
+  return ids[index];
+}
+
+}  // namespace
+
+SpecEditor::SpecEditor(QUndoStack* undo, QWidget* parent) : QWidget(parent), undo_(undo) {
+  data_ = new DataSection;
+  model_ = new ModelSection;
+  router_ = new RouterSection;
+  training_ = new TrainingSection;
+
+  // The panel lives in a narrow dock: scroll vertically rather than squeeze the fields.
+  auto* content = new QWidget;
+  auto* column = new QVBoxLayout(content);
+  column->setContentsMargins(4, 4, 4, 4);
+  column->setSpacing(6);
+  int labelWidth = 0;
+  for (SpecSection* section : sections()) {
+    column->addWidget(section);
+    labelWidth = std::max(labelWidth, section->labelWidth());
+  }
+  for (SpecSection* section : sections()) section->setLabelWidth(labelWidth);
+  column->addStretch(1);
+  auto* scroll = new QScrollArea;
+  scroll->setObjectName("specEditorScroll");
+  scroll->setWidget(content);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  auto* outer = new QVBoxLayout(this);
+  outer->setContentsMargins(0, 0, 0, 0);
+  outer->addWidget(scroll);
+
+  for (SpecSection* section : sections()) {
+    connect(section, &SpecSection::edited, this, &SpecEditor::onEdited);
+    connect(section, &SpecSection::gestureBoundary, this, [this] { chainOpen_ = false; });
+  }
+  connect(model_, &ModelSection::layerSelected, this, &SpecEditor::selectLayer);
+
+  Spec initial;
+  setSpec(initial);
+}
+
+std::vector<SpecSection*> SpecEditor::sections() const { return {data_, model_, router_, training_}; }
+
+void SpecEditor::setSpec(const Spec& spec) {
+  spec_ = spec;
+  if (!isMoeLayer(spec_, layer_)) layer_ = firstMoeLayer(spec_);
+  chainOpen_ = false;
+  showSpecInFields();
+  showProblems({});
+}
+
+void SpecEditor::selectLayer(int layer) {
+  if (!isMoeLayer(spec_, layer)) return;
+  layer_ = layer;
+  chainOpen_ = false;
+  // Pending invalid values belong to the layer that was on show: drop them with it.
+  showSpecInFields();
+  showProblems({});
+}
+
+void SpecEditor::showSpecInFields() {
+  for (SpecSection* section : sections()) section->showSpec(spec_, layer_);
+}
+
+void SpecEditor::onEdited(SpecField field, EditPhase phase) {
+  // Each section writes its fields over the applied spec, so what the widgets show is the candidate.
+  Spec candidate = spec_;
+  std::vector<std::string> problems;
+  data_->writeTo(candidate, layer_, problems);
+  // The data decides which losses exist (a regression target has no cross-entropy).
+  if (field == SpecField::DataKind || field == SpecField::CsvFile || field == SpecField::CsvRegression)
+    model_->offerLossesFor(candidate.data);
+  model_->writeTo(candidate, layer_, problems);
+  router_->writeTo(candidate, layer_, problems);
+  training_->writeTo(candidate, layer_, problems);
+  if (problems.empty()) problems = findSpecProblems(candidate);
+  showProblems(problems);
+  if (!problems.empty() || phase == EditPhase::Preview || sameSpec(candidate, spec_)) return;
+  push(field, phase, candidate);
+}
+
+void SpecEditor::push(SpecField field, EditPhase phase, const Spec& candidate) {
+  const bool continues = phase != EditPhase::Standalone && chainOpen_ && chainField_ == field &&
+                         (phase == EditPhase::Drag || sinceLastEdit_.elapsed() < kMergePauseMs);
+  if (!continues) ++chain_;
+  chainField_ = field;
+  chainOpen_ = true;
+  sinceLastEdit_.restart();
+  pushing_ = true;
+  undo_->push(new SpecEditCommand(spec_, candidate, field, chain_, [this](const Spec& s) { install(s); }));
+  pushing_ = false;
+}
+
+void SpecEditor::install(const Spec& spec) {
+  spec_ = spec;
+  if (!pushing_) {
+    chainOpen_ = false;  // an undo or redo ends the gesture
+    if (!isMoeLayer(spec_, layer_)) layer_ = firstMoeLayer(spec_);
+    showSpecInFields();
+    showProblems({});
+  }
+  emit specEdited(spec_);
+}
+
+void SpecEditor::showProblems(const std::vector<std::string>& problems) {
+  const std::vector<SpecProblem> located = locateProblems(problems, layer_);
+  const auto list = sections();
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::vector<SpecProblem> mine;
+    for (const SpecProblem& p : located)
+      if (p.section == sectionIdOf(int(i)) || (p.section == SpecSectionId::Other && i + 1 == list.size()))
+        mine.push_back(p);
+    list[i]->showProblems(mine, layer_);
+  }
+}
+
+QString SpecEditor::problemText() const {
+  QStringList lines;
+  for (SpecSection* section : sections())
+    if (!section->problemText().isEmpty()) lines << section->problemText();
+  return lines.join("\n");
+}
+
+}  // namespace rl::ui

@@ -1,0 +1,135 @@
+#include "edit/spec_problems.h"
+
+#include <QDateTime>
+#include <QFileInfo>
+#include <exception>
+#include <map>
+#include <regex>
+
+#include "data/dataset.h"
+#include "spec/spec_json.h"
+
+namespace rl::ui {
+
+namespace {
+
+struct OutputWidth {
+  int width = -1;
+  std::string error;
+};
+
+// Reading a CSV file on every keystroke would be slow, so results are kept per data identity
+// (a CSV file is read again when it changes on disk).
+OutputWidth computeOutputWidth(const DataSpec& data) {
+  DataSpec probe = data;
+  probe.samples = 40;  // enough rows for every class of the generated kinds; csv ignores it
+  probe.testFraction = 0.2;
+  try {
+    return {makeDataset(probe).train.outputDim, {}};
+  } catch (const std::exception& e) {
+    // Generated kinds only fail on values validateSpec already reports.
+    return {-1, data.kind == "csv" ? e.what() : std::string()};
+  }
+}
+
+OutputWidth cachedOutputWidth(const DataSpec& data) {
+  static std::map<std::string, OutputWidth> cache;
+  std::string key = data.kind;
+  if (data.kind == "csv") {
+    const QFileInfo file(QString::fromStdString(data.csvPath));
+    key += "|" + data.csvPath + "|" + data.labelColumn + "|" + (data.regression ? "r" : "c") + "|" +
+           std::to_string(file.lastModified().toMSecsSinceEpoch()) + "|" + std::to_string(file.size());
+  }
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, computeOutputWidth(data)).first;
+  return it->second;
+}
+
+void checkOutputWidth(const Spec& spec, std::vector<std::string>& out) {
+  const DataSpec& data = spec.data;
+  if (data.kind == "csv" && (data.csvPath.empty() || data.labelColumn.empty())) return;  // validateSpec says so
+  const OutputWidth need = cachedOutputWidth(data);
+  if (!need.error.empty()) out.push_back("data.csv_path: " + need.error);
+  if (need.width < 1 || spec.model.head || spec.model.layers.empty()) return;
+  const size_t last = spec.model.layers.size() - 1;
+  const LayerSpec& layer = spec.model.layers[last];
+  const std::string at = "model.layers[" + std::to_string(last) + "]";
+  const std::string because = " must equal the data's output size (" + std::to_string(need.width) +
+                              ") without an output head";
+  if (layer.type == LayerType::Dense && layer.units != need.width)
+    out.push_back(at + ".units: " + std::to_string(layer.units) + because);
+  if (layer.type == LayerType::Moe && !layer.expertWidths.empty() && layer.expertWidths.back() != need.width)
+    out.push_back(at + ".expert_widths[" + std::to_string(layer.expertWidths.size() - 1) +
+                  "]: the last width " + std::to_string(layer.expertWidths.back()) + because);
+}
+
+QString keyLabel(const std::string& key) {
+  static const std::map<std::string, QString> labels{
+      {"kind", "dataset"}, {"samples", "samples"}, {"noise", "noise"}, {"test_fraction", "test fraction"},
+      {"seed", "seed"}, {"csv_path", "CSV file"}, {"label_column", "label column"},
+      {"regression", "regression"}, {"layers", "layers"}, {"head", "output head"}, {"loss", "loss"},
+      {"experts", "experts"}, {"expert_widths", "expert widths"}, {"units", "units"},
+      {"activation", "activation"}, {"type", "type"}, {"k", "k"}, {"capacity_factor", "capacity factor"},
+      {"jitter", "jitter"}, {"temperature", "temperature"}, {"aux_loss_coef", "aux-loss coefficient"},
+      {"z_loss_coef", "z-loss coefficient"}, {"optimizer", "optimizer"}, {"learning_rate", "learning rate"},
+      {"momentum", "momentum"}, {"beta1", "beta1"}, {"beta2", "beta2"}, {"epsilon", "epsilon"},
+      {"batch_size", "batch size"}, {"steps", "steps"}};
+  const auto it = labels.find(key);
+  return it != labels.end() ? it->second : QString::fromStdString(key);
+}
+
+SpecProblem locate(const std::string& message, int selectedLayer) {
+  SpecProblem p;
+  const size_t colon = message.find(": ");
+  if (colon == std::string::npos) {
+    p.text = QString::fromStdString(message);
+    return p;
+  }
+  const std::string path = message.substr(0, colon);
+  const QString reason = QString::fromStdString(message.substr(colon + 2));
+  static const std::regex layerPath(R"(model\.layers\[(\d+)\]\.(router\.)?([a-z_0-9]+)(\[(\d+)\])?)");
+  static const std::regex plainPath(R"((data|model|train)\.([a-z_0-9]+))");
+  std::smatch m;
+  QString label;
+  if (std::regex_match(path, m, layerPath)) {
+    p.layer = std::stoi(m[1]);
+    p.section = m[2].matched ? SpecSectionId::Router : SpecSectionId::Model;
+    p.key = m[3];
+    label = keyLabel(p.key);
+    if (m[5].matched && p.key == "expert_widths") label = QString("expert width %1").arg(std::stoi(m[5]) + 1);
+    if (p.layer != selectedLayer) label = QString("layer %1 %2").arg(p.layer + 1).arg(label);
+  } else if (std::regex_match(path, m, plainPath)) {
+    const std::string top = m[1];
+    p.section = top == "data" ? SpecSectionId::Data : top == "model" ? SpecSectionId::Model : SpecSectionId::Training;
+    p.key = m[2];
+    label = keyLabel(p.key);
+    if (top == "data" && p.key == "seed") label = "data seed";
+  } else {
+    label = QString::fromStdString(path);
+  }
+  p.text = label + ": " + reason;
+  return p;
+}
+
+}  // namespace
+
+int dataOutputWidth(const DataSpec& data, std::string* error) {
+  const OutputWidth w = cachedOutputWidth(data);
+  if (error) *error = w.error;
+  return w.width;
+}
+
+std::vector<std::string> findSpecProblems(const Spec& spec) {
+  std::vector<std::string> problems = validateSpec(spec);
+  checkOutputWidth(spec, problems);
+  return problems;
+}
+
+std::vector<SpecProblem> locateProblems(const std::vector<std::string>& messages, int selectedLayer) {
+  std::vector<SpecProblem> out;
+  out.reserve(messages.size());
+  for (const auto& message : messages) out.push_back(locate(message, selectedLayer));
+  return out;
+}
+
+}  // namespace rl::ui
