@@ -18,6 +18,8 @@
 #include "spec/presets.h"
 #include "spec/spec_json.h"
 #include "views/figure_view.h"
+#include "views/input_map_view.h"
+#include "views/routing_view.h"
 #include "window/look_for_box.h"
 #include "window/message_banner.h"
 #include "window/run_controls.h"
@@ -120,13 +122,37 @@ void MainWindow::buildDocks() {
   specLayout->addWidget(lookFor_);
   specLayout->addStretch(1);
   addDock("Spec", "dock-spec", specPanel, Qt::LeftDockWidgetArea);
+
+  // Live views. Object names are the docks' identities in saved layouts: keep them stable.
+  auto withName = [](FigureView* view, const char* name) {
+    view->setObjectName(name);
+    return view;
+  };
+  addViewDock(withName(new InputMapView, "inputMap"), Qt::RightDockWidgetArea);
+  addViewDock(withName(new RoutingView, "routing"), Qt::RightDockWidgetArea);
+}
+
+QDockWidget* MainWindow::dockNamed(const QString& objectName) const {
+  for (QDockWidget* dock : docks_)
+    if (dock->objectName() == objectName) return dock;
+  return nullptr;
 }
 
 void MainWindow::arrangeDefaultLayout() {
+  // Spec on the left; the input map above the routing heatmap in the middle; the time series
+  // (loss, load, collapse) stacked on the right.
   for (QDockWidget* dock : docks_) {
     dock->setFloating(false);
     dock->show();
   }
+  QDockWidget* spec = dockNamed("dock-spec");
+  QDockWidget* inputMap = dockNamed("dock-inputMap");
+  QDockWidget* routing = dockNamed("dock-routing");
+  addDockWidget(Qt::LeftDockWidgetArea, spec);
+  addDockWidget(Qt::RightDockWidgetArea, inputMap);
+  splitDockWidget(inputMap, routing, Qt::Vertical);
+  resizeDocks({spec, inputMap}, {380, 1200}, Qt::Horizontal);
+  resizeDocks({inputMap, routing}, {520, 380}, Qt::Vertical);
 }
 
 void MainWindow::resetLayout() {
@@ -257,10 +283,6 @@ void MainWindow::presentLatest() {
     // Follow the run's own state (e.g. it paused itself on divergence).
     shownPlaying_ = snapshot->playing;
     controls_->setPlaying(snapshot->playing);
-  }
-  if (syncSpecFromRun_) {
-    syncSpecFromRun_ = false;
-    spec_ = snapshot->spec;
   }
   emit framePresented(snapshot->step);
 }

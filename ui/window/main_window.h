@@ -90,6 +90,7 @@ class MainWindow : public QMainWindow {
                        Qt::DockWidgetArea area);
   void addViewDock(FigureView* view, Qt::DockWidgetArea area);
   void arrangeDefaultLayout();
+  QDockWidget* dockNamed(const QString& objectName) const;
   void connectController();
   void presentLatest();                       // the display-rate tick
   void showSnapshotIn(FigureView* view);      // when a hidden view comes back
@@ -136,8 +137,6 @@ class MainWindow : public QMainWindow {
   QString projectPath_;
   QString lastError_;
   QStringList recent_;
-  // Set by Open: the next snapshots carry the opened spec, which the editor then takes.
-  bool syncSpecFromRun_ = false;
 };
 
 }  // namespace rl::ui

@@ -34,17 +34,15 @@ void MainWindow::openDialog() {
 }
 
 void MainWindow::openProject(const QString& path) {
-  pause();
-  // The controller changes nothing on error (and says why through error()).
+  // No pause here: on error the controller changes nothing, not even whether it plays (and says
+  // why through error()); on success it stops by itself.
   QMetaObject::invokeMethod(controller_, [c = controller_, path] { c->openProject(path); }, Qt::QueuedConnection);
 }
 
 void MainWindow::onProjectOpened(const QString& path) {
   projectPath_ = path;
-  // The controller published the opened run before reporting; take its spec now, and again
-  // from the next frame in case the report overtook the snapshot.
+  // The controller publishes the opened run before it reports, so latest() holds its spec.
   if (const RunSnapshotPtr snapshot = controller_->latest()) spec_ = snapshot->spec;
-  syncSpecFromRun_ = true;
   undo_->clear();
   rememberRecent(path);
   status_->showMessage(QString("Opened %1").arg(path));
