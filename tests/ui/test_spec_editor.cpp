@@ -14,6 +14,7 @@
 #include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QWheelEvent>
 #include <QUndoStack>
 
 #include "edit/data_section.h"
@@ -180,6 +181,62 @@ class TestSpecEditor : public QObject {
     QCOMPARE(spin->value(), 0.01);
   }
 
+  void learningRateTypedOrStepped() {
+    Panel p;
+    auto* spin = p.field<rl::ui::LogSpinBox>("learningRate");
+    auto* slider = p.field<QSlider>("learningRateSlider");
+    typeInto(spin, "3e-4");
+    QCOMPARE(p.editor.spec().train.learningRate, 3e-4);
+    QCOMPARE(slider->value(), 148);  // 100 * (log10(3e-4) + 5)
+    QCOMPARE(p.undo.text(0), QString("Set learning rate to 0.0003"));
+    spin->stepBy(1);  // 1-1.5-2-3-5-7 per decade
+    QCOMPARE(spin->value(), 5e-4);
+    spin->stepBy(2);
+    QCOMPARE(spin->value(), 1e-3);
+    QCOMPARE(p.editor.spec().train.learningRate, 1e-3);
+    QCOMPARE(p.undo.count(), 1);  // typed and stepped within a second: one edit
+    typeInto(spin, "2");  // above the slider's range of 1e-5..1
+    QCOMPARE(p.editor.spec().train.learningRate, 1e-3);
+  }
+
+  void wheelOverAnUnfocusedFieldDoesNotEdit() {
+    Panel p;
+    p.editor.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&p.editor));  // focus needs an active window
+    auto* experts = p.field<QSpinBox>("experts");
+    auto wheel = [&] {
+      const QPointF at(experts->width() / 2.0, experts->height() / 2.0);
+      QWheelEvent event(at, experts->mapToGlobal(at), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                        Qt::NoScrollPhase, false);
+      QApplication::sendEvent(experts, &event);
+    };
+    p.field<QLineEdit>("expertWidths")->setFocus();
+    wheel();
+    QCOMPARE(experts->value(), 8);
+    QCOMPARE(p.undo.count(), 0);
+    experts->setFocus();
+    QVERIFY(experts->hasFocus());
+    wheel();
+    QCOMPARE(experts->value(), 9);
+    QCOMPARE(p.undo.count(), 1);
+  }
+
+  void everyFieldExplainsItself() {
+    Panel p;
+    int fields = 0;
+    for (QWidget* w : p.editor.findChildren<QWidget*>()) {
+      const bool field = qobject_cast<QAbstractSpinBox*>(w) || qobject_cast<QComboBox*>(w) ||
+                         qobject_cast<QLineEdit*>(w) || qobject_cast<QCheckBox*>(w) || qobject_cast<QSlider*>(w);
+      if (!field || qobject_cast<QAbstractSpinBox*>(w->parentWidget()) || qobject_cast<QComboBox*>(w->parentWidget()))
+        continue;  // the line edit inside a spin box or combo
+      ++fields;
+      // A tooltip on the field or, for the slider/spin pair, on the row widget holding them.
+      const QString tip = !w->toolTip().isEmpty() ? w->toolTip() : w->parentWidget()->toolTip();
+      QVERIFY2(tip.size() > 20, qPrintable(w->objectName()));
+    }
+    QCOMPARE(fields, 25);
+  }
+
   void mergingStopsAtAnotherFieldAndAfterAPause() {
     Panel p;
     auto* experts = p.field<QSpinBox>("experts");
@@ -316,6 +373,13 @@ class TestSpecEditor : public QObject {
     // Three classes now: without a head the experts must produce three outputs.
     selectData(p.field<QComboBox>("loss"), int(rl::LossType::Cooperative));
     QVERIFY2(p.editor.problemText().contains("output size (3)"), qPrintable(p.editor.problemText()));
+
+    // A file that cannot be read is named, and nothing applies.
+    Panel q;
+    q.editor.findChild<rl::ui::DataSection*>()->useCsvFile(dir.filePath("missing.csv"));
+    QVERIFY2(q.editor.problemText().contains("missing.csv"), qPrintable(q.editor.problemText()));
+    QCOMPARE(q.undo.count(), 0);
+    QCOMPARE(q.editor.spec().data.kind, std::string("spiral4"));
   }
 
   void fitsADockAndLooksTidy() {
@@ -325,12 +389,23 @@ class TestSpecEditor : public QObject {
     auto* scroll = p.field<QScrollArea>("specEditorScroll");
     QVERIFY2(scroll->widget()->minimumSizeHint().width() <= 320,
              qPrintable(QString::number(scroll->widget()->minimumSizeHint().width())));
-    const QString out = qEnvironmentVariable("SPEC_EDITOR_SCREENSHOT");
-    if (!out.isEmpty()) {
-      p.editor.resize(320, scroll->widget()->sizeHint().height() + 4);
+    // SPEC_EDITOR_SCREENSHOTS=dir saves the panel in two states for a person to look at.
+    const QString dir = qEnvironmentVariable("SPEC_EDITOR_SCREENSHOTS");
+    if (dir.isEmpty()) return;
+    auto save = [&](Panel& panel, const QString& name) {
+      auto* area = panel.field<QScrollArea>("specEditorScroll");
+      panel.editor.resize(320, area->widget()->sizeHint().height() + 4);
       QApplication::processEvents();
-      QVERIFY(p.editor.grab().save(out));
-    }
+      QVERIFY(panel.editor.grab().save(QDir(dir).filePath(name)));
+    };
+    save(p, "spec_editor_invalid_k.png");
+    rl::Spec twoLayers = rl::loadPreset("jacobs-competitive");
+    twoLayers.model.layers.insert(twoLayers.model.layers.begin(), rl::loadPreset("spiral-moe").model.layers[0]);
+    Panel q(twoLayers);
+    q.field<QComboBox>("moeLayer")->setCurrentIndex(1);
+    selectData(q.field<QComboBox>("optimizer"), int(rl::OptimizerType::Sgd));
+    typeInto(q.field<QLineEdit>("expertWidths"), "16, 3");
+    save(q, "spec_editor_two_layers.png");
   }
 };
 

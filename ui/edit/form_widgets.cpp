@@ -1,9 +1,32 @@
 #include "edit/form_widgets.h"
 
+#include <QCoreApplication>
+#include <QEvent>
 #include <QPalette>
 #include <QSignalBlocker>
 
 namespace rl::ui {
+
+namespace {
+
+class WheelGuard : public QObject {
+ public:
+  using QObject::QObject;
+  bool eventFilter(QObject* watched, QEvent* event) override {
+    auto* field = qobject_cast<QWidget*>(watched);
+    if (event->type() != QEvent::Wheel || !field || field->hasFocus() || !field->parentWidget()) return false;
+    // Delivered to the parent, the event propagates up to the scroll area, which scrolls.
+    QCoreApplication::sendEvent(field->parentWidget(), event);
+    return true;
+  }
+};
+
+}  // namespace
+
+void scrollPanelOnWheel(QWidget* field) {
+  field->setFocusPolicy(Qt::StrongFocus);  // not WheelFocus: passing over must not focus it
+  field->installEventFilter(new WheelGuard(field));
+}
 
 QSpinBox* makeSpin(const char* objectName, int min, int max, int step) {
   auto* box = new QSpinBox;
@@ -12,6 +35,7 @@ QSpinBox* makeSpin(const char* objectName, int min, int max, int step) {
   box->setSingleStep(step);
   box->setKeyboardTracking(false);
   box->setAccelerated(true);
+  scrollPanelOnWheel(box);
   return box;
 }
 
@@ -23,6 +47,7 @@ QDoubleSpinBox* makeDoubleSpin(const char* objectName, double min, double max, d
   box->setSingleStep(step);
   box->setKeyboardTracking(false);
   box->setAccelerated(true);
+  scrollPanelOnWheel(box);
   return box;
 }
 
@@ -31,6 +56,7 @@ QComboBox* makeCombo(const char* objectName) {
   box->setObjectName(objectName);
   box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   box->setMinimumContentsLength(8);
+  scrollPanelOnWheel(box);
   return box;
 }
 

@@ -19,6 +19,10 @@ void setQuietly(QDoubleSpinBox* box, double value);
 // Selects the item whose data is value; returns false when there is none.
 bool selectQuietly(QComboBox* box, int value);
 
+// The wheel scrolls the panel instead of editing a field the pointer happens to pass over (every
+// edit rebuilds the run); a field takes wheel steps once it has focus (clicked or tabbed to).
+void scrollPanelOnWheel(QWidget* field);
+
 // Marks a field as holding an invalid value (a reddish background) or clears the mark.
 void markInvalid(QWidget* field, bool invalid);
 

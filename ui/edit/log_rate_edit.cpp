@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "edit/form_widgets.h"
+
 namespace rl::ui {
 
 namespace {
@@ -70,6 +72,8 @@ LogRateEdit::LogRateEdit(const char* objectName, double min, double max, QWidget
   spin_->setObjectName(objectName);
   spin_->setRange(min, max);
   spin_->setMinimumWidth(spin_->fontMetrics().horizontalAdvance("0.00000") + 28);
+  scrollPanelOnWheel(slider_);
+  scrollPanelOnWheel(spin_);
   auto* row = new QHBoxLayout(this);
   row->setContentsMargins(0, 0, 0, 0);
   row->setSpacing(4);

@@ -1,6 +1,7 @@
 #include "edit/spec_editor.h"
 
 #include <QLabel>
+#include <QPointer>
 #include <QScrollArea>
 #include <QUndoStack>
 #include <QVBoxLayout>
@@ -122,7 +123,11 @@ void SpecEditor::push(SpecField field, EditPhase phase, const Spec& candidate) {
   chainOpen_ = true;
   sinceLastEdit_.restart();
   pushing_ = true;
-  undo_->push(new SpecEditCommand(spec_, candidate, field, chain_, [this](const Spec& s) { install(s); }));
+  // The stack may outlive the panel: a command must not call into a deleted editor.
+  const QPointer<SpecEditor> editor(this);
+  undo_->push(new SpecEditCommand(spec_, candidate, field, chain_, [editor](const Spec& s) {
+    if (editor) editor->install(s);
+  }));
   pushing_ = false;
 }
 

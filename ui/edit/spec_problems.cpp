@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "data/dataset.h"
+#include "io/csv_table.h"
 #include "spec/spec_json.h"
 
 namespace rl::ui {
@@ -47,7 +48,16 @@ OutputWidth cachedOutputWidth(const DataSpec& data) {
 
 void checkOutputWidth(const Spec& spec, std::vector<std::string>& out) {
   const DataSpec& data = spec.data;
-  if (data.kind == "csv" && (data.csvPath.empty() || data.labelColumn.empty())) return;  // validateSpec says so
+  if (data.kind == "csv" && data.csvPath.empty()) return;  // validateSpec says so
+  if (data.kind == "csv" && data.labelColumn.empty()) {
+    // validateSpec asks for the label column; the file may be the reason there is none to pick.
+    try {
+      readCsvText(data.csvPath);
+    } catch (const std::exception& e) {
+      out.push_back(std::string("data.csv_path: ") + e.what());
+    }
+    return;
+  }
   const OutputWidth need = cachedOutputWidth(data);
   if (!need.error.empty()) out.push_back("data.csv_path: " + need.error);
   if (need.width < 1 || spec.model.head || spec.model.layers.empty()) return;
@@ -112,12 +122,6 @@ SpecProblem locate(const std::string& message, int selectedLayer) {
 }
 
 }  // namespace
-
-int dataOutputWidth(const DataSpec& data, std::string* error) {
-  const OutputWidth w = cachedOutputWidth(data);
-  if (error) *error = w.error;
-  return w.width;
-}
 
 std::vector<std::string> findSpecProblems(const Spec& spec) {
   std::vector<std::string> problems = validateSpec(spec);

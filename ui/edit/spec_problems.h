@@ -27,8 +27,4 @@ std::vector<std::string> findSpecProblems(const Spec& spec);
 // label. Problems of a layer other than selectedLayer name their layer ("layer 2 experts: ...").
 std::vector<SpecProblem> locateProblems(const std::vector<std::string>& messages, int selectedLayer);
 
-// The width the model's output must have for this data (classes, or 1 for a regression target);
-// -1 with error set when the data cannot be read (a CSV file), -1 without error when unknown.
-int dataOutputWidth(const DataSpec& data, std::string* error = nullptr);
-
 }  // namespace rl::ui
