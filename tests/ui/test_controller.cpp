@@ -1,6 +1,7 @@
 // TrainingController on a real worker QThread, driven only through queued calls (and a direct
 // pause() from this thread), checked through latest() and its signals, as the window uses it.
 #include <QElapsedTimer>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QThread>
@@ -261,6 +262,24 @@ class TestController : public QObject {
     // ~30 snapshots a second at most while playing (plus the command snapshots).
     const double seconds = 0.5 + (roundTripMs + pauseMs) / 1000.0 + 0.3;
     QVERIFY2(publishedWhilePlaying <= 35 * seconds + 4, qPrintable(QString("%1 snapshots").arg(publishedWhilePlaying)));
+  }
+
+  void endingTheThreadWhilePlayingIsClean() {
+    // An owner may quit the worker thread mid-play and then delete the controller.
+    QTest::failOnWarning(QRegularExpression("[Tt]imer"));
+    QThread thread;
+    auto* controller = new TrainingController("cpu");
+    controller->moveToThread(&thread);
+    thread.start();
+    QMetaObject::invokeMethod(controller, [controller] {
+      controller->reset(loadPreset(kDefaultPreset));
+      controller->play();
+    }, Qt::BlockingQueuedConnection);
+    QTest::qWait(100);
+    QVERIFY(controller->latest()->playing);
+    thread.quit();
+    QVERIFY(thread.wait(5000));
+    delete controller;
   }
 
   void pauseBeforeQueuedPlayIsHonouredInOrder() {

@@ -37,7 +37,7 @@ constexpr double kPublishShare = 0.05;
 // Held-out evaluation runs every kMinEvalEvery steps, or more rarely when it would otherwise cost
 // more than kEvalShare of the training time (large held-out splits, slow backends).
 constexpr int kMinEvalEvery = 25;
-constexpr double kEvalShare = 0.1;
+constexpr double kEvalShare = 0.05;
 constexpr int kInputMapResolution = 64;
 
 double seconds(Clock::time_point since) { return Seconds(Clock::now() - since).count(); }
@@ -69,6 +69,7 @@ struct TrainingController::Impl {
   TrainingController* q;
   QString backendText;
   QTimer* timer = nullptr;
+  QThread* timerThread = nullptr;  // the thread whose end stops the timer
 
   // The run.
   std::unique_ptr<Session> session;
@@ -195,12 +196,21 @@ struct TrainingController::Impl {
       emit q->diverged(QString::fromStdString(message));
       return;
     }
+    stopTimerWithThread();
     playing = true;
     stepsToGo = steps;
     pacer.start(steps < 0 ? speed : 0, Clock::now());
     rate.clear();
     rate.record(Clock::now(), session->stepCount());
     timer->start(0);
+  }
+
+  // If the owner ends our thread while playing, the timer must stop on this thread before its
+  // event dispatcher goes (stopping it later from another thread is not allowed).
+  void stopTimerWithThread() {
+    if (timerThread == QThread::currentThread()) return;
+    timerThread = QThread::currentThread();
+    QObject::connect(timerThread, &QThread::finished, timer, &QTimer::stop, Qt::DirectConnection);
   }
 
   void stop() {
