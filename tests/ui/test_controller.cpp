@@ -242,7 +242,7 @@ class TestController : public QObject {
     QTest::qWait(500);
     const RunSnapshotPtr playing = rig.latest();
     QVERIFY(playing->playing);
-    QVERIFY2(playing->step > 100, qPrintable(QString("only %1 steps in ~0.5 s").arg(playing->step)));
+    QVERIFY2(playing->step > 20, qPrintable(QString("only %1 steps in ~0.5 s").arg(playing->step)));
     QVERIFY(playing->stepsPerSecond > 0);
     QVERIFY(!playing->history.empty() && playing->history.back().step <= playing->step);
 
@@ -257,8 +257,8 @@ class TestController : public QObject {
     QCOMPARE(rig.latest()->step, paused->step);  // stopped advancing
     qInfo("played to step %d (%.0f steps/s), %d snapshots published, queued round trip %lld ms, pause took %lld ms",
           paused->step, playing->stepsPerSecond, publishedWhilePlaying, roundTripMs, pauseMs);
-    QVERIFY2(roundTripMs < 200, qPrintable(QString("queued command waited %1 ms").arg(roundTripMs)));
-    QVERIFY2(pauseMs < 200, qPrintable(QString("pause took %1 ms").arg(pauseMs)));
+    QVERIFY2(roundTripMs < 1000, qPrintable(QString("queued command waited %1 ms").arg(roundTripMs)));
+    QVERIFY2(pauseMs < 1000, qPrintable(QString("pause took %1 ms").arg(pauseMs)));
     // ~30 snapshots a second at most while playing (plus the command snapshots).
     const double seconds = 0.5 + (roundTripMs + pauseMs) / 1000.0 + 0.3;
     QVERIFY2(publishedWhilePlaying <= 35 * seconds + 4, qPrintable(QString("%1 snapshots").arg(publishedWhilePlaying)));

@@ -57,7 +57,12 @@ class MainWindowTest : public QObject {
     if (!v) qFatal("the window has no %s", View::staticMetaObject.className());
     return v;
   }
-  void press(Qt::Key key) { QTest::keyClick(window_.get(), key); }
+  // Shortcuts fire only in the active window: make sure it still is before each key.
+  void press(Qt::Key key) {
+    window_->activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(window_.get()));
+    QTest::keyClick(window_.get(), key);
+  }
 
  private slots:
   void initTestCase() {

@@ -3,9 +3,9 @@
 // the not-2-D note, exports); snapshots from a trained Session check the real pictures, which are
 // grabbed to PNG (and copied to $ROUTELAB_VIEWS_B_SHOTS when set, to look at them).
 #include <QDir>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
+#include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
@@ -197,9 +197,28 @@ QImage grabView(QWidget& view, const QString& name) {
   return image;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+QStringList legendNames(QWidget& view) {
+  QStringList names;
+  QCPLegend* legend = view.findChild<QCustomPlot*>()->legend;
+  for (int i = 0; i < legend->itemCount(); ++i)
+    if (auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i))) names << item->plottable()->name();
+  return names;
+}
+
+// With $ROUTELAB_VIEWS_B_SHOTS set: the view's SVG and PDF exports, and the SVG rendered back to
+// PNG by QSvgRenderer, to look at what the vector export holds.
+void exportForLooking(FigureView& view, const QString& name) {
+  const QString dir = qEnvironmentVariable("ROUTELAB_VIEWS_B_SHOTS");
+  if (dir.isEmpty()) return;
+  QVERIFY(view.exportFigure(dir + "/" + name + ".svg").isEmpty());
+  QVERIFY(view.exportFigure(dir + "/" + name + ".pdf").isEmpty());
+  QSvgRenderer svg(dir + "/" + name + ".svg");
+  QImage image(view.size(), QImage::Format_ARGB32);
+  image.fill(Qt::white);
+  QPainter painter(&image);
+  svg.render(&painter);
+  painter.end();
+  image.save(dir + "/" + name + "_svg.png");
 }
 
 }  // namespace
@@ -291,6 +310,11 @@ class TestViewsB : public QObject {
       }
     QCOMPARE(view.mapCellValue(4, 0), -1);
     QCOMPARE(view.pointCount(), 6);
+    // The legend names each expert's share of the plane (columns 0 and 3 are expert 0's).
+    const QStringList legend = legendNames(view);
+    QVERIFY2(legend.contains("expert 0 · 50% of plane") && legend.contains("expert 2 · 25% of plane") &&
+                 legend.contains("decision boundary") && legend.contains("class 1"),
+             qPrintable(legend.join(" | ")));
     // Class 0 on the left two columns, class 1 on the right: one straight boundary, one segment
     // per square of cell centres along it (3 of them).
     QCOMPARE(view.boundarySegments(), 3);
@@ -324,6 +348,43 @@ class TestViewsB : public QObject {
     QVERIFY(view.tooltipAt(QPointF(-0.6, -0.6)).contains("class 0 · predicted 1 (wrong)"));
     // Far from every point: nothing.
     QVERIFY(view.tooltipAt(QPointF(0.9, -0.9)).isEmpty());
+  }
+
+  void hoveringAPointShowsItsTooltip() {
+    InputMapView view;
+    view.resize(700, 560);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.showSnapshot(smallSnapshot());
+    auto* plot = view.findChild<QCustomPlot*>();
+    plot->replot(QCustomPlot::rpImmediateRefresh);
+    // Row 2 sits at (-0.2, -0.2); move the mouse a pixel away from it.
+    const QPoint pixel(qRound(plot->xAxis->coordToPixel(-0.2)) + 1, qRound(plot->yAxis->coordToPixel(-0.2)));
+    QTest::mouseMove(plot, pixel);
+    QTRY_VERIFY(QToolTip::isVisible());
+    QVERIFY2(QToolTip::text().startsWith("Probe point 2 at (-0.20, -0.20)"), qPrintable(QToolTip::text()));
+    QCOMPARE(QToolTip::text(), view.tooltipAt(QPointF(-0.2, -0.2)));
+    QTest::mouseMove(plot, QPoint(qRound(plot->xAxis->coordToPixel(0.9)), qRound(plot->yAxis->coordToPixel(-0.9))));
+    QTRY_VERIFY(!QToolTip::isVisible());
+  }
+
+  void hiddenViewsKeepDataButDoNotReplot() {
+    RoutingView routing;
+    InputMapView map;
+    QCoreApplication::processEvents();  // QCustomPlot queues a first replot of its own when built
+    int replots = 0;
+    for (QCustomPlot* plot : routing.findChildren<QCustomPlot*>() + map.findChildren<QCustomPlot*>())
+      connect(plot, &QCustomPlot::afterReplot, this, [&replots] { ++replots; });
+    routing.showSnapshot(smallSnapshot());
+    map.showSnapshot(smallSnapshot());
+    QCoreApplication::processEvents();
+    QCOMPARE(replots, 0);
+    QCOMPARE(routing.heatmapRows(), 6);  // the data is there for accessors and exports
+    QCOMPARE(map.mapResolution(), 4);
+    routing.show();
+    map.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&map));
+    QTRY_VERIFY(replots >= 3);  // heatmap, matrix and map drawn once shown
   }
 
   void notTwoDimensionalShowsANote() {
@@ -379,9 +440,9 @@ class TestViewsB : public QObject {
     }
   }
 
-  void liveFramesStayCheap() {
-    // 30 frames a second: showSnapshot must stay well under 10 ms for a 64 × 64 map and 512
-    // probe rows. Alternate two snapshots so no frame is skipped as unchanged.
+  void unchangedSnapshotsAreNotRedrawn() {
+    // The frame tick hands the views the same snapshot while training is paused: no replot then.
+    // (Frame cost is measured by `routelab --measure`, not timed here.)
     RoutingView routing;
     InputMapView map;
     routing.resize(900, 480);
@@ -389,32 +450,24 @@ class TestViewsB : public QObject {
     routing.show();
     map.show();
     QVERIFY(QTest::qWaitForWindowExposed(&map));
-    const RunSnapshot frames[2] = {largeSnapshot(0), largeSnapshot(1)};
-    std::vector<double> routingMs, mapMs, replotMs;
-    for (int i = 0; i < 40; ++i) {
-      QElapsedTimer t;
-      t.start();
-      routing.showSnapshot(frames[i % 2]);
-      routingMs.push_back(t.nsecsElapsed() / 1e6);
-      t.restart();
-      map.showSnapshot(frames[i % 2]);
-      mapMs.push_back(t.nsecsElapsed() / 1e6);
-      t.restart();
-      for (QCustomPlot* plot : routing.findChildren<QCustomPlot*>()) plot->replot(QCustomPlot::rpImmediateRefresh);
-      for (QCustomPlot* plot : map.findChildren<QCustomPlot*>()) plot->replot(QCustomPlot::rpImmediateRefresh);
-      replotMs.push_back(t.nsecsElapsed() / 1e6);
-    }
+    const RunSnapshot frame = largeSnapshot(0);
+    routing.showSnapshot(frame);
+    map.showSnapshot(frame);
     QCOMPARE(routing.heatmapRows(), 512);
     QCOMPARE(map.mapResolution(), 64);
-    qInfo("median per frame: RoutingView::showSnapshot %.2f ms, InputMapView::showSnapshot %.2f ms, "
-          "replot of both %.2f ms",
-          median(routingMs), median(mapMs), median(replotMs));
-    QVERIFY2(median(routingMs) < 10 && median(mapMs) < 10, "showSnapshot too slow for 30 frames a second");
-    // The same snapshot again is skipped almost for free.
-    QElapsedTimer t;
-    t.start();
-    for (int i = 0; i < 30; ++i) map.showSnapshot(frames[1]);
-    QVERIFY(t.nsecsElapsed() / 30 < 2'000'000);
+    QCoreApplication::processEvents();
+    int replots = 0;
+    for (QCustomPlot* plot : routing.findChildren<QCustomPlot*>() + map.findChildren<QCustomPlot*>())
+      connect(plot, &QCustomPlot::afterReplot, this, [&replots] { ++replots; });
+    for (int i = 0; i < 5; ++i) {
+      routing.showSnapshot(frame);
+      map.showSnapshot(frame);
+      QCoreApplication::processEvents();
+    }
+    QCOMPARE(replots, 0);
+    routing.showSnapshot(largeSnapshot(1));
+    map.showSnapshot(largeSnapshot(1));
+    QTRY_VERIFY(replots >= 2);  // new data is drawn
   }
 
   void trainedSpiralRouting() {
@@ -443,6 +496,7 @@ class TestViewsB : public QObject {
       QVERIFY(std::abs(sum - 1) < 1e-9);
     }
     QVERIFY(inkFraction(grabView(view, "routing_spiral")) > 0.2);
+    exportForLooking(view, "routing_spiral_export");
   }
 
   void trainedSpiralInputMap() {
@@ -461,6 +515,7 @@ class TestViewsB : public QObject {
     QVERIFY2(tip.startsWith("Probe point ") && tip.contains(QString("class %1 ·").arg(spiral_.probe.labels[0])), qPrintable(tip));
     QCOMPARE(int(tip.count("●")), 1 + 2);  // the legend line, then two chosen experts
     QVERIFY(inkFraction(grabView(view, "input_map_spiral")) > 0.3);
+    exportForLooking(view, "input_map_spiral_export");
     view.setColourByClass(true);
     QVERIFY(inkFraction(grabView(view, "input_map_spiral_by_class")) > 0.3);
   }

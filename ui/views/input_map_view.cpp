@@ -2,10 +2,12 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
 #include <QPicture>
+#include <QScreen>
 #include <QStackedWidget>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -44,6 +46,15 @@ class BoundaryLinesItem : public QCPAbstractItem {
 
 namespace {
 
+// Text sizes in pixels (the points at the screen's DPI): exports replay the plot through a QPicture,
+// which resolves point sizes at the target's DPI (72 for SVG) and would shrink the text there.
+QFont figureFont(int pointSize) {
+  QFont font = plotFont(pointSize);
+  const QScreen* screen = QGuiApplication::primaryScreen();
+  font.setPixelSize(std::max(1, qRound(pointSize * (screen ? screen->logicalDotsPerInchY() : 96.0) / 72.0)));
+  return font;
+}
+
 constexpr int kExpertAlpha = 115;  // fills stay light enough for the points on top
 constexpr int kClassAlpha = 90;
 constexpr double kHoverFraction = 0.025;  // hover radius as a fraction of the larger axis span
@@ -68,8 +79,8 @@ QColor withAlpha(QColor c, int alpha) {
 }
 
 void styleAxis(QCPAxis* axis) {
-  axis->setTickLabelFont(plotFont(9));
-  axis->setLabelFont(plotFont(9));
+  axis->setTickLabelFont(figureFont(9));
+  axis->setLabelFont(figureFont(9));
   axis->grid()->setVisible(false);
 }
 
@@ -81,7 +92,14 @@ void paintPlot(QPainter& painter, QCustomPlot& plot, const QPoint& at) {
   recorder.setMode(QCPPainter::pmVectorized);
   plot.toPainter(&recorder, plot.width(), plot.height());
   recorder.end();
-  painter.drawPicture(at, picture);
+  // Replaying scales by the target's DPI over the picture's (72 / 96 on an SVG generator); undo
+  // that so the plot keeps its size in every format.
+  painter.save();
+  painter.translate(at);
+  painter.scale(double(picture.logicalDpiX()) / painter.device()->logicalDpiX(),
+                double(picture.logicalDpiY()) / painter.device()->logicalDpiY());
+  painter.drawPicture(0, 0, picture);
+  painter.restore();
 }
 
 int argmax(const float* values, int n) {
@@ -125,7 +143,7 @@ InputMapView::InputMapView(QWidget* parent) : FigureView(parent) {
   note_->setWordWrap(true);
   note_->setAlignment(Qt::AlignCenter);
   note_->setMargin(32);
-  note_->setFont(plotFont(11));
+  note_->setFont(figureFont(11));
   note_->setStyleSheet(QStringLiteral("color: #444; background: white;"));
   stack_->addWidget(plot_);
   stack_->addWidget(note_);
@@ -148,7 +166,7 @@ void InputMapView::buildPlot() {
   p->xAxis->setLabel(QStringLiteral("input x₀"));
   p->yAxis->setLabel(QStringLiteral("input x₁"));
 
-  QFont titleFont = plotFont(10);
+  QFont titleFont = figureFont(10);
   titleFont.setBold(true);
   title_ = new QCPTextElement(p, QString(), titleFont);
   p->plotLayout()->insertRow(0);
@@ -170,7 +188,7 @@ void InputMapView::buildPlot() {
   side->addElement(1, 0, new QCPLayoutElement(p));
   side->setRowStretchFactor(0, 0.001);
   p->legend->setVisible(true);
-  p->legend->setFont(plotFont(8));
+  p->legend->setFont(figureFont(8));
   p->legend->setBorderPen(QPen(QColor(200, 200, 200)));
   p->legend->setRowSpacing(0);
   p->legend->setFillOrder(QCPLayoutGrid::foRowsFirst);
@@ -253,24 +271,35 @@ void InputMapView::redraw() {
   updateMap(layer);
   updateBoundary();
   updatePoints();
-  updateLegend(layer < static_cast<int>(shown_.layerExperts.size()) ? shown_.layerExperts[layer] : mapExperts_);
+  updateLegend(static_cast<int>(cellsPerExpert_.size()));
 
   QString text = colourByClass() ? QStringLiteral("Predicted class over the input plane")
                                  : QStringLiteral("Router's top expert over the input plane");
   if (layerCount() > 1) text += QString(" · MoE layer %1").arg(layer + 1);
   title_->setText(text + QString(" · step %1").arg(shown_.step));
   fitEqualAspect();
-  plot_->replot(QCustomPlot::rpQueuedReplot);
+  replotIfVisible();
+}
+
+void InputMapView::replotIfVisible() {
+  // A view in a hidden dock tab only keeps its data; showEvent draws it when it comes back.
+  if (isVisible() && !showsNote()) plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void InputMapView::showEvent(QShowEvent* event) {
+  FigureView::showEvent(event);
+  replotIfVisible();
 }
 
 void InputMapView::updateMap(int layer) {
   const InputMap& m = shown_.map;
   const int res = m.resolution;
   const bool byClass = colourByClass() && m.predictedClass.size() == m.topExpert[layer].size();
-  const std::vector<int>& values = byClass ? m.predictedClass : m.topExpert[layer];
-  int levels = byClass ? shown_.classes
-                       : (layer < static_cast<int>(shown_.layerExperts.size()) ? shown_.layerExperts[layer] : 0);
-  if (levels <= 0) levels = values.empty() ? 1 : *std::max_element(values.begin(), values.end()) + 1;
+  const std::vector<int>& topExpert = m.topExpert[layer];
+  const std::vector<int>& values = byClass ? m.predictedClass : topExpert;
+  int experts = layer < static_cast<int>(shown_.layerExperts.size()) ? shown_.layerExperts[layer] : 0;
+  if (experts <= 0) experts = topExpert.empty() ? 1 : *std::max_element(topExpert.begin(), topExpert.end()) + 1;
+  const int levels = byClass ? shown_.classes : experts;
 
   // A new palette only when the number of levels or the mode changes (it rebuilds the buffer).
   const int paletteKey = byClass ? -levels : levels;
@@ -292,6 +321,9 @@ void InputMapView::updateMap(int layer) {
     data->setRange(QCPRange(m.xMin + dx / 4, m.xMax - dx / 4), QCPRange(m.yMin + dy / 4, m.yMax - dy / 4));
   else
     data->setRange(QCPRange(m.xMin + dx / 2, m.xMax - dx / 2), QCPRange(m.yMin + dy / 2, m.yMax - dy / 2));
+  cellsPerExpert_.assign(static_cast<size_t>(experts), 0);
+  for (int e : topExpert)
+    if (e >= 0 && e < experts) ++cellsPerExpert_[e];
   for (int iy = 0; iy < stored; ++iy)
     for (int ix = 0; ix < stored; ++ix) {
       const int v = values[static_cast<size_t>(res == 1 ? 0 : iy) * res + (res == 1 ? 0 : ix)];
@@ -378,11 +410,18 @@ void InputMapView::updateLegend(int experts) {
     const int e = static_cast<int>(expertSwatches_.size());
     swatch->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, QPen(expertColor(e).darker(115)),
                                             QBrush(withAlpha(expertColor(e), 170)), 10));
-    swatch->setName(QString("expert %1").arg(e));
     expertSwatches_.push_back(swatch);
   }
-  if (!byClass)
-    for (int e = 0; e < experts; ++e) expertSwatches_[e]->addToLegend(legend);
+  // Each expert's share of the plane: an expert that owns no region is easy to spot.
+  const double cells = std::max(1, shown_.map.resolution * shown_.map.resolution);
+  for (int e = 0; e < experts && !byClass; ++e) {
+    const int owned = e < static_cast<int>(cellsPerExpert_.size()) ? cellsPerExpert_[e] : 0;
+    const double share = 100.0 * owned / cells;
+    expertSwatches_[e]->setName(owned == 0     ? QString("expert %1 · no region").arg(e)
+                                : share < 1    ? QString("expert %1 · <1% of plane").arg(e)
+                                               : QString("expert %1 · %2% of plane").arg(e).arg(std::lround(share)));
+    expertSwatches_[e]->addToLegend(legend);
+  }
   if (!boundaryEntry_) {
     boundaryEntry_ = new QCPGraph(plot_->xAxis, plot_->yAxis);  // no data: a legend entry only
     boundaryEntry_->setPen(boundary_->pen);
@@ -478,7 +517,7 @@ void InputMapView::onMouseMove(QMouseEvent* event) {
   if (r != hovered_) {
     hovered_ = r;
     updatePoints();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    replotIfVisible();
   }
   if (r >= 0)
     QToolTip::showText(event->globalPosition().toPoint(), tooltipAt(data), plot_);

@@ -54,11 +54,13 @@ class InputMapView : public FigureView {
 
  protected:
   void paintFigure(QPainter& painter, const QSize& size) override;
+  void showEvent(QShowEvent* event) override;
 
  private:
   void buildPlot();
   void updateLayerSelector(int layers);
   void redraw();
+  void replotIfVisible();
   void updateMap(int layer);
   void updateBoundary();
   void updatePoints();
@@ -95,6 +97,7 @@ class InputMapView : public FigureView {
     bool sameData(const RunSnapshot& s) const;
   } shown_;
   int mapExperts_ = 0;  // colour levels of the current fill
+  std::vector<int> cellsPerExpert_;  // of the shown layer's map, for the legend
   int hovered_ = -1;
 };
 

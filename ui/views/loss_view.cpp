@@ -239,7 +239,7 @@ void LossView::setAccuracyShown(bool shown) {
 void LossView::ensureComparisonGraphs(int runs) {
   while (int(comparisonLoss_.size()) < runs) {
     const int i = int(comparisonLoss_.size());
-    QPen pen(comparisonColor(i), 1.4, Qt::DashLine);
+    QPen pen(comparisonColor(i), 1.4, Qt::SolidLine);
     comparisonLoss_.push_back(addCurve(lossRect_, pen, "comparison"));
     comparisonAcc_.push_back(addCurve(accRect_, pen, {}));
   }

@@ -1,9 +1,11 @@
 #include "views/routing_view.h"
 
 #include <QComboBox>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPicture>
+#include <QScreen>
 #include <QStackedWidget>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -15,6 +17,15 @@
 
 namespace rl::ui {
 namespace {
+
+// Text sizes in pixels (the points at the screen's DPI): exports replay the plot through a QPicture,
+// which resolves point sizes at the target's DPI (72 for SVG) and would shrink the text there.
+QFont figureFont(int pointSize) {
+  QFont font = plotFont(pointSize);
+  const QScreen* screen = QGuiApplication::primaryScreen();
+  font.setPixelSize(std::max(1, qRound(pointSize * (screen ? screen->logicalDotsPerInchY() : 96.0) / 72.0)));
+  return font;
+}
 
 // Fraction of the value axis given to the coloured expert header under the cells.
 constexpr double kStripFraction = 0.07;
@@ -46,8 +57,8 @@ void resizeMap(QCPColorMapData* data, int keys, int values) {
 }
 
 void styleAxis(QCPAxis* axis) {
-  axis->setTickLabelFont(plotFont(9));
-  axis->setLabelFont(plotFont(9));
+  axis->setTickLabelFont(figureFont(9));
+  axis->setLabelFont(figureFont(9));
   axis->grid()->setVisible(false);
   axis->setSubTicks(false);
 }
@@ -59,7 +70,7 @@ void stylePlot(QCustomPlot* plot) {
 }
 
 QCPTextElement* addTitle(QCustomPlot* plot) {
-  QFont font = plotFont(10);
+  QFont font = figureFont(10);
   font.setBold(true);
   auto* title = new QCPTextElement(plot, QString(), font);
   plot->plotLayout()->insertRow(0);
@@ -86,7 +97,14 @@ void paintPlot(QPainter& painter, QCustomPlot& plot, const QPoint& at) {
   recorder.setMode(QCPPainter::pmVectorized);
   plot.toPainter(&recorder, plot.width(), plot.height());
   recorder.end();
-  painter.drawPicture(at, picture);
+  // Replaying scales by the target's DPI over the picture's (72 / 96 on an SVG generator); undo
+  // that so the plot keeps its size in every format.
+  painter.save();
+  painter.translate(at);
+  painter.scale(double(picture.logicalDpiX()) / painter.device()->logicalDpiX(),
+                double(picture.logicalDpiY()) / painter.device()->logicalDpiY());
+  painter.drawPicture(0, 0, picture);
+  painter.restore();
 }
 
 QString percentText(double share) {
@@ -123,7 +141,7 @@ RoutingView::RoutingView(QWidget* parent) : FigureView(parent) {
   matrixNote_->setWordWrap(true);
   matrixNote_->setAlignment(Qt::AlignCenter);
   matrixNote_->setMargin(24);
-  matrixNote_->setFont(plotFont(10));
+  matrixNote_->setFont(figureFont(10));
   matrixNote_->setStyleSheet(QStringLiteral("color: #555; background: white;"));
   matrixStack_->addWidget(matrixPlot_);
   matrixStack_->addWidget(matrixNote_);
@@ -179,15 +197,14 @@ void RoutingView::buildMatrix() {
   QCustomPlot* p = matrixPlot_;
   stylePlot(p);
   matrixTitle_ = addTitle(p);
-  matrixTitle_->setText(QStringLiteral("Class → expert routing (held-out)"));
+  matrixTitle_->setText(QStringLiteral("True class → expert routing (held-out)"));
   matrixMap_ = new QCPColorMap(p->xAxis, p->yAxis);
   matrixMap_->setInterpolate(false);
   matrixMap_->setGradient(probabilityGradient());
   matrixMap_->setDataRange(QCPRange(0, 1));
   p->xAxis->setLabel(QStringLiteral("expert (cell: share of the class's routing)"));
   p->xAxis->setTicks(false);
-  p->yAxis->setRangeReversed(true);
-  p->yAxis->setLabel(QStringLiteral("true class"));
+  p->yAxis->setRangeReversed(true);  // the class names say what the rows are (see the title)
   matrixClassTicks_.reset(new QCPAxisTickerText);
   p->yAxis->setTicker(matrixClassTicks_);
 }
@@ -223,8 +240,19 @@ void RoutingView::setCurrentLayer(int layer) { layerBox_->setCurrentIndex(layer)
 void RoutingView::redraw() {
   updateHeatmap(currentLayer());
   updateMatrix(currentLayer());
+  replotIfVisible();
+}
+
+void RoutingView::replotIfVisible() {
+  // A view in a hidden dock tab only keeps its data; showEvent draws it when it comes back.
+  if (!isVisible()) return;
   heatPlot_->replot(QCustomPlot::rpQueuedReplot);
-  matrixPlot_->replot(QCustomPlot::rpQueuedReplot);
+  if (matrixShown()) matrixPlot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void RoutingView::showEvent(QShowEvent* event) {
+  FigureView::showEvent(event);
+  replotIfVisible();
 }
 
 void RoutingView::updateHeatmap(int layer) {
@@ -364,7 +392,7 @@ void RoutingView::updateMatrix(int layer) {
     text->setPositionAlignment(Qt::AlignCenter);
     cellTexts_.push_back(text);
   }
-  const QFont font = plotFont(experts <= 8 ? 9 : experts <= 16 ? 7 : 6);
+  const QFont font = figureFont(experts <= 8 ? 9 : experts <= 16 ? 7 : 6);
   for (int i = 0; i < static_cast<int>(cellTexts_.size()); ++i) {
     QCPItemText* text = cellTexts_[i];
     text->setVisible(i < cells);
@@ -376,7 +404,7 @@ void RoutingView::updateMatrix(int layer) {
     text->setColor(textColorOn(share));
     text->setFont(font);
   }
-  QString title = QStringLiteral("Class → expert routing (held-out)");
+  QString title = QStringLiteral("True class → expert routing (held-out)");
   if (layerCount() > 1) title += QString(" · MoE layer %1").arg(layer + 1);
   matrixTitle_->setText(title);
 }
@@ -391,7 +419,7 @@ void RoutingView::updateStrip(QCustomPlot* plot, ExpertStrip& strip, int experts
     strip.cells.push_back(cell);
     strip.labels.push_back(label);
   }
-  QFont font = plotFont(experts <= 12 ? 8 : 6);
+  QFont font = figureFont(experts <= 12 ? 8 : 6);
   font.setBold(true);
   for (int e = 0; e < static_cast<int>(strip.cells.size()); ++e) {
     const bool shown = e < experts;

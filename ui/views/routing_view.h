@@ -56,6 +56,7 @@ class RoutingView : public FigureView {
 
  protected:
   void paintFigure(QPainter& painter, const QSize& size) override;
+  void showEvent(QShowEvent* event) override;
 
  private:
   // Coloured expert header cells under a plot's columns (colour and number of each expert).
@@ -68,6 +69,7 @@ class RoutingView : public FigureView {
   void buildMatrix();
   void updateLayerSelector(int layers);
   void redraw();
+  void replotIfVisible();
   void updateHeatmap(int layer);
   void updateMatrix(int layer);
   void showMatrixNote(const QString& note);

@@ -5,6 +5,7 @@
 #include <QCloseEvent>
 #include <QFileInfo>
 #include <QResizeEvent>
+#include <QShowEvent>
 #include <QDockWidget>
 #include <QMenuBar>
 #include <QMetaObject>
@@ -17,8 +18,12 @@
 #include "run/training_controller.h"
 #include "spec/presets.h"
 #include "spec/spec_json.h"
+#include "edit/spec_editor.h"
+#include "views/collapse_view.h"
 #include "views/figure_view.h"
 #include "views/input_map_view.h"
+#include "views/load_view.h"
+#include "views/loss_view.h"
 #include "views/routing_view.h"
 #include "window/look_for_box.h"
 #include "window/message_banner.h"
@@ -66,7 +71,7 @@ MainWindow::MainWindow(Options options, QWidget* parent)
   connectController();
   arrangeDefaultLayout();
   defaultLayout_ = saveState(WindowSettings::kLayoutVersion);
-  if (options_.restoreLayout) WindowSettings::restoreLayout(*this);
+  if (options_.restoreLayout) layoutRestored_ = WindowSettings::restoreLayout(*this);
 
   recent_ = WindowSettings::recentFiles();
   rebuildRecentMenu();
@@ -120,8 +125,9 @@ void MainWindow::buildDocks() {
   specLayout->setContentsMargins(4, 4, 4, 4);
   lookFor_ = new LookForBox(specPanel);
   specLayout->addWidget(lookFor_);
-  specLayout->addStretch(1);
-  addDock("Spec", "dock-spec", specPanel, Qt::LeftDockWidgetArea);
+  editor_ = new SpecEditor(undo_, specPanel);
+  specLayout->addWidget(editor_, 1);
+  addDock("Model and training", "dock-spec", specPanel, Qt::LeftDockWidgetArea);
 
   // Live views. Object names are the docks' identities in saved layouts: keep them stable.
   auto withName = [](FigureView* view, const char* name) {
@@ -130,6 +136,10 @@ void MainWindow::buildDocks() {
   };
   addViewDock(withName(new InputMapView, "inputMap"), Qt::RightDockWidgetArea);
   addViewDock(withName(new RoutingView, "routing"), Qt::RightDockWidgetArea);
+  lossView_ = new LossView;
+  addViewDock(withName(lossView_, "loss"), Qt::RightDockWidgetArea);
+  addViewDock(withName(new LoadView, "load"), Qt::RightDockWidgetArea);
+  addViewDock(withName(new CollapseView, "collapse"), Qt::RightDockWidgetArea);
 }
 
 QDockWidget* MainWindow::dockNamed(const QString& objectName) const {
@@ -148,16 +158,40 @@ void MainWindow::arrangeDefaultLayout() {
   QDockWidget* spec = dockNamed("dock-spec");
   QDockWidget* inputMap = dockNamed("dock-inputMap");
   QDockWidget* routing = dockNamed("dock-routing");
+  QDockWidget* loss = dockNamed("dock-loss");
+  QDockWidget* load = dockNamed("dock-load");
+  QDockWidget* collapse = dockNamed("dock-collapse");
   addDockWidget(Qt::LeftDockWidgetArea, spec);
   addDockWidget(Qt::RightDockWidgetArea, inputMap);
+  splitDockWidget(inputMap, loss, Qt::Horizontal);
   splitDockWidget(inputMap, routing, Qt::Vertical);
-  resizeDocks({spec, inputMap}, {380, 1200}, Qt::Horizontal);
-  resizeDocks({inputMap, routing}, {520, 380}, Qt::Vertical);
+  splitDockWidget(loss, load, Qt::Vertical);
+  splitDockWidget(load, collapse, Qt::Vertical);
+}
+
+void MainWindow::applyDefaultSizes() {
+  // Shares of the window measured on the 1600×1000 screenshot: the spec editor's fields need
+  // ~330 px, the time series need the most width for their legends, the input map is square.
+  auto dock = [this](const char* name) { return dockNamed(name); };
+  const int w = width(), h = height();
+  resizeDocks({dock("dock-spec"), dock("dock-inputMap"), dock("dock-loss")},
+              {w * 21 / 100, w * 37 / 100, w * 42 / 100}, Qt::Horizontal);
+  resizeDocks({dock("dock-inputMap"), dock("dock-routing")}, {h * 53 / 100, h * 47 / 100}, Qt::Vertical);
+  resizeDocks({dock("dock-loss"), dock("dock-load"), dock("dock-collapse")}, {h / 3, h / 3, h / 3}, Qt::Vertical);
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  if (shownOnce_) return;
+  shownOnce_ = true;
+  // Dock sizes only stick once the window has its real size; a restored layout keeps its own.
+  if (!layoutRestored_) QTimer::singleShot(0, this, &MainWindow::applyDefaultSizes);
 }
 
 void MainWindow::resetLayout() {
   restoreState(defaultLayout_, WindowSettings::kLayoutVersion);
   for (QDockWidget* dock : docks_) dock->show();
+  applyDefaultSizes();
 }
 
 // --- controller ------------------------------------------------------------------------------
@@ -170,6 +204,21 @@ void MainWindow::connectController() {
   connect(controls_, &RunControls::stepNRequested, this, &MainWindow::stepN);
   connect(controls_, &RunControls::resetRequested, this, &MainWindow::resetRun);
   connect(controls_, &RunControls::speedChanged, this, &MainWindow::setSpeed);
+
+  // Every push, undo and redo of an edit rebuilds the run, keeping the weights that still fit.
+  connect(editor_, &SpecEditor::specEdited, this, [this](const rl::Spec& spec) {
+    spec_ = spec;
+    QMetaObject::invokeMethod(controller_, [c = controller_, spec] { c->applySpec(spec); }, Qt::QueuedConnection);
+  });
+  // The loss view's timeline: right-click a step to rewind to, or fork from, its snapshot.
+  connect(lossView_, &LossView::rewindRequested, this, [this](int step) {
+    pause();
+    QMetaObject::invokeMethod(controller_, [c = controller_, step] { c->rewindTo(step); }, Qt::QueuedConnection);
+  });
+  connect(lossView_, &LossView::forkRequested, this, [this](int step) {
+    pause();
+    QMetaObject::invokeMethod(controller_, [c = controller_, step] { c->forkAt(step); }, Qt::QueuedConnection);
+  });
 
   connect(controller_, &TrainingController::error, this,
           [this](const QString& message) { showError("Error", message); });
@@ -226,6 +275,7 @@ void MainWindow::loadPreset(const QString& name) {
 void MainWindow::loadSpec(const rl::Spec& spec) {
   pause();
   spec_ = spec;
+  editor_->setSpec(spec);  // no undo entry: a new run, not an edit
   undo_->clear();
   projectPath_.clear();
   lookFor_->setSpecText(QString::fromStdString(spec.name), QString::fromStdString(spec.description));

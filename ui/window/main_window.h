@@ -24,6 +24,8 @@ namespace rl::ui {
 
 class FigureView;
 class LookForBox;
+class LossView;
+class SpecEditor;
 class MessageBanner;
 class RunControls;
 class StatusPanel;
@@ -44,6 +46,7 @@ class MainWindow : public QMainWindow {
   QUndoStack* undoStack() const { return undo_; }
   RunControls* runControls() const { return controls_; }
   StatusPanel* statusPanel() const { return status_; }
+  SpecEditor* specEditor() const { return editor_; }
   QList<FigureView*> figureViews() const { return views_; }
   QList<QDockWidget*> docks() const { return docks_; }
   // The snapshot last pushed into the views (null before the first one arrived).
@@ -82,6 +85,7 @@ class MainWindow : public QMainWindow {
  protected:
   void closeEvent(QCloseEvent* event) override;
   void resizeEvent(QResizeEvent* event) override;
+  void showEvent(QShowEvent* event) override;
 
  private:
   // Built once in the constructor (main_window.cpp).
@@ -90,6 +94,7 @@ class MainWindow : public QMainWindow {
                        Qt::DockWidgetArea area);
   void addViewDock(FigureView* view, Qt::DockWidgetArea area);
   void arrangeDefaultLayout();
+  void applyDefaultSizes();
   QDockWidget* dockNamed(const QString& objectName) const;
   void connectController();
   void presentLatest();                       // the display-rate tick
@@ -122,11 +127,14 @@ class MainWindow : public QMainWindow {
   StatusPanel* status_ = nullptr;
   MessageBanner* banner_ = nullptr;
   LookForBox* lookFor_ = nullptr;
+  SpecEditor* editor_ = nullptr;
+  LossView* lossView_ = nullptr;
   QTimer* frameTimer_ = nullptr;
 
   QList<QDockWidget*> docks_;
   QList<FigureView*> views_;
   QByteArray defaultLayout_;
+  bool layoutRestored_ = false, shownOnce_ = false;
   QMenu* viewMenu_ = nullptr;
   QMenu* recentMenu_ = nullptr;
 

@@ -5,6 +5,7 @@
 #include <QMetaObject>
 #include <QUndoStack>
 
+#include "edit/spec_editor.h"
 #include "run/training_controller.h"
 #include "views/figure_view.h"
 #include "window/figure_export.h"
@@ -43,6 +44,7 @@ void MainWindow::onProjectOpened(const QString& path) {
   projectPath_ = path;
   // The controller publishes the opened run before it reports, so latest() holds its spec.
   if (const RunSnapshotPtr snapshot = controller_->latest()) spec_ = snapshot->spec;
+  editor_->setSpec(spec_);
   undo_->clear();
   rememberRecent(path);
   status_->showMessage(QString("Opened %1").arg(path));
