@@ -191,6 +191,7 @@ class TestController : public QObject {
     QCOMPARE(s->layers[0].experts, 8);
     QCOMPARE(s->layers[0].k, 2);
     QCOMPARE(s->layers[0].router, RouterType::TopK);
+    QCOMPARE(s->layers[0].capacity, 0);  // capacity factor 0: unlimited, whatever the engine sized
     QCOMPARE(s->classes, 4);
     QVERIFY(s->history.empty());
     QCOMPARE(s->snapshotSteps, std::vector<int>{0});
@@ -342,6 +343,10 @@ class TestController : public QObject {
     RunSnapshotPtr after = rig.latest();
     QCOMPARE(after->step, 30);
     QCOMPARE(after->layers.at(0).experts, 9);
+    QVERIFY(after->latest.moe.at(0).load.empty());  // no figures of the old 8 experts
+    spec.model.layers[0].router.capacityFactor = 1.25;
+    rig.sync([&] { rig.controller->applySpec(spec); });
+    QCOMPARE(rig.latest()->layers.at(0).capacity, int(std::ceil(1.25 * 256 * 2 / 9)));
     QCOMPARE(after->spec.model.layers[0].experts, 9);
     QString why;
     QVERIFY2(sameHistory(after->history, before->history, &why), qPrintable(why));

@@ -19,8 +19,10 @@
 #include "spec/presets.h"
 #include "spec/spec_json.h"
 #include "views/input_map_view.h"
+#include "views/load_view.h"
 #include "views/routing_view.h"
 #include "window/figure_export.h"
+#include "edit/spec_editor.h"
 #include "window/main_window.h"
 #include "window/run_controls.h"
 #include "window/status_panel.h"
@@ -58,10 +60,10 @@ class MainWindowTest : public QObject {
     return v;
   }
   // Shortcuts fire only in the active window: make sure it still is before each key.
-  void press(Qt::Key key) {
+  void press(Qt::Key key, Qt::KeyboardModifiers modifiers = Qt::NoModifier) {
     window_->activateWindow();
     QVERIFY(QTest::qWaitForWindowActive(window_.get()));
-    QTest::keyClick(window_.get(), key);
+    QTest::keyClick(window_.get(), key, modifiers);
   }
 
  private slots:
@@ -160,6 +162,48 @@ class MainWindowTest : public QObject {
     QVERIFY(waitForShown([](const RunSnapshot& s) { return s.step > 1; }));
     QTest::qWait(200);
     QCOMPARE(window_->controller()->latest()->step, 2);
+  }
+
+  void expertEditUndoRedoRebuildsTheRun() {
+    window_->stepN(20);
+    QVERIFY(waitForPausedAt(20));
+    auto* load = view<LoadView>();
+    QCOMPARE(load->barCount(), 8);
+    auto experts = [](const RunSnapshot& s) { return s.spec.model.layers[0].experts; };
+
+    // Type 12 into the panel's expert count the way a user does.
+    auto* field = window_->specEditor()->findChild<QSpinBox*>("experts");
+    QVERIFY(field);
+    field->setFocus();
+    QTest::keyClick(field, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(field, "12");
+    QTest::keyClick(field, Qt::Key_Return);
+    RunSnapshotPtr s = waitForShown([&](const RunSnapshot& s) { return experts(s) == 12; });
+    QVERIFY(s);
+    QCOMPARE(s->step, 20);  // the run goes on from where it was, with the weights that fit
+    QCOMPARE(window_->undoStack()->count(), 1);
+    QTRY_COMPARE(load->barCount(), 12);
+    QVERIFY(s->latest.moe[0].load.empty());  // no step on the new experts yet: no stale figures
+    QCOMPARE(s->layers[0].experts, 12);
+
+    // Ctrl+Z from the window (not from inside the field, whose text has an undo of its own).
+    window_->centralWidget() ? window_->centralWidget()->setFocus() : window_->setFocus();
+    press(Qt::Key_Z, Qt::ControlModifier);
+    QVERIFY(waitForShown([&](const RunSnapshot& s) { return experts(s) == 8; }));
+    QTRY_COMPARE(load->barCount(), 8);
+    QCOMPARE(field->value(), 8);
+    QCOMPARE(window_->specEditor()->spec().model.layers[0].experts, 8);
+
+    press(Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
+    QVERIFY(waitForShown([&](const RunSnapshot& s) { return experts(s) == 12; }));
+    QTRY_COMPARE(load->barCount(), 12);
+    QCOMPARE(field->value(), 12);
+
+    // The rebuilt run trains: one more step moves every layer's metrics on with 12 experts.
+    press(Qt::Key_S);
+    s = waitForShown([](const RunSnapshot& s) { return s.step == 21; });
+    QVERIFY(s);
+    QCOMPARE(int(s->latest.moe[0].load.size()), 12);
   }
 
   void saveAndReopenRestoresTheHistory() {

@@ -273,8 +273,12 @@ struct TrainingController::Impl {
     s->probe = probe;
     s->inputMap = inputMap;
     for (const auto& d : detectors) s->collapse.push_back(d.verdict());
-    for (const MoeLayerInfo& L : session->model().moeLayers)
-      s->layers.push_back({spec->model.layers.at(L.layer).router.type, L.experts, L.k, L.capacity});
+    for (const MoeLayerInfo& L : session->model().moeLayers) {
+      // Without a capacity limit the engine sizes its slots to the batch; the UI shows "unlimited".
+      const RouterSpec& router = spec->model.layers.at(L.layer).router;
+      const bool limited = router.capacityFactor > 0 && router.type != RouterType::Dense;
+      s->layers.push_back({router.type, L.experts, L.k, limited ? L.capacity : 0});
+    }
     const Dataset& train = session->data().train;
     s->classes = train.regression ? 0 : train.classes;
 
@@ -369,8 +373,13 @@ void TrainingController::applySpec(const rl::Spec& spec) {
     // A layer whose expert count changed starts its collapse detection afresh.
     const auto newExperts = expertsPerLayer(d_->session->model());
     d_->detectors.resize(newExperts.size());
+    // ... and has no per-expert metrics until its first step (the old ones describe other experts).
+    d_->latest.moe.resize(newExperts.size());
     for (size_t l = 0; l < newExperts.size(); ++l)
-      if (l >= oldExperts.size() || oldExperts[l] != newExperts[l]) d_->detectors[l] = CollapseDetector();
+      if (l >= oldExperts.size() || oldExperts[l] != newExperts[l]) {
+        d_->detectors[l] = CollapseDetector();
+        d_->latest.moe[l] = MoeMetrics{};
+      }
     d_->diverged = false;
     d_->message = "applied at step " + std::to_string(d_->session->stepCount()) + ": " + describe(report) +
                   "; optimizer restarted";
