@@ -12,6 +12,8 @@ enum class RouterType { Dense, TopK, NoisyTopK, Switch };  // Switch = top-1, we
 enum class LossType { CrossEntropy, Mse, Cooperative, Competitive };
 enum class OptimizerType { Adam, Sgd };
 enum class LayerType { Dense, Moe };
+// What a Transformer is trained to predict from a token sequence (engine/data/token_dataset.h).
+enum class SequenceTask { Classification, NextToken };
 
 struct RouterSpec {
   RouterType type = RouterType::TopK;
