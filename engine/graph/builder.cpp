@@ -16,6 +16,7 @@
 #include "ops/losses.h"
 #include "ops/optimizer.h"
 #include "ops/route_assign.h"
+#include "ops/route_fused.h"
 #include "ops/route_gate.h"
 #include "ops/route_gate_backward.h"
 #include "ops/router_stats.h"
@@ -174,13 +175,15 @@ class Builder {
   // --- layers -------------------------------------------------------------------------------
   // rowMask: the expert layers pass slotAssign, so only occupied slots (a prefix per expert) are
   // computed; their empty rows are never read (dispatch, combine and the losses follow slot indices).
+  // emitForward false: a fused op computes y (the router chain), only the backward is taped here.
   TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups,
-                  int rows, int in, int out, Activation a, TensorId rowMask = kNoRowMask) {
+                  int rows, int in, int out, Activation a, TensorId rowMask = kNoRowMask,
+                  bool emitForward = true) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
     TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
     const uint32_t masked = rowMask != kNoRowMask ? 1u : 0u;
     LinearParams p{u(groups), u(rows), u(in), u(out), actCode(a), 0, hasBias ? 1u : 0u, masked};
-    emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
+    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
     if (training_) {
       needsGrad_.insert(y);
       tape_.push_back([=, this] {
@@ -223,7 +226,12 @@ class Builder {
         });
       }
     }
-    TensorId logits = linear(p + ".router", rin, mp.router, mp.router, false, 1, n, width, E, Activation::None);
+    // Small batches run the router chain as one dispatch (RouteFused), with the router linear
+    // inside it unless a noise linear needs the same input.
+    const bool fuseChain = RouteFused::fits(u(n), u(E), u(k), 0);
+    const bool fuseLogits = fuseChain && !mp.noisy && RouteFused::fits(u(n), u(E), u(k), u(width));
+    TensorId logits = linear(p + ".router", rin, mp.router, mp.router, false, 1, n, width, E, Activation::None,
+                             kNoRowMask, !fuseLogits);
     TensorId noiseLogits = logits;
     if (mp.noisy)
       noiseLogits = linear(p + ".router_noise", rin, mp.noise, mp.noise, false, 1, n, width, E, Activation::None);
@@ -232,21 +240,27 @@ class Builder {
     TensorId hl = act(p + ".gate_logits", {u(n), u(E)});
     mt.idx = act(p + ".idx", {u(n), u(k)}, DType::I32);
     mt.wt = act(p + ".wt", {u(n), u(k)});
-    GateParams gp{u(n), u(E), u(k), static_cast<uint32_t>(L.router.type),
-                  static_cast<float>(L.router.temperature), noiseStream};
-    emit(std::make_unique<RouteGate>(prog(), logits, noiseLogits, m_.globals, mt.probs, hl, mt.idx, mt.wt, gp));
-
     mt.slot = act(p + ".slot", {u(n), u(k)}, DType::I32);
     TensorId slotAssign = act(p + ".slot_assign", {u(E * C)}, DType::I32);
-    emit(std::make_unique<RouteAssign>(prog(), mt.idx, mt.slot, slotAssign, AssignParams{u(n), u(E), u(k), u(C)}));
-
     mt.load = act(p + ".load", {u(E)});
     mt.importance = act(p + ".importance", {u(E)});
     mt.scalars = act(p + ".stats", {4});
-    StatsParams sp{u(n), u(E), u(k), static_cast<float>(L.router.auxLossCoef),
-                   static_cast<float>(L.router.zLossCoef)};
-    emit(std::make_unique<RouterStats>(prog(), mt.probs, hl, mt.idx, mt.slot, mt.load, mt.importance,
-                                       mt.scalars, sp));
+    const uint32_t routerType = static_cast<uint32_t>(L.router.type);
+    const float temperature = static_cast<float>(L.router.temperature);
+    const float auxCoef = static_cast<float>(L.router.auxLossCoef), zCoef = static_cast<float>(L.router.zLossCoef);
+    if (fuseChain) {
+      RouteFusedParams fp{u(n), u(E), u(k), routerType, temperature, noiseStream, u(C), auxCoef, zCoef,
+                          fuseLogits ? u(width) : 0u};
+      emit(std::make_unique<RouteFused>(prog(), rin, mp.router, logits, noiseLogits, m_.globals, mt.probs, hl,
+                                        mt.idx, mt.wt, mt.slot, slotAssign, mt.load, mt.importance, mt.scalars, fp));
+    } else {
+      GateParams gp{u(n), u(E), u(k), routerType, temperature, noiseStream};
+      emit(std::make_unique<RouteGate>(prog(), logits, noiseLogits, m_.globals, mt.probs, hl, mt.idx, mt.wt, gp));
+      emit(std::make_unique<RouteAssign>(prog(), mt.idx, mt.slot, slotAssign, AssignParams{u(n), u(E), u(k), u(C)}));
+      StatsParams sp{u(n), u(E), u(k), auxCoef, zCoef};
+      emit(std::make_unique<RouterStats>(prog(), mt.probs, hl, mt.idx, mt.slot, mt.load, mt.importance,
+                                         mt.scalars, sp));
+    }
     // Tape entries run in reverse: this one runs after the dispatch backward, before the router linears'.
     if (training_)
       tape_.push_back([=, this] {
