@@ -33,21 +33,24 @@ AttentionParams checked(AttentionParams p, const std::string& op) {
 uint64_t rows(const AttentionParams& p) { return uint64_t(p.batch) * p.seq; }
 uint64_t width(const AttentionParams& p) { return uint64_t(p.heads) * p.headDim; }
 uint64_t probWords(const AttentionParams& p) { return uint64_t(p.batch) * p.heads * p.seq * p.seq; }
+uint64_t lseWords(const AttentionParams& p) { return uint64_t(p.batch) * p.heads * p.seq * 4; }
+uint64_t tiles(const AttentionParams& p) { return uint64_t(p.batch) * p.heads * ceilDiv(p.seq, kAttentionRows); }
 
 }  // namespace
 
 // --- forward ---------------------------------------------------------------------------------
 
-AttentionForward::AttentionForward(const Program& program, TensorId qkv, TensorId o, TensorId probs,
+AttentionForward::AttentionForward(const Program& program, TensorId qkv, TensorId o, TensorId probs, TensorId lse,
                                    AttentionParams params)
-    : StridedOp("attention_fwd(" + program.info(o).name + ")"), qkv_(qkv), o_(o), probs_(probs) {
+    : StridedOp("attention_fwd(" + program.info(o).name + ")"), qkv_(qkv), o_(o), probs_(probs), lse_(lse) {
   p_ = checked(params, label_);
   requireWords(program, qkv, rows(p_) * 3 * width(p_), label_, "qkv");
   requireWords(program, o, rows(p_) * width(p_), label_, "o");
   requireWords(program, probs, probWords(p_), label_, "probs");
+  requireWords(program, lse, lseWords(p_), label_, "lse");
   // Exact ranges: a texel view must cover a multiple of 4 words (it does: D is a multiple of 4).
-  setup(p_, uint64_t(p_.batch) * p_.heads * p_.seq,
-        {{program.info(qkv).offset, rows(p_) * 3 * width(p_)}, bind(program, o), bind(program, probs)});
+  setup(p_, tiles(p_),
+        {{program.info(qkv).offset, rows(p_) * 3 * width(p_)}, bind(program, o), bind(program, probs), bind(program, lse)});
 }
 
 void AttentionForward::runCpu(const ArenaView& arena) const {
@@ -55,6 +58,7 @@ void AttentionForward::runCpu(const ArenaView& arena) const {
   const float* qkv = arena.f(qkv_);
   float* o = arena.f(o_);
   float* probs = arena.f(probs_);
+  float* lse = arena.f(lse_);
   for (uint32_t b = 0; b < p_.batch; ++b)
     for (uint32_t h = 0; h < p_.heads; ++h) {
       const float* q = qkv + b * T * 3 * D + h * dh;
@@ -65,10 +69,15 @@ void AttentionForward::runCpu(const ArenaView& arena) const {
         const Eigen::Index len = p_.causal ? i + 1 : T;  // keys that take part
         float* r = &P(i, 0);
         Eigen::Map<Eigen::ArrayXf> row(r, len);
-        row -= *std::max_element(r, r + len);
+        const float m = *std::max_element(r, r + len);
+        row -= m;
         row = row.exp();
-        row /= row.sum();
+        const float sum = row.sum();
+        row /= sum;
         std::fill(r + len, r + T, 0.f);
+        float* stats = lse + ((uint64_t(b) * p_.heads + h) * T + i) * 4;
+        stats[0] = m + std::log(sum);
+        std::fill(stats + 1, stats + 4, 0.f);
       }
       HeadMap(o + b * T * D + h * dh, T, dh, Strided(D)).noalias() = P * V;
     }
@@ -76,20 +85,22 @@ void AttentionForward::runCpu(const ArenaView& arena) const {
 
 // --- backward --------------------------------------------------------------------------------
 
-AttentionBackward::AttentionBackward(const Program& program, TensorId qkv, TensorId o, TensorId probs,
+AttentionBackward::AttentionBackward(const Program& program, TensorId qkv, TensorId o, TensorId probs, TensorId lse,
                                      TensorId dout, TensorId dqkv, AttentionParams params)
-    : StridedOp("attention_bwd(" + program.info(dqkv).name + ")"), qkv_(qkv), o_(o), probs_(probs), dout_(dout),
-      dqkv_(dqkv) {
+    : StridedOp("attention_bwd(" + program.info(dqkv).name + ")"), qkv_(qkv), o_(o), probs_(probs), lse_(lse),
+      dout_(dout), dqkv_(dqkv) {
   p_ = checked(params, label_);
   requireWords(program, qkv, rows(p_) * 3 * width(p_), label_, "qkv");
   requireWords(program, o, rows(p_) * width(p_), label_, "o");
   requireWords(program, probs, probWords(p_), label_, "probs");
+  requireWords(program, lse, lseWords(p_), label_, "lse");
   requireWords(program, dout, rows(p_) * width(p_), label_, "dout");
   requireWords(program, dqkv, rows(p_) * 3 * width(p_), label_, "dqkv");
   auto exact = [&](TensorId t, uint64_t words) { return Binding{program.info(t).offset, words}; };
-  setup(p_, 2 * uint64_t(p_.batch) * p_.heads * p_.seq,
+  // probs is not bound: the shader recomputes P from lse (see the header).
+  setup(p_, 2 * tiles(p_),
         {exact(qkv, rows(p_) * 3 * width(p_)), exact(o, rows(p_) * width(p_)), exact(dout, rows(p_) * width(p_)),
-         bind(program, probs), bind(program, dqkv)});
+         exact(lse, lseWords(p_)), bind(program, dqkv)});
 }
 
 void AttentionBackward::runCpu(const ArenaView& arena) const {

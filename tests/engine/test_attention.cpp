@@ -30,18 +30,19 @@ struct AttnCase {
 // Phase "fwd" = AttentionForward, phase "bwd" = AttentionBackward (dout given).
 struct AttnRig {
   Program program;
-  TensorId qkv, o, probs, dout, dqkv;
+  TensorId qkv, o, probs, lse, dout, dqkv;
   AttnRig(const AttnCase& c, std::optional<DeviceClass> pin = std::nullopt) {
     qkv = program.add("qkv", {c.N(), 3 * c.D()}, Role::Activation);
     o = program.add("o", {c.N(), c.D()}, Role::Activation);
     probs = program.add("probs", {c.B, c.H, c.T, c.T}, Role::Activation);
+    lse = program.add("lse", {c.B, c.H, c.T, 4}, Role::Activation);
     dout = program.add("dout", {c.N(), c.D()}, Role::Gradient);
     dqkv = program.add("dqkv", {c.N(), 3 * c.D()}, Role::Gradient);
     auto add = [&](const char* phase, std::unique_ptr<Op> op) {
       program.append(phase, pin ? std::make_unique<rltest::PinnedVariant>(std::move(op), *pin) : std::move(op));
     };
-    add("fwd", std::make_unique<AttentionForward>(program, qkv, o, probs, c.params()));
-    add("bwd", std::make_unique<AttentionBackward>(program, qkv, o, probs, dout, dqkv, c.params()));
+    add("fwd", std::make_unique<AttentionForward>(program, qkv, o, probs, lse, c.params()));
+    add("bwd", std::make_unique<AttentionBackward>(program, qkv, o, probs, lse, dout, dqkv, c.params()));
   }
 };
 
@@ -53,7 +54,7 @@ struct AttnData {
 };
 
 struct AttnOut {
-  std::vector<float> o, probs, dqkv;
+  std::vector<float> o, probs, lse, dqkv;
 };
 
 // NaN starting values: every element an op should write and does not shows up.
@@ -61,20 +62,22 @@ AttnOut runAttention(Backend& be, const AttnRig& r, const AttnData& in) {
   be.load(r.program);
   be.writeTensor(r.program, r.qkv, in.qkv);
   be.writeTensor(r.program, r.dout, in.dout);
-  for (TensorId t : {r.o, r.probs, r.dqkv})
+  for (TensorId t : {r.o, r.probs, r.lse, r.dqkv})
     be.writeTensor(r.program, t, std::vector<float>(r.program.info(t).count, NAN));
   be.run("fwd");
   be.run("bwd");
   return {be.readTensor<float>(r.program, r.o), be.readTensor<float>(r.program, r.probs),
-          be.readTensor<float>(r.program, r.dqkv)};
+          be.readTensor<float>(r.program, r.lse), be.readTensor<float>(r.program, r.dqkv)};
 }
 
 // The formulas in double, independently of the op's code: o and probs.
-void naiveForward(const AttnCase& c, const std::vector<float>& qkv, std::vector<double>& o, std::vector<double>& P) {
+void naiveForward(const AttnCase& c, const std::vector<float>& qkv, std::vector<double>& o, std::vector<double>& P,
+                  std::vector<double>& lse) {
   const uint32_t D = c.D(), T = c.T;
   const double scale = 1.0 / std::sqrt(double(c.dh));
   o.assign(size_t(c.N()) * D, 0.0);
   P.assign(size_t(c.B) * c.H * T * T, 0.0);
+  lse.assign(size_t(c.B) * c.H * T * 4, 0.0);
   auto at = [&](uint32_t b, uint32_t t, uint32_t part, uint32_t h, uint32_t e) {
     return double(qkv[(size_t(b) * T + t) * 3 * D + part * D + h * c.dh + e]);
   };
@@ -92,6 +95,7 @@ void naiveForward(const AttnCase& c, const std::vector<float>& qkv, std::vector<
         }
         double sum = 0;
         for (uint32_t j = 0; j < T; ++j) sum += (s[j] = std::exp(s[j] - m));
+        lse[((size_t(b) * c.H + h) * T + i) * 4] = m + std::log(sum);
         for (uint32_t j = 0; j < T; ++j) {
           const double pij = s[j] / sum;
           P[((size_t(b) * c.H + h) * T + i) * T + j] = pij;
@@ -116,10 +120,11 @@ class TestAttention : public QObject {
         AttnData in(c, 7);
         CpuBackend cpu;
         auto out = runAttention(cpu, rig, in);
-        std::vector<double> o, P;
-        naiveForward(c, in.qkv, o, P);
+        std::vector<double> o, P, lse;
+        naiveForward(c, in.qkv, o, P, lse);
         RL_EXPECT_CLOSE(out.o, toFloat(o), 1e-6, 1e-5, "o " << c.describe());
         RL_EXPECT_CLOSE(out.probs, toFloat(P), 1e-7, 1e-5, "probs " << c.describe());
+        RL_EXPECT_CLOSE(out.lse, toFloat(lse), 1e-6, 1e-6, "lse " << c.describe());
         if (!c.causal) continue;
         for (uint32_t bh = 0; bh < c.B * c.H; ++bh)
           for (uint32_t i = 0; i < c.T; ++i)
@@ -180,20 +185,31 @@ class TestAttention : public QObject {
 
     Program p;
     TensorId qkv = p.add("qkv", {6, 18}, Role::Activation), o = p.add("o", {6, 6}, Role::Activation);
-    TensorId probs = p.add("probs", {1, 2, 6, 6}, Role::Activation);
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv, o, probs, {1, 6, 2, 3, 0, 0.f}));
+    TensorId probs = p.add("probs", {1, 2, 6, 6}, Role::Activation), lse = p.add("lse", {1, 2, 6, 4}, Role::Activation);
+    const AttentionParams good{1, 6, 2, 4, 0, 0.f};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv, o, probs, lse, {1, 6, 2, 3, 0, 0.f}));
     TensorId qkv2 = p.add("qkv2", {6, 24}, Role::Activation), o2 = p.add("o2", {6, 8}, Role::Activation);
     TensorId shortProbs = p.add("shortProbs", {1, 2, 6, 5}, Role::Activation);
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv2, o2, shortProbs, {1, 6, 2, 4, 0, 0.f}));
-    TensorId probs2 = p.add("probs2", {1, 2, 6, 6}, Role::Activation);
-    AttentionForward ok(p, qkv2, o2, probs2, {1, 6, 2, 4, 0, 0.f});
+    TensorId shortLse = p.add("shortLse", {1, 2, 6, 3}, Role::Activation);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv2, o2, shortProbs, lse, good));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv2, o2, probs, shortLse, good));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv, o2, probs, lse, good));  // qkv short
+    AttentionForward ok(p, qkv2, o2, probs, lse, good);
     QCOMPARE(ok.params().scale, 0.5f);  // 1/sqrt(4)
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv2, o2, probs2, {1, 6, 2, 4, 2, 0.f}));
-    QCOMPARE(ok.grid().x, ceilDiv(2 * 6, ok.localSize()));
-    QCOMPARE(ok.forDevice(DeviceClass::CpuImplementation).grid().x, 1u);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv2, o2, probs, lse, {1, 6, 2, 4, 2, 0.f}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionForward(p, qkv2, o2, probs, lse, {0, 6, 2, 4, 0, 0.f}));
+    // Items: one per head and tile of kAttentionRows positions (2 heads x 2 tiles); backward twice that.
+    QCOMPARE(ok.items(), uint64_t(2 * 2));
+    QCOMPARE(ok.grid().x, 1u);
     TensorId small = p.add("small", {6, 23}, Role::Activation);
-    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                             AttentionBackward(p, qkv2, o2, probs2, o2, small, {1, 6, 2, 4, 0, 0.f}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AttentionBackward(p, qkv2, o2, probs, lse, o2, small, good));
+    AttentionBackward back(p, qkv2, o2, probs, lse, o2, qkv2, good);
+    QCOMPARE(back.items(), uint64_t(2 * 2 * 2));
+    // Lavapipe's grid is capped, a GPU's is not.
+    AttnRig big({32, 32, 4, 16, 1});
+    const Op& fwd = *big.program.phases["fwd"][0];
+    QCOMPARE(fwd.forDevice(DeviceClass::Gpu).grid().x, ceilDiv(32 * 4 * 8, fwd.localSize()));
+    QCOMPARE(fwd.forDevice(DeviceClass::CpuImplementation).grid().x, kStridedCpuClassWorkgroups);
   }
 
   // Vulkan vs CPU over shapes whose row counts (B H T) are and are not multiples of the 64-wide
@@ -224,6 +240,7 @@ class TestAttention : public QObject {
       const double tol = 2e-6 * std::sqrt(double(c.dh) * c.T) + 1e-6;
       RL_EXPECT_CLOSE(got.probs, want.probs, tol, tol, "probs " << what);
       RL_EXPECT_CLOSE(got.o, want.o, tol, tol, "o " << what);
+      RL_EXPECT_CLOSE(got.lse, want.lse, tol, tol, "lse " << what);
       RL_EXPECT_CLOSE(got.dqkv, want.dqkv, 4 * tol, 4 * tol, "dqkv " << what);
     }
   }
