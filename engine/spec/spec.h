@@ -14,6 +14,9 @@ enum class OptimizerType { Adam, Sgd };
 enum class LayerType { Dense, Moe };
 // What a Transformer is trained to predict from a token sequence (engine/data/token_dataset.h).
 enum class SequenceTask { Classification, NextToken };
+enum class ModelKind { Mlp, Transformer };
+// How a Transformer layer's MoE feed-forward block assigns tokens to experts (docs/spec.md).
+enum class TokenRouterType { TokenChoice, ExpertChoice, SoftMoe, Hash, Task, Dense };
 
 struct RouterSpec {
   RouterType type = RouterType::TopK;
@@ -36,16 +39,57 @@ struct LayerSpec {
   RouterSpec router;
 };
 
+// The router of one Transformer layer. Each type reads only some fields (docs/spec.md).
+struct TokenRouterSpec {
+  TokenRouterType type = TokenRouterType::TokenChoice;
+  int k = 2;                      // token_choice: experts per token
+  // token_choice: capacity C = ceil(cf * N * k / E) of the N tokens' choices, <= 0: no limit;
+  // expert_choice: each expert takes ceil(cf * N / E) tokens (cf = mean experts per token).
+  double capacityFactor = 1.25;
+  int slotsPerExpert = 1;         // soft_moe: slots (weighted token mixtures) per expert
+  double jitter = 0.0;            // learned routers: multiplicative input noise U(1-j, 1+j), training only
+  double temperature = 1.0;       // learned routers: softmax(logits / T)
+  double auxLossCoef = 0.0;       // token_choice, dense: load-balancing loss coefficient
+  double zLossCoef = 0.0;         // learned routers: router z-loss coefficient
+  bool operator==(const TokenRouterSpec&) const = default;
+};
+
+// One Transformer block: attention, then a feed-forward block of experts, each an MLP
+// d_model -> expert_width -> d_model (a dense FFN is one expert with dense routing).
+struct TransformerLayerSpec {
+  int experts = 8;
+  int expertWidth = 128;
+  TokenRouterSpec router;
+  bool operator==(const TransformerLayerSpec&) const = default;
+};
+
+struct TransformerSpec {
+  int vocabulary = 64;
+  int sequenceLength = 32;        // learned positions 0 .. sequenceLength-1
+  int dModel = 64;
+  int heads = 4;                  // must divide dModel
+  bool causal = false;            // attention sees only earlier positions (required for next_token)
+  Activation activation = Activation::Gelu;  // inside every expert
+  SequenceTask task = SequenceTask::Classification;  // mean-pooled class, or next token per position
+  std::vector<TransformerLayerSpec> layers;
+  bool operator==(const TransformerSpec&) const = default;
+};
+
 struct ModelSpec {
   std::vector<LayerSpec> layers;
   // Output head: a shared linear layer to the output size. Without a head the last layer's width
   // must equal the output size and its last linear map has no activation.
   bool head = true;
   LossType loss = LossType::CrossEntropy;
+  // mlp: the layers above. transformer: `transformer`; layers stay empty, the head is the output
+  // projection and the loss is cross-entropy.
+  ModelKind kind = ModelKind::Mlp;
+  TransformerSpec transformer;
 };
 
 struct DataSpec {
-  // circle, xor, gaussians, spiral, spiral4, regression_local, vowels, csv
+  // circle, xor, gaussians, spiral, spiral4, regression_local, vowels, csv; token streams
+  // (transformer models only): multi_task, multi_language
   std::string kind = "spiral4";
   int samples = 4000;           // total before the held-out split
   double noise = 0.1;
@@ -54,6 +98,11 @@ struct DataSpec {
   std::string csvPath;          // kind == csv
   std::string labelColumn;      // kind == csv: name of the label column (class id, or target for regression)
   bool regression = false;      // kind == csv: label is a real-valued target
+  // Token streams (multi_task, multi_language; docs/token-data.md): samples = sequences.
+  int vocabulary = 64;
+  int sequenceLength = 32;
+  int tasks = 5;                // multi_task: the first N rules of copy, reverse, sort, count, increment
+  int languages = 4;            // multi_language
 };
 
 struct TrainSpec {

@@ -165,9 +165,56 @@ LayerSpec readLayer(const json& j, const std::string& path, const std::string& s
   return L;
 }
 
+TokenRouterSpec readTokenRouter(const json& j, const std::string& path, const std::string& source) {
+  TokenRouterSpec r;
+  ObjectReader o(j, path, source);
+  o.choice("type", r.type, tokenRouterTypeFromName, tokenRouterTypeNames());
+  o.integer("k", r.k);
+  o.number("capacity_factor", r.capacityFactor);
+  o.integer("slots_per_expert", r.slotsPerExpert);
+  o.number("jitter", r.jitter);
+  o.number("temperature", r.temperature);
+  o.number("aux_loss_coef", r.auxLossCoef);
+  o.number("z_loss_coef", r.zLossCoef);
+  o.finish();
+  return r;
+}
+
+TransformerLayerSpec readTransformerLayer(const json& j, const std::string& path, const std::string& source) {
+  TransformerLayerSpec L;
+  ObjectReader o(j, path, source);
+  o.integer("experts", L.experts);
+  o.integer("expert_width", L.expertWidth);
+  if (const json* r = o.take("router")) L.router = readTokenRouter(*r, o.at("router"), source);
+  o.finish();
+  return L;
+}
+
+TransformerSpec readTransformer(const json& j, const std::string& source) {
+  TransformerSpec t;
+  ObjectReader o(j, "model.transformer", source);
+  o.integer("vocabulary", t.vocabulary);
+  o.integer("sequence_length", t.sequenceLength);
+  o.integer("d_model", t.dModel);
+  o.integer("heads", t.heads);
+  o.boolean("causal", t.causal);
+  o.choice("activation", t.activation, activationFromName, activationNames());
+  o.choice("task", t.task, sequenceTaskFromName, sequenceTaskNames());
+  if (const json* layers = o.take("layers")) {
+    if (!layers->is_array())
+      o.fail("model.transformer.layers", "expected an array of layers, got " + ObjectReader::typeOf(*layers));
+    for (size_t i = 0; i < layers->size(); ++i)
+      t.layers.push_back(readTransformerLayer((*layers)[i], "model.transformer.layers[" + std::to_string(i) + "]", source));
+  }
+  o.finish();
+  return t;
+}
+
 ModelSpec readModel(const json& j, const std::string& source) {
   ModelSpec m;
   ObjectReader o(j, "model", source);
+  o.choice("kind", m.kind, modelKindFromName, modelKindNames());
+  if (const json* t = o.take("transformer")) m.transformer = readTransformer(*t, source);
   if (const json* layers = o.take("layers")) {
     if (!layers->is_array()) o.fail("model.layers", "expected an array of layers, got " + ObjectReader::typeOf(*layers));
     for (size_t i = 0; i < layers->size(); ++i)
@@ -190,6 +237,10 @@ DataSpec readData(const json& j, const std::string& source) {
   o.text("csv_path", d.csvPath);
   o.text("label_column", d.labelColumn);
   o.boolean("regression", d.regression);
+  o.integer("vocabulary", d.vocabulary);
+  o.integer("sequence_length", d.sequenceLength);
+  o.integer("tasks", d.tasks);
+  o.integer("languages", d.languages);
   o.finish();
   return d;
 }
@@ -323,6 +374,41 @@ Spec loadSpecFile(const std::string& path) {
   return s;
 }
 
+namespace {
+
+ordered_json transformerToJson(const TransformerSpec& t) {
+  ordered_json layers = ordered_json::array();
+  for (const TransformerLayerSpec& L : t.layers) {
+    const TokenRouterSpec& r = L.router;
+    ordered_json router;
+    router["type"] = toName(r.type);
+    router["k"] = r.k;
+    router["capacity_factor"] = r.capacityFactor;
+    router["slots_per_expert"] = r.slotsPerExpert;
+    router["jitter"] = r.jitter;
+    router["temperature"] = r.temperature;
+    router["aux_loss_coef"] = r.auxLossCoef;
+    router["z_loss_coef"] = r.zLossCoef;
+    ordered_json l;
+    l["experts"] = L.experts;
+    l["expert_width"] = L.expertWidth;
+    l["router"] = std::move(router);
+    layers.push_back(std::move(l));
+  }
+  ordered_json j;
+  j["vocabulary"] = t.vocabulary;
+  j["sequence_length"] = t.sequenceLength;
+  j["d_model"] = t.dModel;
+  j["heads"] = t.heads;
+  j["causal"] = t.causal;
+  j["activation"] = toName(t.activation);
+  j["task"] = toName(t.task);
+  j["layers"] = std::move(layers);
+  return j;
+}
+
+}  // namespace
+
 std::string specToJson(const Spec& s) {
   ordered_json layers = ordered_json::array();
   for (const LayerSpec& L : s.model.layers) {
@@ -347,7 +433,19 @@ std::string specToJson(const Spec& s) {
   j["format"] = s.format;
   j["name"] = s.name;
   j["description"] = s.description;
-  j["model"] = {{"layers", layers}, {"head", s.model.head}, {"loss", toName(s.model.loss)}};
+  if (s.model.kind == ModelKind::Mlp) {
+    // Exactly the form written before Transformer models existed (unless a stray field is set).
+    j["model"] = {{"layers", layers}, {"head", s.model.head}, {"loss", toName(s.model.loss)}};
+    if (!(s.model.transformer == TransformerSpec{})) j["model"]["transformer"] = transformerToJson(s.model.transformer);
+  } else {
+    ordered_json model;
+    model["kind"] = toName(s.model.kind);
+    model["transformer"] = transformerToJson(s.model.transformer);
+    if (!s.model.layers.empty()) model["layers"] = layers;
+    model["head"] = s.model.head;
+    model["loss"] = toName(s.model.loss);
+    j["model"] = std::move(model);
+  }
   const DataSpec& d = s.data;
   ordered_json data = {{"kind", d.kind},     {"samples", d.samples},
                        {"noise", d.noise},   {"test_fraction", d.testFraction},
@@ -355,6 +453,13 @@ std::string specToJson(const Spec& s) {
   if (d.kind == "csv" || !d.csvPath.empty()) data["csv_path"] = d.csvPath;
   if (d.kind == "csv" || !d.labelColumn.empty()) data["label_column"] = d.labelColumn;
   if (d.kind == "csv" || d.regression) data["regression"] = d.regression;
+  // Token stream sizes: for the token kinds, or when set to something else than the default.
+  const DataSpec defaults;
+  const bool tokens = isTokenDataKind(d.kind);
+  if (tokens || d.vocabulary != defaults.vocabulary) data["vocabulary"] = d.vocabulary;
+  if (tokens || d.sequenceLength != defaults.sequenceLength) data["sequence_length"] = d.sequenceLength;
+  if (d.kind == "multi_task" || d.tasks != defaults.tasks) data["tasks"] = d.tasks;
+  if (d.kind == "multi_language" || d.languages != defaults.languages) data["languages"] = d.languages;
   j["data"] = std::move(data);
   const TrainSpec& t = s.train;
   j["train"] = {{"optimizer", toName(t.optimizer)},

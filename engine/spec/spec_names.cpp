@@ -46,11 +46,36 @@ const std::vector<std::string>& dataKindNames() {
   return n;
 }
 
+const std::vector<std::string>& modelKindNames() {
+  static const std::vector<std::string> n{"mlp", "transformer"};
+  return n;
+}
+const std::vector<std::string>& tokenRouterTypeNames() {
+  static const std::vector<std::string> n{"token_choice", "expert_choice", "soft_moe", "hash", "task", "dense"};
+  return n;
+}
+const std::vector<std::string>& sequenceTaskNames() {
+  static const std::vector<std::string> n{"sequence_classification", "next_token"};
+  return n;
+}
+const std::vector<std::string>& tokenDataKindNames() {
+  static const std::vector<std::string> n{"multi_task", "multi_language"};
+  return n;
+}
+bool isTokenDataKind(const std::string& kind) {
+  for (const auto& k : tokenDataKindNames())
+    if (k == kind) return true;
+  return false;
+}
+
 std::string toName(Activation a) { return nameOf(activationNames(), a); }
 std::string toName(RouterType r) { return nameOf(routerTypeNames(), r); }
 std::string toName(LossType l) { return nameOf(lossNames(), l); }
 std::string toName(OptimizerType o) { return nameOf(optimizerNames(), o); }
 std::string toName(LayerType t) { return nameOf(layerTypeNames(), t); }
+std::string toName(ModelKind k) { return nameOf(modelKindNames(), k); }
+std::string toName(TokenRouterType r) { return nameOf(tokenRouterTypeNames(), r); }
+std::string toName(SequenceTask t) { return nameOf(sequenceTaskNames(), t); }
 
 std::optional<Activation> activationFromName(const std::string& s) { return fromName<Activation>(activationNames(), s); }
 std::optional<RouterType> routerTypeFromName(const std::string& s) { return fromName<RouterType>(routerTypeNames(), s); }
@@ -59,6 +84,13 @@ std::optional<OptimizerType> optimizerFromName(const std::string& s) {
   return fromName<OptimizerType>(optimizerNames(), s);
 }
 std::optional<LayerType> layerTypeFromName(const std::string& s) { return fromName<LayerType>(layerTypeNames(), s); }
+std::optional<ModelKind> modelKindFromName(const std::string& s) { return fromName<ModelKind>(modelKindNames(), s); }
+std::optional<TokenRouterType> tokenRouterTypeFromName(const std::string& s) {
+  return fromName<TokenRouterType>(tokenRouterTypeNames(), s);
+}
+std::optional<SequenceTask> sequenceTaskFromName(const std::string& s) {
+  return fromName<SequenceTask>(sequenceTaskNames(), s);
+}
 
 std::string joinNames(const std::vector<std::string>& names) {
   std::string s;

@@ -1,49 +1,22 @@
 // validateSpec: every rule of docs/spec.md, each problem reported with its JSON path.
 #include <cmath>
-#include <sstream>
 
 #include "spec/spec_json.h"
+#include "spec/validation_problems.h"
 
 namespace rl {
 
 namespace {
 
-// Limits that keep a spec inside what the engine is built and tested for.
-constexpr int kMaxLayers = 32;
-constexpr int kMaxExperts = 64;
-constexpr int kMaxWidth = 4096;
+using validation::num;
+using validation::Problems;
+using validation::kMaxLayers;
+using validation::kMaxExperts;
+using validation::kMaxWidth;
+
 constexpr int kMaxBatch = 65536;
 constexpr int kMinSamples = 10;
 constexpr int kMaxSamples = 1'000'000;
-
-std::string num(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
-class Problems {
- public:
-  void add(const std::string& path, const std::string& reason) { list_.push_back(path + ": " + reason); }
-
-  // Each check adds one message when the value is outside its range. NaN fails every check.
-  void intRange(const std::string& path, long v, long lo, long hi) {
-    if (v < lo || v > hi) add(path, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (got " + std::to_string(v) + ")");
-  }
-  void positive(const std::string& path, double v) {
-    if (!(v > 0) || !std::isfinite(v)) add(path, "must be > 0 (got " + num(v) + ")");
-  }
-  void nonNegative(const std::string& path, double v) {
-    if (!(v >= 0) || !std::isfinite(v)) add(path, "must be >= 0 (got " + num(v) + ")");
-  }
-  void unitInterval(const std::string& path, double v) {  // [0, 1)
-    if (!(v >= 0 && v < 1)) add(path, "must be in [0, 1) (got " + num(v) + ")");
-  }
-  std::vector<std::string> take() { return std::move(list_); }
-
- private:
-  std::vector<std::string> list_;
-};
 
 void checkRouter(Problems& p, const std::string& at, const RouterSpec& r, int experts) {
   const bool expertsValid = experts >= 1 && experts <= kMaxExperts;
@@ -99,10 +72,17 @@ void checkModel(Problems& p, const ModelSpec& m, bool regressionData, const std:
                             ") is a regression task: use mse, cooperative or competitive");
 }
 
-void checkData(Problems& p, const DataSpec& d) {
+void checkData(Problems& p, const DataSpec& d, bool transformer) {
   bool known = false;
   for (const auto& k : dataKindNames()) known |= k == d.kind;
-  if (!known) p.add("data.kind", "unknown kind '" + d.kind + "' (one of: " + joinNames(dataKindNames()) + ")");
+  if (isTokenDataKind(d.kind)) {
+    if (!transformer) p.add("data.kind", d.kind + " is a token stream, read by transformer models (model.kind is mlp)");
+  } else if (transformer) {
+    p.add("data.kind", (known ? "transformer models read token streams, not " + d.kind : "unknown kind '" + d.kind + "'") +
+                           " (one of: " + joinNames(tokenDataKindNames()) + ")");
+  } else if (!known) {
+    p.add("data.kind", "unknown kind '" + d.kind + "' (one of: " + joinNames(dataKindNames()) + ")");
+  }
   p.intRange("data.samples", d.samples, kMinSamples, kMaxSamples);
   p.nonNegative("data.noise", d.noise);
   if (!(d.testFraction > 0 && d.testFraction <= 0.9))
@@ -134,8 +114,16 @@ std::vector<std::string> validateSpec(const Spec& spec) {
   if (spec.format != kSpecFormat)
     p.add("format", "must be \"" + std::string(kSpecFormat) + "\" (got \"" + spec.format + "\")");
   const bool regression = spec.data.kind == "regression_local" || (spec.data.kind == "csv" && spec.data.regression);
-  checkModel(p, spec.model, regression, spec.data.kind);
-  checkData(p, spec.data);
+  const bool transformer = spec.model.kind == ModelKind::Transformer;
+  if (transformer) {
+    validation::checkTransformerModel(p, spec);
+  } else {
+    checkModel(p, spec.model, regression, spec.data.kind);
+    if (!(spec.model.transformer == TransformerSpec{}))
+      p.add("model.transformer", "only used when model.kind is transformer (model.kind is " + toName(spec.model.kind) + ")");
+  }
+  checkData(p, spec.data, transformer);
+  validation::checkTokenData(p, spec.data);
   checkTrain(p, spec.train);
   return p.take();
 }
