@@ -3,8 +3,10 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QTextDocument>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -112,7 +114,7 @@ void CollapseView::buildPlot() {
   grid->addElement(2, 0, deadRect_);
   grid->setRowStretchFactor(0, 0.001);
   grid->setRowStretchFactor(1, 3);
-  grid->setRowStretchFactor(2, 1.2);
+  grid->setRowStretchFactor(2, 1);
   grid->setRowSpacing(4);
   auto* margins = new QCPMarginGroup(plot_);
   healthRect_->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
@@ -136,16 +138,16 @@ void CollapseView::buildPlot() {
   deadRect_->axis(QCPAxis::atLeft)->setSubTicks(false);
 
   const CollapseCriteria criteria;
-  entropy_ = addCurve(healthRect_, kEntropyColor, "load entropy / ln E");
+  // Short legend names; the tooltips (legendTip) say exactly what each curve is.
+  entropy_ = addCurve(healthRect_, kEntropyColor, "load entropy");
   maxShare_ = addCurve(healthRect_, kMaxShareColor, "max share");
-  routerEntropy_ = addCurve(healthRect_, kRouterEntropyColor, "router entropy / ln E");
-  mi_ = addCurve(healthRect_, kMiColor, "I(class; expert) / H(class), evaluated");
+  routerEntropy_ = addCurve(healthRect_, kRouterEntropyColor, "router entropy");
+  mi_ = addCurve(healthRect_, kMiColor, "I(class; expert)");
   mi_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, kMiColor, Qt::white, 5));
-  cv_ = addCurve(healthRect_, kCvColor, "coefficient of variation (right axis)", true);
+  cv_ = addCurve(healthRect_, kCvColor, "CV (right axis)", true);
   cv_->setPen(QPen(kCvColor, 1.4, Qt::DashLine));
   // The detector's thresholds, faint, in the colour of the curve they apply to.
-  entropyLimit_ = addCurve(healthRect_, {}, QString("collapse when entropy < %1 or max share > %2")
-                                                .arg(criteria.entropyBelow).arg(criteria.maxShareAbove));
+  entropyLimit_ = addCurve(healthRect_, {}, "collapse thresholds");
   entropyLimit_->setPen(QPen(kEntropyColor.lighter(150), 1, Qt::DotLine));
   maxShareLimit_ = addCurve(healthRect_, {}, {});
   maxShareLimit_->setPen(QPen(kMaxShareColor.lighter(150), 1, Qt::DotLine));
@@ -153,10 +155,35 @@ void CollapseView::buildPlot() {
   dead_->setLineStyle(QCPGraph::lsStepLeft);
   dead_->setBrush(QColor(90, 90, 90, 40));
 
-  healthRect_->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+  // The legend is a row of its own above the curves, so it never hides one.
+  healthRect_->insetLayout()->take(plot_->legend);
+  grid->insertRow(1);
+  grid->addElement(1, 0, plot_->legend);
+  grid->setRowStretchFactor(1, 0.001);
   plot_->legend->setVisible(true);
   plot_->legend->setRowSpacing(0);
-  plot_->legend->setBrush(QColor(255, 255, 255, 200));
+  plot_->legend->setColumnSpacing(14);
+  plot_->legend->setMargins(QMargins(6, 0, 6, 0));
+  plot_->legend->setBorderPen(Qt::NoPen);
+  plot_->legend->setBrush(Qt::NoBrush);
+  plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+  connect(plot_, &QCustomPlot::afterLayout, this, [this] {
+    const int width = plot_->legend->outerRect().width();
+    bool changed = fitLegendColumns(*plot_->legend, width);
+    const QString heading = wrapText(headingFull_, heading_->font(), width - 12);
+    if (heading != heading_->text()) heading_->setText(heading), changed = true;
+    if (!changed) return;
+    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
+      plot_->plotLayout()->update(phase);
+  });
+  plot_->setMouseTracking(true);
+  connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {
+    const QString tip = legendTip(legendItemAt(*plot_->legend, event->position()));
+    if (tip.isEmpty())
+      QToolTip::hideText();
+    else
+      QToolTip::showText(event->globalPosition().toPoint(), tip, plot_);
+  });
 
   // The step where collapse began: a red line through both plots, labelled at the top.
   const QPen beganPen(kAlertColor, 1.6, Qt::DashLine);
@@ -290,7 +317,9 @@ void CollapseView::redraw() {
   QString heading = QString("Collapse indicators · step %1").arg(step_);
   if (layerCount() > 1) heading += QString(" · layer %1").arg(layer_ + 1);
   if (!collapsed && !d.verdict.reason.empty()) heading += "\n" + QString::fromStdString(d.verdict.reason);
-  heading_->setText(heading);
+  headingFull_ = heading;
+  const int width = plot_->legend->outerRect().width();
+  heading_->setText(width > 0 ? wrapText(heading, heading_->font(), width - 12) : heading);
   updateBanner(d);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -325,6 +354,26 @@ void CollapseView::paintFigure(QPainter& painter, const QSize& size) {
   }
   paintPlotVector(painter, *plot_, QRect(0, top, size.width(), size.height() - top));
 }
+
+QString CollapseView::legendTip(int item) const {
+  auto* entry = item >= 0 ? qobject_cast<QCPPlottableLegendItem*>(plot_->legend->item(item)) : nullptr;
+  if (!entry) return {};
+  const CollapseCriteria c;
+  const QCPAbstractPlottable* p = entry->plottable();
+  if (p == entropy_) return "Entropy of the load over experts / ln E: 1 = perfectly balanced, 0 = one expert takes everything.";
+  if (p == maxShare_) return "The largest share of routing choices any single expert receives.";
+  if (p == routerEntropy_) return "Mean entropy of each row's gate distribution / ln E: low = confident routing.";
+  if (p == mi_) return "Mutual information between true class and chosen expert / H(class), on held-out evaluations: "
+                       "high = experts specialise by class.";
+  if (p == cv_) return "Coefficient of variation of the load (std / mean), on the right axis: 0 = balanced.";
+  if (p == entropyLimit_)
+    return QString("The collapse detector fires when load entropy stays below %1 or max share above %2 "
+                   "(dotted lines in the curves' colours).").arg(c.entropyBelow).arg(c.maxShareAbove);
+  return {};
+}
+
+QRect CollapseView::legendRect() const { return plot_->legend->outerRect(); }
+QRect CollapseView::curvesRect() const { return healthRect_->outerRect(); }
 
 bool CollapseView::alertVisible() const { return !banner_->isHidden(); }
 QString CollapseView::alertText() const {

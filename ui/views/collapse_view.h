@@ -41,6 +41,10 @@ class CollapseView : public FigureView {
   std::vector<int> deadExperts() const;      // from the detector's verdict for the shown layer
   bool collapseMarkerVisible() const;
   int collapseMarkerStep() const;            // -1 when no collapse
+  QString headingText() const { return headingFull_; }
+  // The legend's outer rectangle and the curves' axis rect, in widget pixels (layout checks).
+  QRect legendRect() const;
+  QRect curvesRect() const;
 
  protected:
   void paintFigure(QPainter& painter, const QSize& size) override;
@@ -58,12 +62,14 @@ class CollapseView : public FigureView {
   void updateLayerSelector();
   void redraw();
   void updateBanner(const LayerData& d);
+  QString legendTip(int item) const;
   QCPGraph* addCurve(QCPAxisRect* rect, const QColor& color, const QString& name, bool right = false);
 
   QComboBox* layerBox_ = nullptr;
   QLabel* banner_ = nullptr;
   QCustomPlot* plot_ = nullptr;
   QCPTextElement* heading_ = nullptr;
+  QString headingFull_;  // unwrapped; the element holds it wrapped to the width
   QCPAxisRect* healthRect_ = nullptr;
   QCPAxisRect* deadRect_ = nullptr;
   QCPGraph *entropy_ = nullptr, *maxShare_ = nullptr, *routerEntropy_ = nullptr, *mi_ = nullptr, *cv_ = nullptr;

@@ -55,6 +55,7 @@ QFont figureFont(int pointSize) {
   return font;
 }
 
+constexpr int kListEveryExpertUpTo = 12;  // legend lines for experts that own no region, up to this many experts
 constexpr int kExpertAlpha = 115;  // fills stay light enough for the points on top
 constexpr int kClassAlpha = 90;
 constexpr double kHoverFraction = 0.025;  // hover radius as a fraction of the larger axis span
@@ -179,10 +180,16 @@ void InputMapView::buildPlot() {
   boundary_ = new BoundaryLinesItem(p);
   boundary_->pen = QPen(QColor(25, 25, 25), 1.6, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin);
 
-  // Legend to the right of the plane, top-aligned (an empty element below takes the slack).
+  // Legend to the right of the plane, top-aligned (an empty element below takes the slack). The
+  // plane and the legend share the row under the title, so the title spans the whole width.
+  QCPAxisRect* plane = p->axisRect();
+  p->plotLayout()->take(plane);
+  auto* body = new QCPLayoutGrid;
+  p->plotLayout()->addElement(1, 0, body);
+  body->addElement(0, 0, plane);
   auto* side = new QCPLayoutGrid;
-  p->plotLayout()->addElement(1, 1, side);
-  p->plotLayout()->setColumnStretchFactor(1, 0.001);
+  body->addElement(0, 1, side);
+  body->setColumnStretchFactor(1, 0.001);
   p->axisRect()->insetLayout()->take(p->legend);
   side->addElement(0, 0, p->legend);
   side->addElement(1, 0, new QCPLayoutElement(p));
@@ -195,6 +202,10 @@ void InputMapView::buildPlot() {
   p->legend->setWrap(14);
 
   connect(p, &QCustomPlot::beforeReplot, this, &InputMapView::fitEqualAspect);
+  // The longest title variant that fits (the title row changes no other element's size).
+  connect(p, &QCustomPlot::afterLayout, this, [this] {
+    if (!titles_.isEmpty()) title_->setText(firstThatFits(titles_, title_->font(), title_->outerRect().width() - 8));
+  });
   connect(p, &QCustomPlot::mouseMove, this, &InputMapView::onMouseMove);
 }
 
@@ -273,10 +284,16 @@ void InputMapView::redraw() {
   updatePoints();
   updateLegend(static_cast<int>(cellsPerExpert_.size()));
 
-  QString text = colourByClass() ? QStringLiteral("Predicted class over the input plane")
-                                 : QStringLiteral("Router's top expert over the input plane");
-  if (layerCount() > 1) text += QString(" · MoE layer %1").arg(layer + 1);
-  title_->setText(text + QString(" · step %1").arg(shown_.step));
+  const QString layerText = layerCount() > 1 ? QString(" · layer %1").arg(layer + 1) : QString();
+  const QString stepText = QString(" · step %1").arg(shown_.step);
+  titles_ = colourByClass()
+                ? QStringList{QString("Predicted class over the input plane%1%2").arg(layerText, stepText),
+                              QString("Predicted class%1%2").arg(layerText, stepText), QString("Predicted class%1").arg(layerText)}
+                : QStringList{QString("Router's top expert over the input plane%1%2").arg(layerText, stepText),
+                              QString("Top expert over the input plane%1%2").arg(layerText, stepText),
+                              QString("Top expert%1%2").arg(layerText, stepText), QString("Top expert%1").arg(layerText)};
+  const int width = title_->outerRect().width();
+  title_->setText(width > 0 ? firstThatFits(titles_, title_->font(), width - 8) : titles_.front());
   fitEqualAspect();
   replotIfVisible();
 }
@@ -412,15 +429,32 @@ void InputMapView::updateLegend(int experts) {
                                             QBrush(withAlpha(expertColor(e), 170)), 10));
     expertSwatches_.push_back(swatch);
   }
-  // Each expert's share of the plane: an expert that owns no region is easy to spot.
+  // Each expert's share of the plane: an expert that owns no region is easy to spot. With many
+  // experts only the owners are listed, and one line counts the rest.
   const double cells = std::max(1, shown_.map.resolution * shown_.map.resolution);
+  const bool ownersOnly = experts > kListEveryExpertUpTo;
+  int unlisted = 0;
   for (int e = 0; e < experts && !byClass; ++e) {
     const int owned = e < static_cast<int>(cellsPerExpert_.size()) ? cellsPerExpert_[e] : 0;
+    if (ownersOnly && owned == 0) {
+      ++unlisted;
+      continue;
+    }
     const double share = 100.0 * owned / cells;
     expertSwatches_[e]->setName(owned == 0     ? QString("expert %1 · no region").arg(e)
                                 : share < 1    ? QString("expert %1 · <1% of plane").arg(e)
                                                : QString("expert %1 · %2% of plane").arg(e).arg(std::lround(share)));
     expertSwatches_[e]->addToLegend(legend);
+  }
+  if (!othersEntry_) {
+    othersEntry_ = new QCPGraph(plot_->xAxis, plot_->yAxis);  // no data and no mark: a line of text
+    othersEntry_->setLineStyle(QCPGraph::lsNone);
+    othersEntry_->setPen(Qt::NoPen);
+    othersEntry_->removeFromLegend();
+  }
+  if (unlisted > 0) {
+    othersEntry_->setName(QString("%1 other experts · no region").arg(unlisted));
+    othersEntry_->addToLegend(legend);
   }
   if (!boundaryEntry_) {
     boundaryEntry_ = new QCPGraph(plot_->xAxis, plot_->yAxis);  // no data: a legend entry only
@@ -551,6 +585,9 @@ int InputMapView::pointCount() const {
 }
 
 bool InputMapView::showsNote() const { return stack_->currentWidget() == note_; }
+QString InputMapView::titleText() const { return title_->text(); }
+QRect InputMapView::legendRect() const { return plot_->legend->outerRect(); }
+QRect InputMapView::planeRect() const { return plot_->axisRect()->outerRect(); }
 QString InputMapView::noteText() const { return showsNote() ? note_->text() : QString(); }
 
 void InputMapView::paintFigure(QPainter& painter, const QSize& size) {

@@ -6,6 +6,7 @@
 #include <QColor>
 #include <QPointF>
 #include <QString>
+#include <QStringList>
 #include <vector>
 
 #include "views/figure_view.h"
@@ -50,6 +51,9 @@ class InputMapView : public FigureView {
   // string when none lies within 2.5% of the plot's span.
   QString tooltipAt(QPointF dataPoint) const;
   bool showsNote() const;
+  QString titleText() const;  // as drawn: the longest variant that fits the width
+  QRect legendRect() const;   // widget pixels (layout checks)
+  QRect planeRect() const;
   QString noteText() const;
 
  protected:
@@ -84,6 +88,8 @@ class InputMapView : public FigureView {
   std::vector<QCPGraph*> pointGraphs_;   // one per class (legend entries for classes)
   std::vector<QCPGraph*> expertSwatches_;  // data-less graphs: legend entries for expert colours
   QCPGraph* boundaryEntry_ = nullptr;    // data-less graph: legend entry for the boundary
+  QCPGraph* othersEntry_ = nullptr;      // data-less graph: "N other experts · no region"
+  QStringList titles_;                   // title variants, longest first
   QCPGraph* hoverRing_ = nullptr;
 
   // The parts of the last snapshot this view draws (kept for layer switches and hovering, and

@@ -3,7 +3,9 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMouseEvent>
 #include <QPainter>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -29,6 +31,17 @@ QString routerName(const RunSnapshot::LayerInfo& l) {
     case RouterType::Switch: return "Switch top-1";
   }
   return {};
+}
+
+// False when the spec's `moeLayer`-th MoE layer has no capacity limit (capacity factor ≤ 0). A
+// snapshot without that layer in its spec (e.g. a hand-made one) defers to LayerInfo::capacity.
+bool capacityLimited(const Spec& spec, int moeLayer) {
+  int seen = 0;
+  for (const LayerSpec& layer : spec.model.layers) {
+    if (layer.type != LayerType::Moe) continue;
+    if (seen++ == moeLayer) return layer.router.capacityFactor > 0;
+  }
+  return true;
 }
 
 QString percent(double fraction, int decimals = 1) { return QString::number(100.0 * fraction, 'f', decimals) + " %"; }
@@ -74,12 +87,12 @@ void LoadView::buildPlot() {
   note_ = new QCPTextElement(plot_, QString(), plotFont(8));
   note_->setTextColor(QColor(80, 80, 80));
   stackRect_ = new QCPAxisRect(plot_);
-  // A horizontal legend row between the heading and the bars, so it never hides a bar.
+  // A legend row between the heading and the bars, so it never hides a bar: short names on as
+  // few rows as the width allows (tooltips and the note line carry the details).
   barRect_->insetLayout()->take(plot_->legend);
   plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
-  plot_->legend->setWrap(2);
-  plot_->legend->setColumnSpacing(12);
-  plot_->legend->setMargins(QMargins(6, 2, 6, 2));
+  plot_->legend->setColumnSpacing(14);
+  plot_->legend->setMargins(QMargins(6, 0, 6, 0));
   plot_->legend->setVisible(true);
   grid->addElement(0, 0, heading_);
   grid->addElement(1, 0, note_);
@@ -91,7 +104,7 @@ void LoadView::buildPlot() {
   grid->setRowStretchFactor(1, 0.001);
   grid->setRowStretchFactor(2, 0.001);
   grid->setRowStretchFactor(3, 3);
-  grid->setRowStretchFactor(4, 2);
+  grid->setRowStretchFactor(4, 1.7);
   auto* margins = new QCPMarginGroup(plot_);
   barRect_->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
   stackRect_->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
@@ -124,6 +137,34 @@ void LoadView::buildPlot() {
   plot_->addLayer("references", plot_->layer("main"), QCustomPlot::limAbove);
   uniformLine_->setLayer("references");
   capacityLine_->setLayer("references");
+
+  // Legend columns and text lines follow the width (also an export's): lay out again if they change.
+  connect(plot_, &QCustomPlot::afterLayout, this, [this] {
+    const int width = plot_->legend->outerRect().width();
+    bool changed = fitLegendColumns(*plot_->legend, width);
+    for (auto [element, full] : {std::pair{heading_, &headingFull_}, std::pair{note_, &noteFull_}}) {
+      const QString wrapped = wrapText(*full, element->font(), width - 12);
+      if (wrapped != element->text()) element->setText(wrapped), changed = true;
+    }
+    if (!changed) return;
+    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
+      plot_->plotLayout()->update(phase);
+  });
+  plot_->setMouseTracking(true);
+  connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {
+    const int item = legendItemAt(*plot_->legend, event->position());
+    auto* entry = item >= 0 ? qobject_cast<QCPPlottableLegendItem*>(plot_->legend->item(item)) : nullptr;
+    const QString tip = !entry                                    ? QString()
+                        : entry->plottable() == loadLegend_       ? QString("Load: the share of the batch's routing choices (rows × k) sent to each expert, before capacity drops. Left bar of each pair.")
+                        : entry->plottable() == importanceLegend_ ? QString("Importance: each expert's mean gate probability over the batch. Right bar of each pair.")
+                        : entry->plottable() == uniformLine_      ? QString("The share every expert would get under perfectly balanced routing (1/E).")
+                        : entry->plottable() == capacityLine_     ? QString("Capacity: the most routing choices an expert accepts per batch, as a share of all choices; choices beyond it are dropped.")
+                                                                  : QString();
+    if (tip.isEmpty())
+      QToolTip::hideText();
+    else
+      QToolTip::showText(event->globalPosition().toPoint(), tip, plot_);
+  });
 }
 
 void LoadView::ensureExperts(int experts) {
@@ -183,7 +224,10 @@ void LoadView::showSnapshot(const RunSnapshot& snapshot) {
     } else {
       d.latestLoad.clear(), d.latestImportance.clear(), d.latestDropped = 0;
     }
-    // Capacity is per expert; load is a share of the batch's rows × k routing choices.
+    // Capacity is per expert; load is a share of the batch's rows × k routing choices. Without a
+    // limit (capacity factor ≤ 0) the engine sizes its slots to the whole batch, which is no
+    // limit at all, and dense routers never drop: both show no capacity line.
+    if (!capacityLimited(snapshot.spec, l) || d.info.router == RouterType::Dense) d.info.capacity = 0;
     const int choices = snapshot.spec.train.batchSize * std::max(1, d.info.k);
     d.capacityShare = (d.info.capacity > 0 && choices > 0) ? double(d.info.capacity) / choices : 0.0;
   }
@@ -217,8 +261,7 @@ void LoadView::setCurrentLayer(int layer) {
 void LoadView::redraw() {
   if (layers_.empty()) {
     ensureExperts(0);
-    heading_->setText("Expert load · no MoE layer");
-    note_->setText("This model has no MoE layer, so there is no routing to show.");
+    setTexts("Expert load · no MoE layer", "This model has no MoE layer, so there is no routing to show.");
     uniformLine_->data()->clear();
     capacityLine_->data()->clear();
     plot_->replot(QCustomPlot::rpQueuedReplot);
@@ -252,9 +295,8 @@ void LoadView::drawBars(const LayerData& d) {
     loadLegend_->setPen(QPen(dense ? faded(g, 90) : g.darker(130)));
     importanceLegend_->setBrush(faded(g, importanceAlpha));
     importanceLegend_->setPen(QPen(g.darker(110), 1.3));
-    loadLegend_->setName(dense ? "load: share of routing choices (uniform: dense router)"
-                               : "load: share of routing choices (left bar)");
-    importanceLegend_->setName("importance: mean gate probability (right bar)");
+    loadLegend_->setName(dense ? "load (uniform: dense)" : "load (left bar)");
+    importanceLegend_->setName("importance (right bar)");
   }
 
   double top = 0;
@@ -268,14 +310,13 @@ void LoadView::drawBars(const LayerData& d) {
 
   const double uniform = E > 0 ? 1.0 / E : 0.0;
   uniformLine_->setData(QVector<double>{-0.5, E - 0.5}, QVector<double>{100 * uniform, 100 * uniform}, true);
-  uniformLine_->setName(QString("uniform 1/E = %1").arg(percent(uniform)));
+  uniformLine_->setName(QString("uniform %1").arg(percent(uniform)));
   top = std::max(top, 100 * uniform);
   const bool capped = d.capacityShare > 0;
   if (capped) {
     capacityLine_->setData(QVector<double>{-0.5, E - 0.5},
                            QVector<double>{100 * d.capacityShare, 100 * d.capacityShare}, true);
-    capacityLine_->setName(QString("capacity %1 slots = %2 of routing choices")
-                               .arg(d.info.capacity).arg(percent(d.capacityShare)));
+    capacityLine_->setName(QString("capacity %1").arg(percent(d.capacityShare)));
     capacityLine_->addToLegend();
     // A capacity far above every bar would flatten them; it is then named but off the chart.
     if (d.capacityShare * 100 < 2.5 * std::max(top, 1e-9)) top = std::max(top, 100 * d.capacityShare);
@@ -286,19 +327,29 @@ void LoadView::drawBars(const LayerData& d) {
   barRect_->axis(QCPAxis::atBottom)->setRange(-0.6, E - 0.4);
   barRect_->axis(QCPAxis::atLeft)->setRange(0, std::max(top * 1.12, 1.0));
 
-  heading_->setText(QString("Expert load · step %1 · layer %2: %3 over %4 experts")
-                        .arg(step_).arg(layer_ + 1).arg(d.routerName).arg(E));
+  const QString heading = QString("Expert load · step %1 · layer %2: %3 over %4 experts")
+                              .arg(step_).arg(layer_ + 1).arg(d.routerName).arg(E);
   QString note;
   if (dense) {
-    note = "Dense router: every expert processes every input, so load is uniform by construction. "
-           "Importance (mean gate probability) shows the routing; the area below stacks it.";
+    note = "Dense router: every expert sees every input, so load is uniform by construction; "
+           "importance (mean gate probability) shows the routing.";
   } else if (capped) {
-    note = QString("Capacity %1 slots per expert = %2 of the batch's routing choices (rows × k) · dropped %3")
+    note = QString("Capacity %1 slots per expert = %2 of routing choices (rows × k) · dropped %3")
                .arg(d.info.capacity).arg(percent(d.capacityShare)).arg(percent(d.latestDropped, 2));
-  } else {
+  } else if (d.latestDropped > 0) {
     note = QString("No capacity limit · dropped %1 of routing choices").arg(percent(d.latestDropped, 2));
+  } else {
+    note = "No capacity limit: every routing choice is kept (nothing dropped)";
   }
-  note_->setText(note);
+  setTexts(heading, note);
+}
+
+void LoadView::setTexts(const QString& heading, const QString& note) {
+  headingFull_ = heading, noteFull_ = note;
+  // Wrapped to the width at the next layout (afterLayout); the width used last is a fair start.
+  const int width = plot_->legend->outerRect().width() > 0 ? plot_->legend->outerRect().width() : 10000;
+  heading_->setText(wrapText(heading, heading_->font(), width - 12));
+  note_->setText(wrapText(note, note_->font(), width - 12));
 }
 
 void LoadView::drawStack(const LayerData& d) {
@@ -365,6 +416,8 @@ bool LoadView::uniformByConstruction() const {
   return !layers_.empty() && layers_[size_t(layer_)].info.router == RouterType::Dense;
 }
 int LoadView::stackedPointCount() const { return stack_.empty() ? 0 : stack_.front()->dataCount(); }
-QString LoadView::headingText() const { return heading_->text() + "\n" + note_->text(); }
+QRect LoadView::legendRect() const { return plot_->legend->outerRect(); }
+QRect LoadView::barRectArea() const { return barRect_->outerRect(); }
+QString LoadView::headingText() const { return headingFull_ + "\n" + noteFull_; }
 
 }  // namespace rl::ui

@@ -42,7 +42,10 @@ class LoadView : public FigureView {
   double droppedFraction() const;       // latest share of routing choices dropped
   bool uniformByConstruction() const;   // dense router: load is uniform, importance is the signal
   int stackedPointCount() const;        // points per expert in the stacked area
-  QString headingText() const;
+  QString headingText() const;          // heading and note line, unwrapped
+  // The legend's outer rectangle and the bar plot's, in widget pixels (layout checks).
+  QRect legendRect() const;
+  QRect barRectArea() const;
 
  protected:
   void paintFigure(QPainter& painter, const QSize& size) override;
@@ -66,11 +69,13 @@ class LoadView : public FigureView {
   void redraw();
   void drawBars(const LayerData& d);
   void drawStack(const LayerData& d);
+  void setTexts(const QString& heading, const QString& note);
 
   QComboBox* layerBox_ = nullptr;
   QCustomPlot* plot_ = nullptr;
   QCPTextElement* heading_ = nullptr;
   QCPTextElement* note_ = nullptr;
+  QString headingFull_, noteFull_;  // unwrapped; the elements hold them wrapped to the width
   QCPAxisRect* barRect_ = nullptr;
   QCPAxisRect* stackRect_ = nullptr;
   std::vector<QCPBars*> loadBars_, importanceBars_;

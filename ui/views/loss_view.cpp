@@ -76,8 +76,13 @@ LossView::LossView(QWidget* parent) : FigureView(parent) {
   smoothing_->setSuffix(" steps");
   smoothing_->setSpecialValueText("off");
   smoothing_->setToolTip("Exponential moving average of the train curves; time constant in training steps");
-  auto* hint = new QLabel("click: inspect a step · right-click: rewind or fork from a snapshot", this);
+  // Short, and allowed to shrink away: a long label would set the dock's minimum width.
+  auto* hint = new QLabel("click: inspect · right-click: rewind/fork", this);
   hint->setStyleSheet("color: #777;");
+  hint->setToolTip("Click the plot to inspect the values at a step; right-click near a snapshot mark "
+                   "(▲) to rewind the run to it or fork a new run from it");
+  hint->setMinimumWidth(0);
+  hint->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
   auto* controls = new QHBoxLayout;
   controls->setContentsMargins(6, 2, 6, 0);
@@ -153,9 +158,24 @@ void LossView::buildPlot() {
       QCPScatterStyle(QCPScatterStyle::ssTriangle, kSnapshotColor, QColor(190, 190, 190), 7));
   snapshotMarks_->setName("snapshot (rewind / fork point)");
 
-  lossRect_->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  // The legend is a row of its own above the loss curves (as many columns as fit), so it never
+  // hides a curve.
+  lossRect_->insetLayout()->take(plot_->legend);
+  plot_->plotLayout()->insertRow(1);
+  plot_->plotLayout()->addElement(1, 0, plot_->legend);
+  plot_->plotLayout()->setRowStretchFactor(1, 0.001);
   plot_->legend->setVisible(true);
   plot_->legend->setRowSpacing(0);
+  plot_->legend->setColumnSpacing(14);
+  plot_->legend->setMargins(QMargins(6, 0, 6, 0));
+  plot_->legend->setBorderPen(Qt::NoPen);
+  plot_->legend->setBrush(Qt::NoBrush);
+  plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+  connect(plot_, &QCustomPlot::afterLayout, this, [this] {
+    if (!fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width())) return;
+    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
+      plot_->plotLayout()->update(phase);
+  });
 
   // Selection marker: a dotted line through both plots and a label with the values at that step.
   const QPen selectPen(QColor(60, 60, 60), 1, Qt::DotLine);
@@ -223,9 +243,10 @@ void LossView::setAccuracyShown(bool shown) {
   accuracyShown_ = shown;
   QCPLayoutGrid* grid = plot_->plotLayout();
   if (shown) {
-    grid->addElement(2, 0, accRect_);
-    grid->setRowStretchFactor(1, 3);
-    grid->setRowStretchFactor(2, 2);
+    // Rows: heading, legend, loss, accuracy.
+    grid->addElement(3, 0, accRect_);
+    grid->setRowStretchFactor(2, 3);
+    grid->setRowStretchFactor(3, 2);
   } else {
     grid->take(accRect_);
     grid->simplify();

@@ -1,8 +1,11 @@
 #include "views/plot_style.h"
 
+#include <QFontMetrics>
 #include <QPainter>
 #include <QPicture>
+#include <algorithm>
 #include <array>
+#include <vector>
 #include <qcustomplot.h>
 
 namespace rl::ui {
@@ -66,6 +69,67 @@ void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target) 
   painter.restore();
   // toPainter lays the plot out at the export size; lay it out again for the screen.
   plot.replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool fitLegendColumns(QCPLegend& legend, int width) {
+  // itemCount() counts grid cells, and a wrapped grid has empty ones (item() is null there).
+  std::vector<int> widths;
+  for (int i = 0; i < legend.itemCount(); ++i)
+    if (const QCPAbstractLegendItem* item = legend.item(i)) widths.push_back(item->minimumOuterSizeHint().width());
+  const int n = static_cast<int>(widths.size());
+  if (n == 0) return false;
+  const int frame = legend.margins().left() + legend.margins().right();
+  int columns = 1;
+  for (int c = n; c > 1; --c) {
+    // Item i sits in column i % c (columns first); a column is as wide as its widest item.
+    std::vector<int> columnWidth(size_t(c), 0);
+    for (int i = 0; i < n; ++i) columnWidth[size_t(i % c)] = std::max(columnWidth[size_t(i % c)], widths[size_t(i)]);
+    int total = frame + legend.columnSpacing() * (c - 1);
+    for (int w : columnWidth) total += w;
+    if (total <= width) {
+      columns = c;
+      break;
+    }
+  }
+  if (legend.wrap() == columns && legend.fillOrder() == QCPLayoutGrid::foColumnsFirst &&
+      legend.columnCount() == std::min(columns, n))
+    return false;
+  legend.setWrap(columns);
+  legend.setFillOrder(QCPLayoutGrid::foColumnsFirst, true);
+  return true;
+}
+
+QString wrapText(const QString& text, const QFont& font, int width) {
+  const QFontMetrics metrics(font);
+  QStringList out;
+  for (const QString& paragraph : text.split('\n')) {
+    QString line;
+    for (const QString& word : paragraph.split(' ')) {
+      const QString longer = line.isEmpty() ? word : line + ' ' + word;
+      if (!line.isEmpty() && metrics.horizontalAdvance(longer) > width) {
+        out << line;
+        line = word;
+      } else {
+        line = longer;
+      }
+    }
+    out << line;
+  }
+  return out.join('\n');
+}
+
+QString firstThatFits(const QStringList& candidates, const QFont& font, int width) {
+  const QFontMetrics metrics(font);
+  for (const QString& c : candidates)
+    if (metrics.horizontalAdvance(c) <= width) return c;
+  return candidates.isEmpty() ? QString() : candidates.back();
+}
+
+int legendItemAt(const QCPLegend& legend, const QPointF& pos) {
+  if (!legend.visible()) return -1;
+  for (int i = 0; i < legend.itemCount(); ++i)
+    if (const QCPAbstractLegendItem* item = legend.item(i); item && item->outerRect().contains(pos.toPoint())) return i;
+  return -1;
 }
 
 }  // namespace rl::ui

@@ -4,8 +4,11 @@
 #include <QColor>
 #include <QFont>
 #include <QRect>
+#include <QString>
+#include <QStringList>
 
 class QCPAxisRect;
+class QCPLegend;
 class QCustomPlot;
 class QPainter;
 
@@ -23,5 +26,17 @@ void styleAxisRect(QCPAxisRect& rect);
 // Paints `plot` at target.size() into `target` on any painter. It records QCustomPlot::toPainter
 // into a QPicture and replays it, so SVG and PDF painters receive vector paths and text.
 void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target);
+
+// A legend laid out as rows outside the axis rects: as many columns (filled left to right) as fit
+// in `width` pixels, so it wraps to more rows on a narrow dock instead of clipping its entries.
+// Returns true when the arrangement changed (the caller's layout then needs a replot).
+bool fitLegendColumns(QCPLegend& legend, int width);
+// `text` broken into lines at spaces so every line fits `width` pixels in `font` (existing line
+// breaks kept; a single word wider than `width` stays whole).
+QString wrapText(const QString& text, const QFont& font, int width);
+// The first of `candidates` (longest first) that fits `width` pixels in `font`, else the last.
+QString firstThatFits(const QStringList& candidates, const QFont& font, int width);
+// Index of the legend item under `pos` (widget pixels), or -1: for per-entry tooltips.
+int legendItemAt(const QCPLegend& legend, const QPointF& pos);
 
 }  // namespace rl::ui

@@ -3,6 +3,7 @@
 #include <QComboBox>
 #include <QGuiApplication>
 #include <QHBoxLayout>
+#include <QFontMetrics>
 #include <QLabel>
 #include <QPicture>
 #include <QScreen>
@@ -147,6 +148,12 @@ RoutingView::RoutingView(QWidget* parent) : FigureView(parent) {
   matrixStack_->addWidget(matrixNote_);
   buildHeatmap();
   buildMatrix();
+  // Titles, expert numbers and cell percentages follow the plot's size (also an export's).
+  connect(heatPlot_, &QCustomPlot::afterLayout, this, [this] { fitToWidth(heatPlot_, heatTitle_, heatTitles_, heatStrip_); });
+  connect(matrixPlot_, &QCustomPlot::afterLayout, this, [this] {
+    fitToWidth(matrixPlot_, matrixTitle_, matrixTitles_, matrixStrip_);
+    fitCellTexts();
+  });
 
   auto* plots = new QHBoxLayout;
   plots->setSpacing(0);
@@ -158,7 +165,8 @@ RoutingView::RoutingView(QWidget* parent) : FigureView(parent) {
   layout->addWidget(layerBar_);
   layout->addLayout(plots, 1);
 
-  heatTitle_->setText(QStringLiteral("Gate probabilities (waiting for the first probe)"));
+  setTitles(heatTitle_, heatTitles_, {QStringLiteral("Gate probabilities (waiting for the first probe)"),
+                                      QStringLiteral("Gate probabilities (waiting)")});
   showMatrixNote(QStringLiteral("The class × expert matrix appears after the first held-out evaluation."));
 }
 
@@ -172,8 +180,15 @@ void RoutingView::buildHeatmap() {
   heatMap_->setDataRange(QCPRange(0, 1));
   heatMap_->setVisible(false);
 
+  // The title spans the whole width: the cells and their colour scale share the row below it.
+  QCPAxisRect* cells = p->axisRect();
+  p->plotLayout()->take(cells);
+  auto* body = new QCPLayoutGrid;
+  p->plotLayout()->addElement(1, 0, body);
+  body->addElement(0, 0, cells);
   heatScale_ = new QCPColorScale(p);
-  p->plotLayout()->addElement(1, 1, heatScale_);
+  body->addElement(0, 1, heatScale_);
+  body->setColumnStretchFactor(1, 0.001);
   heatScale_->setType(QCPAxis::atRight);
   heatScale_->setBarWidth(12);
   heatScale_->setGradient(probabilityGradient());
@@ -197,7 +212,9 @@ void RoutingView::buildMatrix() {
   QCustomPlot* p = matrixPlot_;
   stylePlot(p);
   matrixTitle_ = addTitle(p);
-  matrixTitle_->setText(QStringLiteral("True class → expert routing (held-out)"));
+  setTitles(matrixTitle_, matrixTitles_,
+            {QStringLiteral("True class → expert routing (held-out)"), QStringLiteral("Class → expert routing (held-out)"),
+             QStringLiteral("Class → expert routing"), QStringLiteral("Class → expert")});
   matrixMap_ = new QCPColorMap(p->xAxis, p->yAxis);
   matrixMap_->setInterpolate(false);
   matrixMap_->setGradient(probabilityGradient());
@@ -264,7 +281,8 @@ void RoutingView::updateHeatmap(int layer) {
     heatMap_->setVisible(false);
     for (QCPItemLine* line : separators_) line->setVisible(false);
     updateStrip(heatPlot_, heatStrip_, 0, 0, 0);
-    heatTitle_->setText(QStringLiteral("Gate probabilities (waiting for the first probe)"));
+    setTitles(heatTitle_, heatTitles_, {QStringLiteral("Gate probabilities (waiting for the first probe)"),
+                                        QStringLiteral("Gate probabilities (waiting)")});
     return;
   }
   const ProbeLayer& L = probe.layers[layer];
@@ -334,9 +352,21 @@ void RoutingView::updateHeatmap(int layer) {
     separators_[i]->end->setCoords(experts - 0.5, y);
   }
 
-  QString text = QString("Gate probabilities of %1 probe rows").arg(rows);
-  if (layerCount() > 1) text += QString(" · MoE layer %1").arg(layer + 1);
-  heatTitle_->setText(text + QString(" · step %1").arg(shown_.step));
+  // Longest title first; the first that fits the width is shown (fitToWidth).
+  const QString layerText = layerCount() > 1 ? QString(" · layer %1").arg(layer + 1) : QString();
+  const QString stepText = QString(" · step %1").arg(shown_.step);
+  setTitles(heatTitle_, heatTitles_,
+            {QString("Gate probabilities of %1 probe rows%2%3").arg(rows).arg(layerText, stepText),
+             QString("Gate probabilities%1%2").arg(layerText, stepText), QString("Gate probabilities%1").arg(layerText),
+             QStringLiteral("Gate probabilities")});
+
+  // Colours span 0 … the largest probability (rounded up to a tenth, at least 0.2): with many
+  // experts no gate probability comes near 1, and a 0–1 scale would paint every cell dark.
+  float largest = 0;
+  for (float v : L.probs) largest = std::max(largest, v);
+  const double scaleTop = std::clamp(std::ceil(largest * 10.0 - 1e-6) / 10.0, 0.2, 1.0);
+  heatMap_->setDataRange(QCPRange(0, scaleTop));
+  heatScale_->setDataRange(QCPRange(0, scaleTop));
 }
 
 void RoutingView::showMatrixNote(const QString& note) {
@@ -395,7 +425,7 @@ void RoutingView::updateMatrix(int layer) {
   const QFont font = figureFont(experts <= 8 ? 9 : experts <= 16 ? 7 : 6);
   for (int i = 0; i < static_cast<int>(cellTexts_.size()); ++i) {
     QCPItemText* text = cellTexts_[i];
-    text->setVisible(i < cells);
+    text->setVisible(i < cells && cellTextsFit_);
     if (i >= cells) continue;
     const int c = i / experts, e = i % experts;
     const double share = matrix_[i];
@@ -404,9 +434,11 @@ void RoutingView::updateMatrix(int layer) {
     text->setColor(textColorOn(share));
     text->setFont(font);
   }
-  QString title = QStringLiteral("True class → expert routing (held-out)");
-  if (layerCount() > 1) title += QString(" · MoE layer %1").arg(layer + 1);
-  matrixTitle_->setText(title);
+  const QString layerText = layerCount() > 1 ? QString(" · layer %1").arg(layer + 1) : QString();
+  setTitles(matrixTitle_, matrixTitles_,
+            {QString("True class → expert routing (held-out)%1").arg(layerText),
+             QString("Class → expert routing (held-out)%1").arg(layerText),
+             QString("Class → expert routing%1").arg(layerText), QString("Class → expert%1").arg(layerText)});
 }
 
 void RoutingView::updateStrip(QCustomPlot* plot, ExpertStrip& strip, int experts, double top, double bottom) {
@@ -435,6 +467,47 @@ void RoutingView::updateStrip(QCustomPlot* plot, ExpertStrip& strip, int experts
     strip.labels[e]->setFont(font);
   }
 }
+
+void RoutingView::setTitles(QCPTextElement* title, QStringList& titles, const QStringList& candidates) {
+  titles = candidates;
+  const int width = title->outerRect().width();
+  title->setText(width > 0 ? firstThatFits(titles, title->font(), width - 8) : titles.front());
+}
+
+void RoutingView::fitToWidth(QCustomPlot* plot, QCPTextElement* title, const QStringList& titles, ExpertStrip& strip) {
+  // The title has a row of its own, so a new text changes no other element's size.
+  if (!titles.isEmpty()) title->setText(firstThatFits(titles, title->font(), title->outerRect().width() - 8));
+  // Expert numbers: every one while they fit their cells, else every 2nd, 5th, 10th … (0 always).
+  int experts = 0;
+  for (QCPItemRect* cell : strip.cells) experts += cell->visible();
+  if (experts == 0) return;
+  const double cellWidth = plot->axisRect()->width() / double(experts);
+  const QFontMetrics metrics(strip.labels.front()->font());
+  const int needed = metrics.horizontalAdvance(QString::number(experts - 1)) + 4;
+  int stride = 1;
+  for (int s : {1, 2, 5, 10, 20, 50, 100}) {
+    stride = s;
+    if (cellWidth * s >= needed) break;
+  }
+  for (int e = 0; e < experts; ++e) strip.labels[size_t(e)]->setVisible(e % stride == 0);
+}
+
+void RoutingView::fitCellTexts() {
+  // Percentages only where they fit inside their cells; the colours still tell the story.
+  const int cells = matrixClasses_ * matrixExperts_;
+  if (cells == 0 || cellTexts_.empty()) return;
+  const QFontMetrics metrics(cellTexts_.front()->font());
+  const bool fits = matrixPlot_->axisRect()->width() / double(matrixExperts_) >= metrics.horizontalAdvance("100%") + 2 &&
+                    matrixPlot_->axisRect()->height() / (matrixClasses_ / (1.0 - kStripFraction)) >= metrics.height();
+  for (int i = 0; i < cells && i < int(cellTexts_.size()); ++i) cellTexts_[size_t(i)]->setVisible(fits);
+  cellTextsFit_ = fits;
+}
+
+bool RoutingView::matrixCellTextsShown() const { return matrixShown() && cellTextsFit_ && matrixClasses_ > 0; }
+QString RoutingView::heatmapTitle() const { return heatTitle_->text(); }
+QString RoutingView::matrixTitle() const { return matrixTitle_->text(); }
+QRect RoutingView::heatmapTitleRect() const { return heatTitle_->outerRect(); }
+double RoutingView::heatmapColourTop() const { return heatMap_->dataRange().upper; }
 
 int RoutingView::heatmapRows() const { return static_cast<int>(order_.size()); }
 

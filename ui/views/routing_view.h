@@ -5,6 +5,7 @@
 // sees which experts serve which class.
 #include <QSharedPointer>
 #include <QString>
+#include <QStringList>
 #include <vector>
 
 #include "views/figure_view.h"
@@ -53,6 +54,13 @@ class RoutingView : public FigureView {
   QString matrixCellText(int cls, int expert) const;
   bool matrixShown() const;
   QString matrixNote() const;
+  bool matrixCellTextsShown() const;  // percentages drawn (hidden when cells are too small)
+
+  // Titles as drawn (the longest variant that fits the width) and the heatmap's colour range.
+  QString heatmapTitle() const;
+  QString matrixTitle() const;
+  QRect heatmapTitleRect() const;
+  double heatmapColourTop() const;  // gate probability drawn in the brightest colour
 
  protected:
   void paintFigure(QPainter& painter, const QSize& size) override;
@@ -73,6 +81,9 @@ class RoutingView : public FigureView {
   void updateHeatmap(int layer);
   void updateMatrix(int layer);
   void showMatrixNote(const QString& note);
+  static void setTitles(QCPTextElement* title, QStringList& titles, const QStringList& candidates);
+  static void fitToWidth(QCustomPlot* plot, QCPTextElement* title, const QStringList& titles, ExpertStrip& strip);
+  void fitCellTexts();
   static void updateStrip(QCustomPlot* plot, ExpertStrip& strip, int experts, double top, double bottom);
 
   QComboBox* layerBox_ = nullptr;
@@ -85,6 +96,7 @@ class RoutingView : public FigureView {
   QSharedPointer<QCPAxisTickerText> heatClassTicks_;
   std::vector<QCPItemLine*> separators_;
   ExpertStrip heatStrip_;
+  QStringList heatTitles_, matrixTitles_;  // title variants, longest first
 
   QStackedWidget* matrixStack_ = nullptr;
   QCustomPlot* matrixPlot_ = nullptr;
@@ -94,6 +106,7 @@ class RoutingView : public FigureView {
   std::vector<QCPItemText*> cellTexts_;
   ExpertStrip matrixStrip_;
   QLabel* matrixNote_ = nullptr;
+  bool cellTextsFit_ = true;
 
   // The parts of the last snapshot this view draws (kept for layer switches, and compared to
   // skip frames whose data did not change).
