@@ -1,0 +1,34 @@
+// DrawViewPanel: counts, fit / clear, point size, and how the mouse works here.
+#include "vulkan/imgui_rect.h"
+#include "vulkan/panels.h"
+
+namespace rl::ui {
+
+void DrawViewPanel(PanelState& state, int points, int selected, double zoom,
+                   PanelActions& actions, ItemRects& rects) {
+  const ImVec2 display = ImGui::GetIO().DisplaySize;
+  ImGui::SetNextWindowPos(ImVec2(10, display.y - 10), ImGuiCond_Always, ImVec2(0, 1));
+  const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
+                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoTitleBar;
+  ImGui::SetNextWindowBgAlpha(0.85f);
+  if (!ImGui::Begin("View", nullptr, flags)) {
+    ImGui::End();
+    return;
+  }
+  ImGui::Text("%d points  ·  %d selected  ·  zoom %.2g×", points, selected, zoom);
+  if (ImGui::Button("Fit view")) actions.fitView = true;
+  rects["fit view"] = lastItemRect();
+  ImGui::SameLine();
+  ImGui::BeginDisabled(selected == 0);
+  if (ImGui::Button("Clear selection")) actions.clearSelection = true;
+  rects["clear selection"] = lastItemRect();
+  ImGui::EndDisabled();
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(90);
+  ImGui::SliderFloat("size", &state.pointRadius, 1.0f, 12.0f, "%.0f px");
+  rects["point size"] = lastItemRect();
+  ImGui::TextDisabled("wheel: zoom · drag: pan · shift+drag: lasso · double-click: fit");
+  ImGui::End();
+}
+
+}  // namespace rl::ui
