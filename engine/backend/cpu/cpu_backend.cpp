@@ -4,16 +4,15 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
-#include <thread>
 
 #include "ops/op.h"
 
 namespace rl {
 
+// The ops run one after another on the calling thread (Eigen without OpenMP is single-threaded).
 std::string CpuBackend::device() const {
   return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
-         std::to_string(EIGEN_MINOR_VERSION) + " on " + std::to_string(std::thread::hardware_concurrency()) +
-         " CPU threads";
+         std::to_string(EIGEN_MINOR_VERSION) + ", one thread";
 }
 
 void CpuBackend::load(const Program& program) {
