@@ -1,0 +1,53 @@
+#include "ops/residual_add.h"
+
+#include <stdexcept>
+
+#include "ops/shape_check.h"
+
+namespace rl {
+
+namespace {
+
+void checkFloat(const Program& program, TensorId t, uint32_t count, const std::string& op, const char* role) {
+  requireDType(program, t, DType::F32, op, role);
+  requireWords(program, t, count, op, role);
+}
+
+uint64_t quads(const ResidualAddParams& p) { return ceilDiv(p.count, 4); }  // work items
+
+}  // namespace
+
+ResidualAdd::ResidualAdd(const Program& program, TensorId a, TensorId b, TensorId y, ResidualAddParams params)
+    : StridedOp("residual_add(" + program.info(y).name + ")"), a_(a), b_(b), y_(y), p_(params) {
+  if (p_.count == 0) throw std::invalid_argument(label_ + ": count must be >= 1");
+  if (y == a || y == b) throw std::invalid_argument(label_ + ": y must be a tensor distinct from a and b");
+  checkFloat(program, a, p_.count, label_, "a");
+  checkFloat(program, b, p_.count, label_, "b");
+  checkFloat(program, y, p_.count, label_, "y");
+  setup(p_, quads(p_), {bind(program, a), bind(program, b), bind(program, y)});
+}
+
+void ResidualAdd::runCpu(const ArenaView& arena) const {
+  const float* a = arena.f(a_);
+  const float* b = arena.f(b_);
+  float* y = arena.f(y_);
+  for (uint32_t i = 0; i < p_.count; ++i) y[i] = a[i] + b[i];
+}
+
+AccumulateInto::AccumulateInto(const Program& program, TensorId src, TensorId dst, ResidualAddParams params)
+    : StridedOp("accumulate_into(" + program.info(dst).name + ")"), src_(src), dst_(dst), p_(params) {
+  if (p_.count == 0) throw std::invalid_argument(label_ + ": count must be >= 1");
+  if (src == dst) throw std::invalid_argument(label_ + ": src and dst must be distinct tensors");
+  checkFloat(program, src, p_.count, label_, "src");
+  checkFloat(program, dst, p_.count, label_, "dst");
+  // The shader computes binding2 = binding0 + binding1: (src, dst, dst) is dst += src.
+  setup(p_, quads(p_), {bind(program, src), bind(program, dst), bind(program, dst)});
+}
+
+void AccumulateInto::runCpu(const ArenaView& arena) const {
+  const float* src = arena.f(src_);
+  float* dst = arena.f(dst_);
+  for (uint32_t i = 0; i < p_.count; ++i) dst[i] = src[i] + dst[i];
+}
+
+}  // namespace rl
