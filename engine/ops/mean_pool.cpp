@@ -54,7 +54,7 @@ MeanPoolBackward::MeanPoolBackward(const Program& program, TensorId dy, TensorId
     : StridedOp("mean_pool_bwd(" + program.info(dx).name + ")"), dy_(dy), dx_(dx) {
   p_ = checked(params, label_);
   if (dx == dy) throw std::invalid_argument(label_ + ": dy and dx must be distinct tensors");
-  setup(p_, inWords(p_) / 4,
+  setup(p_, uint64_t(p_.batch) * p_.seq,
         {exactFloat(program, dy, outWords(p_), label_, "dy"), exactFloat(program, dx, inWords(p_), label_, "dx")});
 }
 
