@@ -47,7 +47,8 @@ AccumulateInto::AccumulateInto(const Program& program, TensorId src, TensorId ds
   if (p_.count == 0) throw std::invalid_argument(label_ + ": count must be >= 1");
   if (src == dst) throw std::invalid_argument(label_ + ": src and dst must be distinct tensors");
   // The shader computes binding 2 = binding 0 + binding 1: (src, dst, dst) is dst += src.
-  const Binding s = exactFloat(program, src, p_.count, label_, "src"), d = exactFloat(program, dst, p_.count, label_, "dst");
+  const Binding s = exactFloat(program, src, p_.count, label_, "src");
+  const Binding d = exactFloat(program, dst, p_.count, label_, "dst");
   setup(p_, quads(p_), {s, d, d});
 }
 

@@ -1,7 +1,8 @@
 // ResidualAdd and AccumulateInto (engine/ops/residual_add.h): the formulas on the CPU, Vulkan vs
 // CPU parity (exact: one float add per element) over counts that are and are not multiples of 4
-// (the texel and the storage-buffer shader) and of the 64-wide workgroup, on both grids; the gradient rule the builder relies on (dy flows
-// unchanged to a and b) by finite differences; constructor checks.
+// (the texel and the storage-buffer shader) and of the 64-wide workgroup, on both grids; the
+// gradient rule the builder relies on (dy flows unchanged to a and b) by finite differences;
+// constructor checks.
 #include "test_transformer_ops_support.h"
 
 #include "ops/residual_add.h"

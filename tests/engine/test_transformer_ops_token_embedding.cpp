@@ -101,8 +101,9 @@ class TestTokenEmbedding : public QObject {
 
   // Vulkan vs CPU: N with and without a tail after the ivec4 id loads, V and D/4 multiples of the
   // backward's 8-id x 4-texel tile and not, items (N forward, tiles backward) below and above a
-  // workgroup and the capped grid's invocations (8 x 64 forward, 8 x 16 backward). The same float adds in the same order: tolerance 1e-6 absolute
-  // and relative (measured: bit-identical on lavapipe).
+  // workgroup and the capped grid's invocations (8 x 64 forward, 8 x 16 backward). The same float
+  // adds in the same order: tolerance 1e-6 absolute and relative (measured: bit-identical on
+  // lavapipe).
   void vulkanMatchesCpu() {
     std::unique_ptr<Backend> vk;
     RL_REQUIRE_VULKAN(vk);
