@@ -166,6 +166,9 @@ int cmdEval(int argc, char** argv) {
     if (!flags.count(need)) throw UsageError(std::string("eval needs --") + need);
   rl::Spec spec = rl::loadSpecFile(flags.at("config"));
   auto weights = rl::readSafetensors(flags.at("weights"));
+  if (spec.model.kind == rl::ModelKind::Transformer)
+    throw std::runtime_error(flags.at("config") + ": eval reads feature rows from a CSV; a transformer reads token "
+                             "sequences (evaluate it with train: summary.json has the held-out figures)");
   rl::Session session(spec, chooseBackend(flags));
   session.importWeights(weights.tensors);
   const int in = session.model().shape.inputDim, outDim = session.model().shape.outputDim;
