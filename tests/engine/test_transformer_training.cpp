@@ -15,8 +15,6 @@ using namespace rl;
 namespace {
 
 constexpr const char* kPreset = "tiny-transformer-moe";
-constexpr int kVulkanSteps = 200;
-constexpr double kVulkanMinAccuracy = 0.9;
 
 BackendSelection cpu() { return createBackend(BackendChoice::Cpu); }
 
@@ -36,8 +34,9 @@ class TestTransformerTraining : public QObject {
   Q_OBJECT
  private slots:
   void presetLearnsOnCpu() {
-    // Measured on the CPU backend (400 steps, training seeds 1-3): held-out accuracy 0.998-1.000,
-    // past 0.95 from about step 150. Chance is 0.1 (10 classes).
+    // Measured on the CPU backend (400 steps, training seeds 1-5 x data seeds 1-3, docs/presets.md):
+    // held-out accuracy 0.989-1.000 (seed 1: 1.000), a training batch first at 95% at step 59-123.
+    // Chance is 0.1 (10 classes).
     Session s(loadPreset(kPreset), cpu());
     const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps);
     qInfo("cpu: held-out accuracy %.4f, loss %.4f over %d sequences", e.accuracy, e.loss, e.rows);
@@ -46,15 +45,14 @@ class TestTransformerTraining : public QObject {
   }
 
   void presetLearnsOnVulkan() {
-    // Measured on lavapipe: the same curve as the CPU backend (float sums in another order).
-    // Fewer steps keep this test short: at step kSteps the CPU runs measured HELD.
+    // Measured on lavapipe (400 steps, training seeds 1-3): held-out accuracy 1.000, 0.999, 0.998,
+    // as on the CPU backend; 12-21 ms a step, so the whole run takes under 10 s.
     std::unique_ptr<Backend> vk;
     RL_REQUIRE_VULKAN(vk);
     Session s(loadPreset(kPreset), BackendSelection{std::move(vk), "test"});
-    const EvalMetrics e = trainAndEvaluate(s, kVulkanSteps);
-    qInfo("vulkan: held-out accuracy %.4f after %d steps", e.accuracy, kVulkanSteps);
-    QVERIFY2(e.accuracy >= kVulkanMinAccuracy,
-             qPrintable(QString("held-out accuracy %1 < %2").arg(e.accuracy).arg(kVulkanMinAccuracy)));
+    const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps);
+    qInfo("vulkan: held-out accuracy %.4f, loss %.4f", e.accuracy, e.loss);
+    QVERIFY2(e.accuracy >= 0.95, qPrintable(QString("held-out accuracy %1 < 0.95").arg(e.accuracy)));
   }
 
   void sameSeedSameRun_data() {
