@@ -40,6 +40,19 @@ python3 "$(dirname "$0")/../reference/forward_reference.py" "$dir/run/config.jso
 python3 "$(dirname "$0")/../reference/forward_reference.py" "$dir/jacobs/config.json" "$dir/jacobs/weights.safetensors" \
   "$dir/grid.csv" "$dir/jacobs_pred.csv" || fail "reference forward disagrees (dense gate, no head)"
 
+# A Transformer preset trains through the same command and writes the same four outputs.
+"$cli" presets | grep -q "tiny-transformer-moe" || fail "presets does not list tiny-transformer-moe"
+"$cli" train --preset tiny-transformer-moe --steps 20 --backend cpu --out "$dir/tf" > "$dir/tf.out" 2>&1 \
+  || fail "tiny-transformer-moe does not train: $(tail -3 "$dir/tf.out")"
+for f in config.json weights.safetensors metrics.csv summary.json; do
+  [ -s "$dir/tf/$f" ] || fail "transformer train did not write $f"
+done
+[ "$(wc -l < "$dir/tf/metrics.csv")" -eq 21 ] || fail "transformer metrics.csv should have a header and 20 rows"
+head -1 "$dir/tf/metrics.csv" | grep -q "moe1_load_entropy" || fail "transformer metrics.csv lacks layer 1's MoE columns"
+grep -q '"router": "token_choice"' "$dir/tf/summary.json" || fail "transformer summary.json lacks the router type"
+"$cli" train --config "$dir/tf/config.json" --steps 3 --backend cpu --out "$dir/tf2" > /dev/null 2>&1 \
+  || fail "the transformer's config.json does not train again"
+
 expect_error() {  # expect_error <exit code> <message fragment> -- command...
   local code="$1" msg="$2"; shift 3
   set +e; "$@" > /dev/null 2> "$dir/err"; local rc=$?; set -e
@@ -55,6 +68,7 @@ expect_error 1 "model.layers\[0\].router.k" -- "$cli" train --config "$dir/bad.j
 printf '{"format": "routelab/1",\n "model": [}' > "$dir/broken.json"
 expect_error 1 "broken.json" -- "$cli" train --config "$dir/broken.json" --backend cpu --out "$dir/x"
 expect_error 1 "in.csv" -- "$cli" eval --config "$dir/run/config.json" --weights "$dir/in.csv" --input "$dir/in.csv" --out "$dir/p.csv"
+expect_error 1 "a transformer reads token" -- "$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/in.csv" --out "$dir/p.csv"
 # With no Vulkan driver at all: info says so, auto falls back to the CPU, vulkan is a clear error.
 VK_DRIVER_FILES=/nonexistent/icd.json "$cli" info | grep -q "no device found" || fail "info without Vulkan"
 VK_DRIVER_FILES=/nonexistent/icd.json "$cli" train --steps 3 --out "$dir/novk" > /dev/null 2>&1 \
