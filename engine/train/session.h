@@ -98,6 +98,9 @@ class Session {
 
   // Transformer: the eval phase over sequences `rows` of the held-out split (any count).
   Probe probeSequences(const std::vector<uint32_t>& rows);
+  // Transformer: the eval phase over arbitrary sequences: ids [S, T] (each id in [0, V)), group [S]
+  // (task or language ids, read by task routing). Probe labels are left empty.
+  Probe predictSequences(const std::vector<int32_t>& ids, const std::vector<int32_t>& group);
 
   Snapshot snapshot() const;
   void restore(const Snapshot& s);

@@ -95,25 +95,45 @@ StepMetrics Session::stepTokens() {
 }
 
 Probe Session::probeSequences(const std::vector<uint32_t>& rows) {
-  const PhaseTensors& pt = model_.eval;
   const TokenDataset& d = tokens_.test;
-  const int T = d.length, out = model_.shape.outputDim, S = static_cast<int>(rows.size());
+  const size_t T = static_cast<size_t>(d.length);
+  const std::vector<int32_t>& groupLabels = tokenGroupLabels(d);
+  std::vector<int32_t> ids, group, labels;
+  for (uint32_t r : rows) {
+    if (r >= d.size()) throw std::out_of_range("probe: held-out sequence " + std::to_string(r) + " of " + std::to_string(d.size()));
+    ids.insert(ids.end(), d.ids.begin() + r * T, d.ids.begin() + (r + 1) * T);
+    labels.insert(labels.end(), groupLabels.begin() + r * T, groupLabels.begin() + (r + 1) * T);
+    group.push_back(d.group[r]);
+  }
+  Probe probe = predictSequences(ids, group);
+  probe.labels = std::move(labels);
+  return probe;
+}
+
+Probe Session::predictSequences(const std::vector<int32_t>& ids, const std::vector<int32_t>& group) {
+  if (!transformer()) throw std::invalid_argument("predictSequences: the model is not a transformer");
+  const PhaseTensors& pt = model_.eval;
+  const int T = model_.shape.inputDim, V = spec_.model.transformer.vocabulary, out = model_.shape.outputDim;
+  const int S = static_cast<int>(group.size());
+  if (ids.size() != static_cast<size_t>(S) * T)
+    throw std::invalid_argument("predictSequences: " + std::to_string(ids.size()) + " ids for " + std::to_string(S) +
+                                " sequences of " + std::to_string(T));
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= V)
+      throw std::invalid_argument("predictSequences: sequence " + std::to_string(i / T) + ", position " +
+                                  std::to_string(i % T) + ": token id " + std::to_string(ids[i]) +
+                                  " is outside the vocabulary [0, " + std::to_string(V) + ")");
   const bool perToken = nextTokenTask(spec_);
   Probe probe;
   probe.sequences = S;
   probe.length = T;
   probe.rows = S * T;
+  probe.ids = ids;
   for (size_t j = 0; j < pt.moe.size(); ++j) {
     ProbeLayer L;
     L.experts = model_.moeLayers[j].experts;
     L.k = model_.moeLayers[j].k;
     probe.layers.push_back(L);
-  }
-  const std::vector<int32_t>& groupLabels = tokenGroupLabels(d);
-  for (uint32_t r : rows) {
-    if (r >= d.size()) throw std::out_of_range("probe: held-out sequence " + std::to_string(r) + " of " + std::to_string(d.size()));
-    probe.ids.insert(probe.ids.end(), d.ids.begin() + r * T, d.ids.begin() + (r + 1) * T);
-    probe.labels.insert(probe.labels.end(), groupLabels.begin() + r * T, groupLabels.begin() + (r + 1) * T);
   }
   writeGlobals(false);
   const Program& p = model_.program;
@@ -121,9 +141,17 @@ Probe Session::probeSequences(const std::vector<uint32_t>& rows) {
   // real sequences are read back.
   for (int start = 0; start < S; start += pt.batch) {
     const int n = std::min(pt.batch, S - start);
-    std::vector<uint32_t> chunk(pt.batch);
-    for (int i = 0; i < pt.batch; ++i) chunk[i] = rows[start + (i < n ? i : 0)];
-    writeTokenBatch(pt, gatherTokenBatch(d, chunk));
+    TokenBatch b;
+    b.rows = pt.batch;
+    b.length = T;
+    for (int i = 0; i < pt.batch; ++i) {
+      const int src = start + (i < n ? i : 0);
+      b.ids.insert(b.ids.end(), ids.begin() + static_cast<long>(src) * T, ids.begin() + static_cast<long>(src + 1) * T);
+      b.group.push_back(group[src]);
+    }
+    b.nextToken.assign(b.ids.size(), -1);  // no targets: the loss op scores nothing
+    b.sequenceClass.assign(pt.batch, -1);
+    writeTokenBatch(pt, b);
     backend_->run("eval");
     const int predRows = perToken ? n * T : n;
     auto pred = backend_->readTensor<float>(p, pt.prediction);

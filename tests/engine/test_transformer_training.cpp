@@ -36,7 +36,7 @@ class TestTransformerTraining : public QObject {
   void presetLearnsOnCpu() {
     // Measured on the CPU backend (400 steps, training seeds 1-5 x data seeds 1-3, docs/presets.md):
     // held-out accuracy 0.989-1.000 (seed 1: 1.000), a training batch first at 95% at step 59-123.
-    // Chance is 0.1 (10 classes).
+    // Chance is 1/11 (11 symbol classes).
     Session s(loadPreset(kPreset), cpu());
     const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps);
     qInfo("cpu: held-out accuracy %.4f, loss %.4f over %d sequences", e.accuracy, e.loss, e.rows);
