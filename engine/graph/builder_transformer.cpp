@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "ops/activation_backward.h"
 #include "ops/attention.h"
 #include "ops/combine.h"
 #include "ops/dispatch.h"
@@ -201,12 +202,20 @@ class TransformerBuilder {
     if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
     onBackward([=, this] {
       const TensorId dy = gradOf(y);
-      emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, paramGrad_.at(w),
-                                                  paramGrad_.at(hasBias ? b : w), p, rowMask));
-      auto [dx, acc] = gradTarget(x);
+      // dZ = dY (.) act'(Z) once, in place (dY feeds only this layer), so the two linear backward
+      // ops run without an activation instead of each recomputing act' per tile (see
+      // activation_backward.h). Their z operand is then unused.
       LinearParams q = p;
+      if (a != Activation::None) {
+        emit(std::make_unique<ActivationBackward>(
+            prog(), dy, z, dy, ActivationBackwardParams{u(groups * rows * out), static_cast<uint32_t>(a)}));
+        q.act = static_cast<uint32_t>(Activation::None);
+      }
+      emit(std::make_unique<LinearBackwardParams>(prog(), dy, dy, x, paramGrad_.at(w),
+                                                  paramGrad_.at(hasBias ? b : w), q, rowMask));
+      auto [dx, acc] = gradTarget(x);
       q.accumulate = acc;
-      emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q, rowMask));
+      emit(std::make_unique<LinearBackwardInput>(prog(), dy, dy, w, dx, q, rowMask));
     });
     return y;
   }
