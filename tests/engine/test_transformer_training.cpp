@@ -186,6 +186,18 @@ class TestTransformerTraining : public QObject {
     QCOMPARE(b.probe().prediction, a.probe().prediction);
   }
 
+  void unbuildableHeadWidthIsNamed() {
+    Spec spec = loadPreset(kPreset);
+    spec.model.transformer.dModel = 12;  // two heads of 6: the attention op reads 4-float texels
+    try {
+      Session s(spec, cpu());
+      QFAIL("a head width that is not a multiple of 4 was accepted");
+    } catch (const std::invalid_argument& e) {
+      QVERIFY2(std::string(e.what()).find("model.transformer.heads: d_model / heads (12 / 2)") != std::string::npos,
+               e.what());
+    }
+  }
+
   void unbuiltRouterTypesAreNamed_data() {
     QTest::addColumn<int>("type");
     for (TokenRouterType t :
