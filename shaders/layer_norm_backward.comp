@@ -3,7 +3,8 @@
 // which has the formulas). Work items:
 //   [0, D4)       texel c of dgamma and dbeta: sums dy xhat and dy over the rows (n ascending),
 //                 then adds them (parameter gradients accumulate). First, so these long items
-//                 start first.
+//                 start first. mean and rstd are loaded four rows at a time through vec4 views
+//                 (a storage-buffer load is a per-lane loop on lavapipe), the last N mod 4 singly.
 //   [D4, D4 + N)  row n of dx: one pass for a_n and b_n, one to write dx (written).
 // xhat = (x - mean) rstd is recomputed from the saved statistics; every output element has one
 // writer, so the result is deterministic.
@@ -13,6 +14,8 @@ layout(binding = 0, rgba32f) uniform readonly imageBuffer X;      // [N, D/4] te
 layout(binding = 1, rgba32f) uniform readonly imageBuffer GAMMA;  // [D/4] texels
 layout(std430, binding = 2) readonly buffer Mean { float mean[]; };  // [N]
 layout(std430, binding = 3) readonly buffer Rstd { float rstd[]; };  // [N]
+layout(std430, binding = 2) readonly buffer Mean4 { vec4 mean4[]; };  // the same, 4 rows at a time
+layout(std430, binding = 3) readonly buffer Rstd4 { vec4 rstd4[]; };
 layout(binding = 4, rgba32f) uniform readonly imageBuffer DY;     // [N, D/4] texels
 layout(std430, binding = 5) writeonly buffer DX { vec4 dx[]; };    // [N, D/4]
 layout(std430, binding = 6) buffer DGamma { vec4 dgamma[]; };     // [D/4]
@@ -28,11 +31,20 @@ float hsum(const vec4 v) { return (v.x + v.y) + (v.z + v.w); }
 
 void columnTexel(const uint c, const uint D4) {
   vec4 sg = vec4(0.0), sb = vec4(0.0);
-  for (uint n = 0; n < p.N; ++n) {
+  const uint quads = p.N / 4u;
+  for (uint q = 0; q < quads; ++q) {
+    const vec4 mu = mean4[q], r = rstd4[q];  // one storage load per 4 rows
+    [[unroll]] for (uint k = 0; k < 4u; ++k) {
+      const int i = int((4u * q + k) * D4 + c);
+      const vec4 dy = imageLoad(DY, i);
+      sg += dy * ((imageLoad(X, i) - mu[k]) * r[k]);
+      sb += dy;
+    }
+  }
+  for (uint n = 4u * quads; n < p.N; ++n) {
     const int i = int(n * D4 + c);
-    const vec4 xhat = (imageLoad(X, i) - mean[n]) * rstd[n];
     const vec4 dy = imageLoad(DY, i);
-    sg += dy * xhat;
+    sg += dy * ((imageLoad(X, i) - mean[n]) * rstd[n]);
     sb += dy;
   }
   dgamma[c] += sg;

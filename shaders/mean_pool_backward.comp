@@ -1,6 +1,7 @@
 #version 450
 // Mean pooling backward: dx[b,t,:] = (1/T) dy[b,:] (written). Twin of MeanPoolBackward::runCpu
-// (engine/ops/mean_pool.h). Work item = one texel of dx, item = (b T + t) D4 + c.
+// (engine/ops/mean_pool.h). Work item = one row b T + t of dx (one division per row: integer
+// division is a per-lane loop on lavapipe, so not one per texel).
 #include "common.glsl"
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer DY;  // [B, D/4] texels
@@ -12,11 +13,11 @@ layout(push_constant) uniform P {
 } p;
 
 void main() {
-  const uint D4 = p.D / 4u, items = p.B * p.T * D4;
+  const uint D4 = p.D / 4u, rows = p.B * p.T;
   const float invT = 1.0 / float(p.T);
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-  for (uint item = gl_GlobalInvocationID.x; item < items; item += stride) {
-    const uint c = item % D4, b = item / (p.T * D4);
-    dx[item] = imageLoad(DY, int(b * D4 + c)) * invT;
+  for (uint row = gl_GlobalInvocationID.x; row < rows; row += stride) {
+    const uint dy0 = (row / p.T) * D4;
+    for (uint c = 0; c < D4; ++c) dx[row * D4 + c] = imageLoad(DY, int(dy0 + c)) * invT;
   }
 }

@@ -1,7 +1,8 @@
 #version 450
 // Learned positional embedding forward: y[n,:] = x[n,:] + table[n mod T,:]. Twin of
-// PositionalEmbeddingForward::runCpu (engine/ops/positional_embedding.h). Work item = one texel
-// (4 columns) of y, item = n D4 + c; x and table are texel loads.
+// PositionalEmbeddingForward::runCpu (engine/ops/positional_embedding.h). Work item = one row n
+// (one n mod T per row: integer division is a per-lane loop on lavapipe, so not one per texel);
+// x and table are texel loads.
 #include "common.glsl"
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer X;      // [N, D/4] texels
@@ -14,10 +15,10 @@ layout(push_constant) uniform P {
 } p;
 
 void main() {
-  const uint D4 = p.D / 4u, items = p.N * D4;
+  const uint D4 = p.D / 4u;
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-  for (uint item = gl_GlobalInvocationID.x; item < items; item += stride) {
-    const uint n = item / D4, c = item % D4;
-    y[item] = imageLoad(X, int(item)) + imageLoad(TABLE, int((n % p.T) * D4 + c));
+  for (uint n = gl_GlobalInvocationID.x; n < p.N; n += stride) {
+    const uint x0 = n * D4, t0 = (n % p.T) * D4;
+    for (uint c = 0; c < D4; ++c) y[x0 + c] = imageLoad(X, int(x0 + c)) + imageLoad(TABLE, int(t0 + c));
   }
 }

@@ -1,18 +1,15 @@
 #version 450
-// y = a + b over `count` floats: ResidualAdd, and AccumulateInto bound as (src, dst, dst)
-// (engine/ops/residual_add.h). Work item i = floats 4i .. 4i+3 through vec4 views of the buffers
-// (a quarter of the per-lane loads lavapipe loops over); the last item is scalar when count is not
-// a multiple of 4. Every element is read and written by one invocation, so the aliased
-// AccumulateInto bindings are safe.
+// y = a + b over `count` floats, count a multiple of 4 (residual_add_storage.comp takes the
+// others): ResidualAdd, and AccumulateInto bound as (src, dst, dst) (engine/ops/residual_add.h).
+// Work item i = texel i (floats 4i .. 4i+3): a and b are read as rgba32f texel buffers (gathers on
+// lavapipe, where storage-buffer loads are per-lane loops: about twice as fast here), y written
+// through a storage buffer. Every element is read and then written by one invocation, so
+// AccumulateInto reading dst as a texel and writing it as a buffer is safe.
 #include "common.glsl"
 
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
-// The same ranges as vec4 (aliases of bindings 0..2).
-layout(std430, binding = 0) readonly buffer A4 { vec4 a4[]; };
-layout(std430, binding = 1) readonly buffer B4 { vec4 b4[]; };
-layout(std430, binding = 2) writeonly buffer Y4 { vec4 y4[]; };
+layout(binding = 0, rgba32f) uniform readonly imageBuffer A;  // [count/4] texels
+layout(binding = 1, rgba32f) uniform readonly imageBuffer B;  // [count/4] texels
+layout(std430, binding = 2) writeonly buffer Y { vec4 y[]; };  // [count/4]
 
 // Mirrors rl::ResidualAddParams.
 layout(push_constant) uniform P {
@@ -20,13 +17,7 @@ layout(push_constant) uniform P {
 } p;
 
 void main() {
-  const uint quads = p.count / 4u, items = (p.count + 3u) / 4u;
+  const uint texels = p.count / 4u;
   const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-  for (uint i = gl_GlobalInvocationID.x; i < items; i += stride) {
-    if (i < quads) {
-      y4[i] = a4[i] + b4[i];
-    } else {
-      for (uint e = 4u * i; e < p.count; ++e) y[e] = a[e] + b[e];
-    }
-  }
+  for (uint i = gl_GlobalInvocationID.x; i < texels; i += stride) y[i] = imageLoad(A, int(i)) + imageLoad(B, int(i));
 }

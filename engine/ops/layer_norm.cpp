@@ -1,14 +1,20 @@
 #include "ops/layer_norm.h"
 
+#include <Eigen/Core>
 #include <cmath>
 #include <stdexcept>
-#include <vector>
 
 #include "ops/shape_check.h"
 
 namespace rl {
 
 namespace {
+
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Mat = Eigen::Map<RowMajor>;
+using ConstMat = Eigen::Map<const RowMajor>;
+using Row = Eigen::Map<Eigen::RowVectorXf>;
+using ConstRow = Eigen::Map<const Eigen::RowVectorXf>;
 
 LayerNormParams checked(const LayerNormParams& p, const std::string& op) {
   if (p.rows == 0 || p.width == 0) throw std::invalid_argument(op + ": rows and width must both be >= 1");
@@ -54,22 +60,18 @@ LayerNormForward::LayerNormForward(const Program& program, TensorId x, TensorId 
 }
 
 void LayerNormForward::runCpu(const ArenaView& arena) const {
-  const uint32_t D = p_.width;
-  const float* x = arena.f(x_);          // [N, D]
-  const float* gamma = arena.f(gamma_);  // [D]
-  const float* beta = arena.f(beta_);    // [D]
-  float* y = arena.f(y_);                // [N, D]
-  float* mean = arena.f(mean_);          // [N]
-  float* rstd = arena.f(rstd_);          // [N]
-  for (uint32_t n = 0; n < p_.rows; ++n) {
-    const float* xn = x + uint64_t(n) * D;
-    float sum = 0.f;
-    for (uint32_t d = 0; d < D; ++d) sum += xn[d];
-    const float mu = sum / float(D);
-    float sq = 0.f;
-    for (uint32_t d = 0; d < D; ++d) sq += (xn[d] - mu) * (xn[d] - mu);
-    const float r = 1.f / std::sqrt(sq / float(D) + p_.eps);
-    for (uint32_t d = 0; d < D; ++d) y[uint64_t(n) * D + d] = (xn[d] - mu) * r * gamma[d] + beta[d];
+  const Eigen::Index N = p_.rows, D = p_.width;
+  ConstMat X(arena.f(x_), N, D);        // [N, D]
+  ConstRow gamma(arena.f(gamma_), D);   // [D]
+  ConstRow beta(arena.f(beta_), D);     // [D]
+  Mat Y(arena.f(y_), N, D);             // [N, D]
+  float* mean = arena.f(mean_);         // [N]
+  float* rstd = arena.f(rstd_);         // [N]
+  for (Eigen::Index n = 0; n < N; ++n) {
+    const auto xn = X.row(n).array();
+    const float mu = xn.sum() / float(D);
+    const float r = 1.f / std::sqrt((xn - mu).square().sum() / float(D) + p_.eps);
+    Y.row(n).array() = (xn - mu) * r * gamma.array() + beta.array();
     mean[n] = mu;
     rstd[n] = r;
   }
@@ -93,35 +95,29 @@ LayerNormBackward::LayerNormBackward(const Program& program, TensorId x, TensorI
 }
 
 void LayerNormBackward::runCpu(const ArenaView& arena) const {
-  const uint32_t D = p_.width;
-  const float* x = arena.f(x_);          // [N, D]
-  const float* gamma = arena.f(gamma_);  // [D]
-  const float* mean = arena.f(mean_);    // [N]
-  const float* rstd = arena.f(rstd_);    // [N]
-  const float* dy = arena.f(dy_);        // [N, D]
-  float* dx = arena.f(dx_);              // [N, D]
-  float* dgamma = arena.f(dgamma_);      // [D]
-  float* dbeta = arena.f(dbeta_);        // [D]
-  std::vector<float> xhat(D), g(D), sumGamma(D, 0.f), sumBeta(D, 0.f);
-  for (uint32_t n = 0; n < p_.rows; ++n) {
-    const uint64_t row = uint64_t(n) * D;
-    float a = 0.f, b = 0.f;
-    for (uint32_t d = 0; d < D; ++d) {
-      xhat[d] = (x[row + d] - mean[n]) * rstd[n];
-      g[d] = dy[row + d] * gamma[d];
-      a += g[d];
-      b += g[d] * xhat[d];
-      sumGamma[d] += dy[row + d] * xhat[d];
-      sumBeta[d] += dy[row + d];
-    }
-    a /= float(D);
-    b /= float(D);
-    for (uint32_t d = 0; d < D; ++d) dx[row + d] = rstd[n] * (g[d] - a - xhat[d] * b);
+  const Eigen::Index N = p_.rows, D = p_.width;
+  ConstMat X(arena.f(x_), N, D);       // [N, D]
+  ConstRow gamma(arena.f(gamma_), D);  // [D]
+  const float* mean = arena.f(mean_);  // [N]
+  const float* rstd = arena.f(rstd_);  // [N]
+  ConstMat dY(arena.f(dy_), N, D);     // [N, D]
+  Mat dX(arena.f(dx_), N, D);          // [N, D]
+  Row dgamma(arena.f(dgamma_), D);     // [D]
+  Row dbeta(arena.f(dbeta_), D);       // [D]
+  // Column sums over n ascending first, then one add into the accumulating gradients.
+  Eigen::Array<float, 1, Eigen::Dynamic> xhat(D), g(D), sumGamma = Eigen::Array<float, 1, Eigen::Dynamic>::Zero(D),
+                                                     sumBeta = Eigen::Array<float, 1, Eigen::Dynamic>::Zero(D);
+  for (Eigen::Index n = 0; n < N; ++n) {
+    const auto dyn = dY.row(n).array();
+    xhat = (X.row(n).array() - mean[n]) * rstd[n];
+    g = dyn * gamma.array();
+    const float a = g.sum() / float(D), b = (g * xhat).sum() / float(D);
+    dX.row(n).array() = rstd[n] * (g - a - xhat * b);
+    sumGamma += dyn * xhat;
+    sumBeta += dyn;
   }
-  for (uint32_t d = 0; d < D; ++d) {
-    dgamma[d] += sumGamma[d];
-    dbeta[d] += sumBeta[d];
-  }
+  dgamma.array() += sumGamma;
+  dbeta.array() += sumBeta;
 }
 
 }  // namespace rl

@@ -1,5 +1,6 @@
 #include "ops/mean_pool.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "ops/shape_check.h"
@@ -42,19 +43,20 @@ void MeanPoolForward::runCpu(const ArenaView& arena) const {
   const float* x = arena.f(x_);  // [B, T, D]
   float* y = arena.f(y_);        // [B, D]
   const float invT = 1.f / float(T);
-  for (uint32_t b = 0; b < p_.batch; ++b)
-    for (uint32_t d = 0; d < D; ++d) {
-      float sum = 0.f;
-      for (uint32_t t = 0; t < T; ++t) sum += x[(uint64_t(b) * T + t) * D + d];
-      y[uint64_t(b) * D + d] = sum * invT;
-    }
+  for (uint32_t b = 0; b < p_.batch; ++b) {
+    float* yb = y + uint64_t(b) * D;
+    std::fill_n(yb, D, 0.f);
+    for (uint32_t t = 0; t < T; ++t)  // t ascending for every column, rows read contiguously
+      for (uint32_t d = 0; d < D; ++d) yb[d] += x[(uint64_t(b) * T + t) * D + d];
+    for (uint32_t d = 0; d < D; ++d) yb[d] *= invT;
+  }
 }
 
 MeanPoolBackward::MeanPoolBackward(const Program& program, TensorId dy, TensorId dx, MeanPoolParams params)
     : StridedOp("mean_pool_bwd(" + program.info(dx).name + ")"), dy_(dy), dx_(dx) {
   p_ = checked(params, label_);
   if (dx == dy) throw std::invalid_argument(label_ + ": dy and dx must be distinct tensors");
-  setup(p_, inWords(p_) / 4,
+  setup(p_, uint64_t(p_.batch) * p_.seq,
         {exactFloat(program, dy, outWords(p_), label_, "dy"), exactFloat(program, dx, inWords(p_), label_, "dx")});
 }
 

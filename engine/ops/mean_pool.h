@@ -7,7 +7,7 @@
 //   forward:  y[b,d]    = (1/T) Σ_t x[b,t,d]   (t ascending; the sum is scaled once at the end)
 //   backward: dx[b,t,d] = (1/T) dy[b,d]        (written, =)
 // Shaders mean_pool_forward (one work item per output texel of y) and mean_pool_backward (one per
-// texel of dx); x and dy are read as rgba32f texel buffers.
+// row of dx); x and dy are read as rgba32f texel buffers.
 #include <cstdint>
 #include <string>
 

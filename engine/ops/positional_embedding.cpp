@@ -36,7 +36,7 @@ PositionalEmbeddingForward::PositionalEmbeddingForward(const Program& program, T
     : StridedOp("positional_embedding_fwd(" + program.info(y).name + ")"), x_(x), table_(table), y_(y) {
   p_ = checked(params, label_);
   if (y == x || y == table) throw std::invalid_argument(label_ + ": y must be a tensor distinct from x and table");
-  setup(p_, rowWords(p_) / 4,
+  setup(p_, p_.rows,
         {exactFloat(program, x, rowWords(p_), label_, "x"), exactFloat(program, table, tableWords(p_), label_, "table"),
          exactFloat(program, y, rowWords(p_), label_, "y")});
 }

@@ -7,7 +7,7 @@
 //   forward:  y[n,:] = x[n,:] + table[n mod T,:]
 //   backward: dtable[t,:] += Σ_{n ≡ t (mod T)} dy[n,:]   (n ascending, summed first, then added:
 //             a parameter gradient accumulates). dx = dy is the builder's business: it passes dy on.
-// Shaders positional_embedding_forward (one work item per texel of y) and
+// Shaders positional_embedding_forward (one work item per row of y) and
 // positional_embedding_backward (one per texel of dtable, so each output has one writer: no atomics).
 #include <cstdint>
 #include <string>

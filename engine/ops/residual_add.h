@@ -4,10 +4,11 @@
 // Legend: count = number of floats (any count; for a [N, D] activation, N D).
 //   ResidualAdd:    y[i] = a[i] + b[i]    (y written, distinct from a and b)
 //   AccumulateInto: dst[i] += src[i]      (where an activation gradient fans out to two consumers)
-// Both run shaders/residual_add.comp; AccumulateInto binds (src, dst, dst), so each element is
-// read and then written by the same invocation. Grid-stride over groups of 4 floats (vec4 views of
-// the storage buffers; bindings start 256-byte aligned), the last group scalar when count is not a
-// multiple of 4. Exact on both backends: one float add per element.
+// One shader computes binding 2 = binding 0 + binding 1; AccumulateInto binds (src, dst, dst), so
+// each element is read and then written by the same invocation. Grid-stride over groups of 4
+// floats: shaders/residual_add.comp reads them as rgba32f texels when count is a multiple of 4 (the
+// Transformer's N D always is), shaders/residual_add_storage.comp through vec4 views of storage
+// buffers with a scalar last group otherwise. Exact on both backends: one float add per element.
 #include <cstdint>
 #include <string>
 
@@ -21,10 +22,14 @@ struct ResidualAddParams {
 };
 static_assert(sizeof(ResidualAddParams) == 4);
 
+// The shader variant for a count: texel loads need whole texels.
+inline bool residualAddTexels(const ResidualAddParams& p) { return p.count % 4 == 0; }
+
 class ResidualAdd final : public StridedOp {
  public:
   ResidualAdd(const Program& program, TensorId a, TensorId b, TensorId y, ResidualAddParams params);
-  std::string shader() const override { return "residual_add"; }
+  std::string shader() const override { return residualAddTexels(p_) ? "residual_add" : "residual_add_storage"; }
+  std::vector<bool> texelBindings() const override;
   void runCpu(const ArenaView& arena) const override;
 
  private:
@@ -35,7 +40,8 @@ class ResidualAdd final : public StridedOp {
 class AccumulateInto final : public StridedOp {
  public:
   AccumulateInto(const Program& program, TensorId src, TensorId dst, ResidualAddParams params);
-  std::string shader() const override { return "residual_add"; }
+  std::string shader() const override { return residualAddTexels(p_) ? "residual_add" : "residual_add_storage"; }
+  std::vector<bool> texelBindings() const override;
   void runCpu(const ArenaView& arena) const override;
 
  private:

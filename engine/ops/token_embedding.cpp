@@ -65,8 +65,9 @@ TokenEmbeddingBackward::TokenEmbeddingBackward(const Program& program, TensorId 
     : StridedOp("token_embedding_bwd(" + program.info(dtable).name + ")"), ids_(ids), dy_(dy), dtable_(dtable) {
   p_ = checked(params, label_);
   if (dy == dtable) throw std::invalid_argument(label_ + ": dy and dtable must be distinct tensors");
-  const uint64_t blocks = ceilDiv(p_.width / 4, kTokenEmbeddingBlock);
-  setup(p_, uint64_t(p_.vocab) * blocks,
+  const uint64_t tiles =
+      uint64_t(ceilDiv(p_.vocab, kTokenEmbeddingTokens)) * ceilDiv(p_.width / 4, kTokenEmbeddingBlock);
+  setup(p_, tiles,
         {exact(program, ids, DType::I32, p_.rows, label_, "ids"),
          exact(program, dy, DType::F32, rowWords(p_), label_, "dy"),
          exact(program, dtable, DType::F32, tableWords(p_), label_, "dtable")});

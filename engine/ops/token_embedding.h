@@ -8,9 +8,10 @@
 //   backward: dtable[v,:] += Σ_{n : ids[n] = v} dy[n,:]   (n ascending, summed first, then added:
 //             a parameter gradient accumulates; ids outside [0, V) contribute nothing)
 // Shaders token_embedding_forward (one work item per row of y) and token_embedding_backward (one
-// per (v, block of kTokenEmbeddingBlock texels): it alone writes that part of dtable and scans all
-// N ids in ascending order, so the sums are deterministic without atomics). table and dy are read
-// as rgba32f texel buffers; ids as a storage buffer (int bits must not pass through a float view).
+// per tile of kTokenEmbeddingTokens ids x kTokenEmbeddingBlock texels: it alone writes that tile of
+// dtable and scans all N ids in ascending order, so the sums are deterministic without atomics;
+// see the shader for why it is a dense select). table and dy are read as rgba32f texel buffers;
+// ids as a storage buffer (int bits must not pass through a float view).
 #include <cstdint>
 #include <string>
 
@@ -18,7 +19,8 @@
 
 namespace rl {
 
-constexpr uint32_t kTokenEmbeddingBlock = 4;  // texels (16 columns) per backward work item
+constexpr uint32_t kTokenEmbeddingTokens = 8;  // token ids per backward work item
+constexpr uint32_t kTokenEmbeddingBlock = 4;   // texels (16 columns) per backward work item
 
 // Mirrors the push-constant block of shaders/token_embedding_*.comp.
 struct TokenEmbeddingParams {
@@ -44,6 +46,8 @@ class TokenEmbeddingBackward final : public StridedOp {
                          TokenEmbeddingParams params);
   std::string shader() const override { return "token_embedding_backward"; }
   std::vector<bool> texelBindings() const override { return {false, true}; }  // dy
+  // Few, heavy work items: small workgroups, so lavapipe spreads them over its threads.
+  uint32_t localSize() const override { return 16; }
   void runCpu(const ArenaView& arena) const override;
 
  private:

@@ -1,7 +1,8 @@
 // ResidualAdd and AccumulateInto (engine/ops/residual_add.h): the formulas on the CPU, Vulkan vs
 // CPU parity (exact: one float add per element) over counts that are and are not multiples of 4
-// and of the 64-wide workgroup, on both grids; the gradient rule the builder relies on (dy flows
-// unchanged to a and b) by finite differences; constructor checks.
+// (the texel and the storage-buffer shader) and of the 64-wide workgroup, on both grids; the
+// gradient rule the builder relies on (dy flows unchanged to a and b) by finite differences;
+// constructor checks.
 #include "test_transformer_ops_support.h"
 
 #include "ops/residual_add.h"
@@ -96,6 +97,12 @@ class TestResidualAdd : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, AccumulateInto(p, a, small, {10}));
     ResidualAdd ok(p, a, b, y, {10});
     QCOMPARE(ok.items(), uint64_t(3));  // groups of 4 floats, the last one partial
+    QCOMPARE(ok.shader(), std::string("residual_add_storage"));
+    QVERIFY(ok.texelBindings().empty());
+    ResidualAdd prefix(p, a, b, y, {8});  // the first 8 of 10 floats: texel loads, bound to exactly 8
+    QCOMPARE(prefix.shader(), std::string("residual_add"));
+    QCOMPARE(prefix.bindings()[0].words, uint64_t(8));
+    QCOMPARE(AccumulateInto(p, a, y, {8}).bindings()[2].offset, p.info(y).offset);
     Program big;
     TensorId x = big.add("x", {100000}, Role::Activation), z = big.add("z", {100000}, Role::Activation);
     TensorId s = big.add("s", {100000}, Role::Activation);

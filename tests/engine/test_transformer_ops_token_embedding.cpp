@@ -99,16 +99,18 @@ class TestTokenEmbedding : public QObject {
     }
   }
 
-  // Vulkan vs CPU: N with and without a tail after the ivec4 id loads, D/4 a multiple of the
-  // 4-texel block and not, items (N forward, V blocks backward) below and above a workgroup and the
-  // capped grid's 512 invocations. The same float adds in the same order: tolerance 1e-6 absolute
-  // and relative (measured: bit-identical on lavapipe).
+  // Vulkan vs CPU: N with and without a tail after the ivec4 id loads, V and D/4 multiples of the
+  // backward's 8-id x 4-texel tile and not, items (N forward, tiles backward) below and above a
+  // workgroup and the capped grid's invocations (8 x 64 forward, 8 x 16 backward). The same float
+  // adds in the same order: tolerance 1e-6 absolute and relative (measured: bit-identical on
+  // lavapipe).
   void vulkanMatchesCpu() {
     std::unique_ptr<Backend> vk;
     RL_REQUIRE_VULKAN(vk);
     CpuBackend cpu;
     const EmbCase cases[] = {{1, 1, 4},      {5, 3, 4},     {7, 10, 8},   {37, 5, 20},  {1024, 64, 64},
-                             {130, 17, 36},  {4099, 64, 16}, {3, 200, 12}, {513, 2, 4},  {66, 1000, 8}};
+                             {130, 17, 36},  {4099, 64, 16}, {3, 200, 12}, {513, 2, 4},  {66, 1000, 8},
+                             {300, 2000, 36}, {64, 16, 32}};
     int index = 0;
     for (const EmbCase& c : cases)
       for (bool asGpu : {false, true}) {
@@ -137,10 +139,11 @@ class TestTokenEmbedding : public QObject {
     TokenEmbeddingForward fwd(p, ids, table, y, {6, 5, 8});
     TokenEmbeddingBackward bwd(p, ids, y, table, {6, 5, 8});
     QCOMPARE(fwd.items(), uint64_t(6));      // rows
-    QCOMPARE(bwd.items(), uint64_t(5 * 1));  // vocabulary x blocks of 4 texels (D/4 = 2: one block)
+    QCOMPARE(bwd.items(), uint64_t(1));  // tiles of 8 ids x 4 texels: V = 5, D/4 = 2 fit in one
     EmbRig big({100, 2000, 64});
     const Op& b = *big.program.phases["bwd"][0];
-    QCOMPARE(b.forDevice(DeviceClass::Gpu).grid().x, ceilDiv(2000 * 4, b.localSize()));
+    QCOMPARE(static_cast<const StridedOp&>(b).items(), uint64_t(250 * 4));
+    QCOMPARE(b.forDevice(DeviceClass::Gpu).grid().x, ceilDiv(250 * 4, b.localSize()));
     QCOMPARE(b.forDevice(DeviceClass::CpuImplementation).grid().x, kStridedCpuClassWorkgroups);
   }
 };
