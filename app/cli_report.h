@@ -39,9 +39,10 @@ inline void printRunReport(const nlohmann::json& s, const std::string& outDir) {
     for (size_t e = 0; e < load.size(); ++e)
       std::printf("  expert %2zu %s %5.1f%%\n", e, loadBar(load[e].get<double>() / most, 24).c_str(),
                   100 * load[e].get<double>());
-    std::printf("  normalised load entropy %.2f, dropped %.1f%%, normalised MI(class; expert) %.2f\n",
+    // A Transformer's routing table counts tokens by their task or language, not by class.
+    std::printf("  normalised load entropy %.2f, dropped %.1f%%, normalised MI(%s; expert) %.2f\n",
                 num(L["normalised_load_entropy"]), num(L["dropped_fraction"], 100),
-                num(L["normalised_mutual_information"]));
+                s.value("routing_label", std::string("class")).c_str(), num(L["normalised_mutual_information"]));
     const auto& c = L["collapse"];
     std::printf("  collapse: %s — %s\n", c["collapsed"].get<bool>() ? "YES" : "no", c["reason"].get<std::string>().c_str());
   }

@@ -35,6 +35,8 @@ usage:
   routelab-cli train [--preset NAME | --config FILE] [--steps N] [--backend auto|vulkan|cpu]
                      [--device INDEX|NAME] [--seed S] [--out DIR] [--json 1]
   routelab-cli eval --config FILE --weights FILE --input CSV --out CSV [--backend ...]
+      (a transformer's CSV: one sequence of token ids per row, optional "group" column;
+       its output has one row per token)
 
 train writes config.json, weights.safetensors, metrics.csv and summary.json into DIR
 (default: routelab-runs/<preset or config name>) and prints a report (--json 1: summary.json instead). ROUTELAB_DEVICE picks a Vulkan device too.
@@ -160,6 +162,75 @@ int cmdTrain(int argc, char** argv) {
   return 0;
 }
 
+// Output probabilities of one row of logits (softmax) and the argmax.
+void appendProbabilities(std::vector<double>& row, const float* y, int n) {
+  const float mx = *std::max_element(y, y + n);
+  double z = 0;
+  for (int c = 0; c < n; ++c) z += std::exp(double(y[c]) - mx);
+  for (int c = 0; c < n; ++c) row.push_back(std::exp(double(y[c]) - mx) / z);
+  row.push_back(static_cast<double>(std::max_element(y, y + n) - y));
+}
+
+// eval for a Transformer: the input CSV has one sequence per row, T token-id columns (any names)
+// and optionally a "group" column (task or language id, default 0). The output has one row per
+// token: sequence, position, token, the probabilities (of the sequence's class, repeated on each
+// of its tokens, or of the next token at this position) with their argmax, then each MoE layer's
+// choices for this token.
+int evalSequences(rl::Session& session, const std::map<std::string, std::string>& flags) {
+  const rl::Spec& spec = session.spec();
+  const int T = spec.model.transformer.sequenceLength, V = spec.model.transformer.vocabulary;
+  const int outDim = session.model().shape.outputDim;
+  const bool perToken = spec.model.transformer.task == rl::SequenceTask::NextToken;
+  rl::CsvTable table = rl::readCsvTable(flags.at("input"));
+  std::vector<size_t> tokenCols;
+  long groupCol = -1;
+  for (size_t c = 0; c < table.header.size(); ++c) {
+    if (table.header[c] == "group") groupCol = static_cast<long>(c);
+    else if (table.header[c] != "label") tokenCols.push_back(c);
+  }
+  if (static_cast<int>(tokenCols.size()) != T)
+    throw std::runtime_error(flags.at("input") + ": has " + std::to_string(tokenCols.size()) +
+                             " token columns, the model reads sequences of " + std::to_string(T));
+  std::vector<int32_t> ids, group;
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    for (size_t c : tokenCols) {
+      const double v = table.rows[r][c];
+      if (!(v >= 0 && v < V && v == std::floor(v)))
+        throw std::runtime_error(flags.at("input") + ":" + std::to_string(table.lines[r]) + ": column '" +
+                                 table.header[c] + "': " + std::to_string(v) + " is not a token id in [0, " +
+                                 std::to_string(V) + ")");
+      ids.push_back(static_cast<int32_t>(v));
+    }
+    group.push_back(groupCol >= 0 ? static_cast<int32_t>(table.rows[r][groupCol]) : 0);
+  }
+  rl::Probe p = session.predictSequences(ids, group);
+
+  std::vector<std::string> header{"sequence", "position", "token"};
+  for (int c = 0; c < outDim; ++c) header.push_back("prob_" + std::to_string(c));
+  header.push_back(perToken ? "predicted_token" : "predicted_class");
+  for (size_t l = 0; l < p.layers.size(); ++l)
+    for (int j = 0; j < p.layers[l].k; ++j) {
+      std::string base = "moe" + std::to_string(l) + "_choice" + std::to_string(j);
+      header.push_back(base + "_expert");
+      header.push_back(base + "_gate");
+    }
+  std::vector<std::vector<double>> rows;
+  for (int r = 0; r < p.rows; ++r) {
+    std::vector<double> row{double(r / T), double(r % T), double(p.ids[r])};
+    appendProbabilities(row, &p.prediction[static_cast<size_t>(perToken ? r : r / T) * outDim], outDim);
+    for (const auto& L : p.layers)
+      for (int j = 0; j < L.k; ++j) {
+        size_t a = static_cast<size_t>(r) * L.k + j;
+        row.push_back(L.slot[a] < 0 ? -1 : L.idx[a]);  // -1: dropped by the capacity limit
+        row.push_back(L.slot[a] < 0 ? 0.0 : L.wt[a]);
+      }
+    rows.push_back(std::move(row));
+  }
+  rl::writeCsvFile(flags.at("out"), header, rows);
+  std::cerr << "wrote " << rows.size() << " token rows (" << p.sequences << " sequences) to " << flags.at("out") << "\n";
+  return 0;
+}
+
 int cmdEval(int argc, char** argv) {
   auto flags = parseFlags(argc, argv, {"config", "weights", "input", "out", "backend", "device"});
   for (const char* need : {"config", "weights", "input", "out"})
@@ -168,6 +239,7 @@ int cmdEval(int argc, char** argv) {
   auto weights = rl::readSafetensors(flags.at("weights"));
   rl::Session session(spec, chooseBackend(flags));
   session.importWeights(weights.tensors);
+  if (session.transformer()) return evalSequences(session, flags);
   const int in = session.model().shape.inputDim, outDim = session.model().shape.outputDim;
 
   rl::CsvTable table = rl::readCsvTable(flags.at("input"));

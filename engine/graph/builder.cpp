@@ -1,5 +1,7 @@
 #include "graph/builder.h"
 
+#include "graph/builder_transformer.h"
+
 #include <cmath>
 #include <functional>
 #include <map>
@@ -20,6 +22,7 @@
 #include "ops/route_gate.h"
 #include "ops/route_gate_backward.h"
 #include "ops/router_stats.h"
+#include "spec/spec_names.h"
 
 namespace rl {
 
@@ -415,11 +418,14 @@ class Builder {
 }  // namespace
 
 BuiltModel buildModel(const Spec& spec, const ModelShape& shape, int evalBatch) {
+  if (spec.model.kind == ModelKind::Transformer) return buildTransformer(spec, shape, evalBatch);
   if (spec.model.layers.empty()) throw std::invalid_argument("model.layers: at least one layer is needed");
   if (spec.model.loss == LossType::Competitive &&
       (spec.model.head || spec.model.layers.back().type != LayerType::Moe))
     throw std::invalid_argument("model.loss: competitive needs the last layer to be MoE and model.head false");
-  return Builder(spec, shape).build(evalBatch);
+  BuiltModel m = Builder(spec, shape).build(evalBatch);
+  for (MoeLayerInfo& info : m.moeLayers) info.router = toName(spec.model.layers.at(info.layer).router.type);
+  return m;
 }
 
 }  // namespace rl

@@ -12,9 +12,17 @@
 namespace rl {
 
 struct ModelShape {
-  int inputDim = 2;
-  int outputDim = 4;
+  int inputDim = 2;      // Transformer: tokens per sequence (T)
+  int outputDim = 4;     // Transformer: classes (sequence classification) or the vocabulary (next token)
   bool classify = true;  // labels are class ids; accuracy is argmax
+};
+
+// How Session::initialiseWeights fills a parameter.
+enum class ParamInit : uint8_t {
+  Uniform,  // U(-1/sqrt(fanIn), 1/sqrt(fanIn)), PyTorch's nn.Linear default
+  Normal,   // N(0, 1), PyTorch's nn.Embedding default
+  Ones,     // layer-norm gain
+  Zeros,    // layer-norm bias
 };
 
 // One parameter as the engine stores it. Expert weights are stored grouped ([E, out, in]) and
@@ -24,6 +32,7 @@ struct ParamInfo {
   TensorId id = 0;
   int fanIn = 1;         // for initialisation
   int groups = 0;        // > 0: grouped expert parameter, exported as moe.L.experts.<e>.<rest>
+  ParamInit init = ParamInit::Uniform;
 };
 
 // The per-phase tensors of one MoE layer that metrics and views read.
@@ -34,6 +43,10 @@ struct MoeTensors {
 struct PhaseTensors {
   int batch = 0;
   TensorId x, labels, target;  // inputs the host writes
+  // Transformer inputs instead of x/target: ids I32 [batch * T]; group I32 [batch] (the task or
+  // language of each sequence); labels I32 [batch] (classification) or [batch * T] (next token,
+  // -1 = not scored).
+  TensorId ids = 0, group = 0;
   TensorId prediction;         // [batch, outputDim]: logits (cross-entropy) or outputs
   TensorId lossOut;            // [2]: mean task loss, correct count
   TensorId competitiveOut = 0; // [1]: the task loss instead of lossOut[0] when the loss is competitive
@@ -41,7 +54,8 @@ struct PhaseTensors {
 };
 
 struct MoeLayerInfo {
-  int layer = 0;     // index in spec.model.layers
+  int layer = 0;     // index in spec.model.layers (Transformer: in spec.model.transformer.layers)
+  std::string router;  // the router type's spec name (top_k, token_choice, ...)
   int experts = 0;
   int k = 0;
   int capacity = 0;  // per expert at the training batch
@@ -60,6 +74,8 @@ struct BuiltModel {
 };
 
 // Throws std::invalid_argument naming the spec path when shapes cannot fit together.
+// A Transformer (spec.model.kind) is built by buildTransformer (builder_transformer.h); there
+// shape.inputDim is the sequence length and evalBatch counts sequences.
 BuiltModel buildModel(const Spec& spec, const ModelShape& shape, int evalBatch);
 
 // Capacity per expert for a batch: ceil(cf * n * k / E) clamped to [1, n]; no limit when cf <= 0.

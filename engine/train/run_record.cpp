@@ -83,7 +83,7 @@ std::string writeRunOutputs(const std::string& dir, Session& session, const RunR
     nlohmann::ordered_json L;
     const MoeMetrics* m = last ? &last->moe.at(l) : nullptr;
     L["experts"] = session.model().moeLayers[l].experts;
-    L["router"] = toName(session.spec().model.layers.at(session.model().moeLayers[l].layer).router.type);
+    L["router"] = session.model().moeLayers[l].router;
     L["k"] = session.model().moeLayers[l].k;
     L["capacity"] = session.model().moeLayers[l].capacity;
     L["load"] = m ? m->load : std::vector<float>{};
@@ -104,6 +104,8 @@ std::string writeRunOutputs(const std::string& dir, Session& session, const RunR
                      {"dead_experts", v.deadExperts}, {"reason", v.reason}};
     layers.push_back(L);
   }
+  // What the rows of the routing table (and the mutual information) count experts by.
+  if (session.transformer()) s["routing_label"] = session.spec().data.kind == "multi_task" ? "task" : "language";
   s["moe_layers"] = layers;
   s["ms_per_step"] = timing.msPerStep;
   s["seconds"] = timing.seconds;

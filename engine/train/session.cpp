@@ -48,25 +48,42 @@ Session::Session(Spec spec, BackendSelection backend)
     for (const auto& p : problems) msg += "\n  " + p;
     throw std::invalid_argument(msg);
   }
-  data_ = makeDataset(spec_.data);
-  if (data_.train.size() == 0 || data_.test.size() == 0)
-    throw std::invalid_argument("data: the train/test split left an empty side");
-  model_ = buildModel(spec_, shapeOf(data_.train), evalBatchFor(data_));
-  backend_->load(model_.program);
   batchRng_.seed(spec_.train.seed * 0x9E3779B97F4A7C15ull + 1);
+  if (transformer()) {
+    loadTokenData();
+  } else {
+    data_ = makeDataset(spec_.data);
+    if (data_.train.size() == 0 || data_.test.size() == 0)
+      throw std::invalid_argument("data: the train/test split left an empty side");
+    model_ = buildModel(spec_, shapeOf(data_.train), evalBatchFor(data_));
+  }
+  backend_->load(model_.program);
   initialiseWeights();
 }
 
 Session::~Session() = default;
 
 void Session::initialiseWeights() {
-  // PyTorch's nn.Linear default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+  // PyTorch's defaults: nn.Linear weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+  // nn.Embedding ~ N(0, 1); nn.LayerNorm gain 1, bias 0.
   std::mt19937_64 g(spec_.train.seed);
   for (const ParamInfo& p : model_.params) {
     const TensorInfo& t = model_.program.info(p.id);
     const double bound = 1.0 / std::sqrt(static_cast<double>(p.fanIn));
     std::vector<float> v(t.count);
-    for (float& x : v) x = static_cast<float>((2.0 * uniform01(g) - 1.0) * bound);
+    switch (p.init) {
+      case ParamInit::Uniform:
+        for (float& x : v) x = static_cast<float>((2.0 * uniform01(g) - 1.0) * bound);
+        break;
+      case ParamInit::Normal:  // Box-Muller from the raw stream: identical on every standard library
+        for (float& x : v) {
+          const double a = 1.0 - uniform01(g), b = uniform01(g);
+          x = static_cast<float>(std::sqrt(-2.0 * std::log(a)) * std::cos(2.0 * M_PI * b));
+        }
+        break;
+      case ParamInit::Ones: std::fill(v.begin(), v.end(), 1.f); break;
+      case ParamInit::Zeros: break;
+    }
     backend_->writeTensor(model_.program, p.id, v);
   }
 }
@@ -116,6 +133,7 @@ MoeMetrics Session::readMoe(const MoeTensors& t) const {
 }
 
 StepMetrics Session::step() {
+  if (transformer()) return stepTokens();
   const PhaseTensors& pt = model_.train;
   const Dataset& d = data_.train;
   std::vector<uint32_t> rows(pt.batch);
@@ -140,6 +158,7 @@ StepMetrics Session::step() {
 }
 
 Probe Session::predict(const std::vector<float>& x, const std::vector<int32_t>& labels) {
+  if (transformer()) throw std::invalid_argument("predict: a transformer reads token ids, not feature rows");
   const PhaseTensors& pt = model_.eval;
   const int in = model_.shape.inputDim, out = model_.shape.outputDim;
   const int rows = static_cast<int>(labels.size());
@@ -187,6 +206,11 @@ Probe Session::predict(const std::vector<float>& x, const std::vector<int32_t>& 
 }
 
 Probe Session::probe() {
+  if (transformer()) {
+    std::vector<uint32_t> rows(std::min<size_t>(model_.eval.batch, tokens_.test.size()));
+    for (size_t r = 0; r < rows.size(); ++r) rows[r] = static_cast<uint32_t>(r);
+    return probeSequences(rows);
+  }
   const Dataset& t = data_.test;
   const int rows = std::min<int>(model_.eval.batch, static_cast<int>(t.size()));
   std::vector<float> x(t.x.begin(), t.x.begin() + static_cast<long>(rows) * t.inputDim);
@@ -195,6 +219,7 @@ Probe Session::probe() {
 }
 
 EvalMetrics Session::evaluate() {
+  if (transformer()) return evaluateTokens();
   const Dataset& t = data_.test;
   Probe all = predict(t.x, t.label);
   EvalMetrics e;
@@ -249,7 +274,7 @@ Snapshot Session::snapshot() const {
   backend_->read(model_.optStateBegin, s.optState.data(), model_.optStateWords);
   std::ostringstream os;
   os << batchRng_;
-  s.batchRng = os.str();
+  s.batchRng = transformer() ? tokenSampler_.state() : os.str();
   s.optimizerBase = optimizerBase_;
   return s;
 }
@@ -258,10 +283,14 @@ void Session::restore(const Snapshot& s) {
   const Program& p = model_.program;
   if (s.params.size() != p.paramWords || s.optState.size() != model_.optStateWords)
     throw std::invalid_argument("snapshot does not match this model's parameter layout");
+  if (transformer()) {
+    tokenSampler_.restore(s.batchRng);  // first: it rejects a foreign state before anything changes
+  } else {
+    std::istringstream is(s.batchRng);
+    is >> batchRng_;
+  }
   backend_->write(p.paramBegin, s.params.data(), p.paramWords);
   backend_->write(model_.optStateBegin, s.optState.data(), model_.optStateWords);
-  std::istringstream is(s.batchRng);
-  is >> batchRng_;
   step_ = s.step;
   optimizerBase_ = s.optimizerBase;
 }

@@ -12,6 +12,8 @@
 #include "backend/backend.h"
 #include "backend/factory.h"
 #include "data/dataset.h"
+#include "data/token_dataset.h"
+#include "data/token_sampler.h"
 #include "graph/builder.h"
 #include "io/safetensors.h"
 #include "spec/spec.h"
@@ -37,14 +39,17 @@ struct StepMetrics {
 struct EvalMetrics {
   double loss = 0;      // task loss on the held-out split
   double accuracy = 0;  // NaN for regression
-  int rows = 0;
+  int rows = 0;         // Transformer: scored targets (sequences, or scored next-token positions)
   std::vector<MoeMetrics> moe;  // over the first evaluation batch
   // Per MoE layer: [class][expert] expected routing counts (each row spreads 1 over its chosen
-  // experts by gate-weight share): the contingency table for mutual information.
+  // experts by gate-weight share): the contingency table for mutual information. Transformer: the
+  // rows are tokens and the "class" is the token's task (multi_task) or language (multi_language).
   std::vector<std::vector<std::vector<double>>> classExpertCounts;
 };
 
-// Routing of a fixed probe batch (the first rows of the held-out split).
+// Routing of a fixed probe batch (the first rows of the held-out split). Transformer: the first
+// eval batch of held-out sequences; the rows are their tokens (row s T + t), labels the tokens'
+// task or language, and prediction is [sequences, classes] or, for next_token, [rows, V] logits.
 struct ProbeLayer {
   int experts = 0, k = 0;
   std::vector<float> probs;  // [rows, experts]
@@ -58,6 +63,9 @@ struct Probe {
   std::vector<int32_t> labels;  // [rows]
   std::vector<float> prediction;  // [rows, outputDim]
   std::vector<ProbeLayer> layers;
+  // Transformer only:
+  int sequences = 0, length = 0;
+  std::vector<int32_t> ids;       // [rows] token ids
 };
 
 struct Snapshot {
@@ -74,7 +82,9 @@ class Session {
 
   const Spec& spec() const { return spec_; }
   const BuiltModel& model() const { return model_; }
-  const DataSplit& data() const { return data_; }
+  const DataSplit& data() const { return data_; }  // MLP models (empty for a Transformer)
+  bool transformer() const { return spec_.model.kind == ModelKind::Transformer; }
+  const TokenSplit& tokens() const { return tokens_; }  // Transformer models (empty otherwise)
   const Backend& backend() const { return *backend_; }
   const std::string& backendReason() const { return backendReason_; }
   int stepCount() const { return step_; }
@@ -83,7 +93,14 @@ class Session {
   EvalMetrics evaluate();
   Probe probe();
   // Runs the eval phase over arbitrary rows (any count), returning the same fields as a probe.
+  // MLP models only (a Transformer reads token ids: probeSequences).
   Probe predict(const std::vector<float>& x, const std::vector<int32_t>& labels);
+
+  // Transformer: the eval phase over sequences `rows` of the held-out split (any count).
+  Probe probeSequences(const std::vector<uint32_t>& rows);
+  // Transformer: the eval phase over arbitrary sequences: ids [S, T] (each id in [0, V)), group [S]
+  // (task or language ids, read by task routing). Probe labels are left empty.
+  Probe predictSequences(const std::vector<int32_t>& ids, const std::vector<int32_t>& group);
 
   Snapshot snapshot() const;
   void restore(const Snapshot& s);
@@ -102,6 +119,10 @@ class Session {
 
  private:
   void initialiseWeights();
+  void loadTokenData();
+  StepMetrics stepTokens();
+  EvalMetrics evaluateTokens();
+  void writeTokenBatch(const PhaseTensors& pt, const TokenBatch& b);
   void writeGlobals(bool train);
   void writeBatch(const PhaseTensors& pt, const Dataset& d, const std::vector<uint32_t>& rows);
   MoeMetrics readMoe(const MoeTensors& t) const;
@@ -113,6 +134,8 @@ class Session {
   std::unique_ptr<Backend> backend_;
   std::string backendReason_;
   std::mt19937_64 batchRng_;
+  TokenSplit tokens_;
+  TokenBatchSampler tokenSampler_{0};  // Transformer batches (seeded like batchRng_)
   int step_ = 0;
   int optimizerBase_ = 0;  // globals.step = step_ - optimizerBase_
 };

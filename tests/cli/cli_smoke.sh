@@ -40,6 +40,19 @@ python3 "$(dirname "$0")/../reference/forward_reference.py" "$dir/run/config.jso
 python3 "$(dirname "$0")/../reference/forward_reference.py" "$dir/jacobs/config.json" "$dir/jacobs/weights.safetensors" \
   "$dir/grid.csv" "$dir/jacobs_pred.csv" || fail "reference forward disagrees (dense gate, no head)"
 
+# A Transformer preset trains through the same command and writes the same four outputs.
+"$cli" presets | grep -q "tiny-transformer-moe" || fail "presets does not list tiny-transformer-moe"
+"$cli" train --preset tiny-transformer-moe --steps 20 --backend cpu --out "$dir/tf" > "$dir/tf.out" 2>&1 \
+  || fail "tiny-transformer-moe does not train: $(tail -3 "$dir/tf.out")"
+for f in config.json weights.safetensors metrics.csv summary.json; do
+  [ -s "$dir/tf/$f" ] || fail "transformer train did not write $f"
+done
+[ "$(wc -l < "$dir/tf/metrics.csv")" -eq 21 ] || fail "transformer metrics.csv should have a header and 20 rows"
+head -1 "$dir/tf/metrics.csv" | grep -q "moe1_load_entropy" || fail "transformer metrics.csv lacks layer 1's MoE columns"
+grep -q '"router": "token_choice"' "$dir/tf/summary.json" || fail "transformer summary.json lacks the router type"
+"$cli" train --config "$dir/tf/config.json" --steps 3 --backend cpu --out "$dir/tf2" > /dev/null 2>&1 \
+  || fail "the transformer's config.json does not train again"
+
 expect_error() {  # expect_error <exit code> <message fragment> -- command...
   local code="$1" msg="$2"; shift 3
   set +e; "$@" > /dev/null 2> "$dir/err"; local rc=$?; set -e
@@ -55,6 +68,20 @@ expect_error 1 "model.layers\[0\].router.k" -- "$cli" train --config "$dir/bad.j
 printf '{"format": "routelab/1",\n "model": [}' > "$dir/broken.json"
 expect_error 1 "broken.json" -- "$cli" train --config "$dir/broken.json" --backend cpu --out "$dir/x"
 expect_error 1 "in.csv" -- "$cli" eval --config "$dir/run/config.json" --weights "$dir/in.csv" --input "$dir/in.csv" --out "$dir/p.csv"
+# Transformer eval: one sequence of token ids per row (32 = the preset's eval batch, so no padding
+# rows share the capacity), one output row per token; an independent forward pass written from
+# docs/weights.md reproduces its probabilities and routing (capacity drops included).
+awk 'BEGIN { srand(5); printf "t0"; for (i = 1; i < 12; i++) printf ",t%d", i; print ",group";
+  for (s = 0; s < 32; s++) { printf "%d", 2 + s % 3; for (i = 1; i < 6; i++) printf ",%d", 5 + int(11 * rand());
+    printf ",1"; for (i = 7; i < 12; i++) printf ",0"; print "," s % 3 } }' > "$dir/seqs.csv"
+"$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/seqs.csv" \
+  --out "$dir/seqs_pred.csv" 2> /dev/null || fail "eval of a transformer"
+[ "$(wc -l < "$dir/seqs_pred.csv")" -eq 385 ] || fail "transformer eval should write one row per token"
+python3 "$(dirname "$0")/../reference/transformer_forward_reference.py" "$dir/tf/config.json" "$dir/tf/weights.safetensors" \
+  "$dir/seqs.csv" "$dir/seqs_pred.csv" || fail "reference Transformer forward disagrees"
+expect_error 1 "has 2 token columns" -- "$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/grid.csv" --out "$dir/p.csv"
+sed '3s/^[0-9]*,/99,/' "$dir/seqs.csv" > "$dir/bad_ids.csv"
+expect_error 1 "bad_ids.csv:3: column 't0': 99.* is not a token id" -- "$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/bad_ids.csv" --out "$dir/p.csv"
 # With no Vulkan driver at all: info says so, auto falls back to the CPU, vulkan is a clear error.
 VK_DRIVER_FILES=/nonexistent/icd.json "$cli" info | grep -q "no device found" || fail "info without Vulkan"
 VK_DRIVER_FILES=/nonexistent/icd.json "$cli" train --steps 3 --out "$dir/novk" > /dev/null 2>&1 \

@@ -1,6 +1,7 @@
 // Whole-model gradient check: the builder's static tape (dense -> MoE -> MoE -> head, with fan-out
 // into the routers, top-k and dense gates, aux and z losses) against central finite differences
-// of the total loss on the CPU backend.
+// of the total loss on the CPU backend. The same for the Transformer builder (embeddings, layer
+// norms, attention, MoE feed-forward with capacity drops, residual stream, pooled or per-token head).
 #include "test_support.h"
 
 #include "graph/builder.h"
@@ -37,6 +38,37 @@ Spec deepSpec(LossType loss) {
   s.model.head = loss != LossType::Competitive;
   s.train.batchSize = 8;
   s.train.learningRate = 0.0;  // the optimizer runs but leaves parameters unchanged
+  return s;
+}
+
+// A two-layer Transformer small enough for finite differences over every parameter: layer 0
+// token_choice top-2 with a capacity that drops tokens, layer 1 dense routing.
+Spec transformerSpec(SequenceTask task) {
+  Spec s;
+  s.model.kind = ModelKind::Transformer;
+  TransformerSpec& t = s.model.transformer;
+  t.vocabulary = 7;
+  t.sequenceLength = 4;
+  t.dModel = 8;
+  t.heads = 2;
+  t.task = task;
+  t.causal = task == SequenceTask::NextToken;
+  TransformerLayerSpec choice;
+  choice.experts = 3;
+  choice.expertWidth = 5;
+  choice.router.type = TokenRouterType::TokenChoice;
+  choice.router.k = 2;
+  choice.router.capacityFactor = 1.0;  // C = ceil(12 * 2 / 3) = 8 of 12 tokens' choices: some drop
+  choice.router.auxLossCoef = 0.1;
+  choice.router.zLossCoef = 0.01;
+  choice.router.temperature = 1.5;
+  TransformerLayerSpec dense = choice;
+  dense.experts = 2;
+  dense.router.type = TokenRouterType::Dense;
+  t.layers = {choice, dense};
+  s.model.layers.clear();
+  s.train.batchSize = 3;
+  s.train.learningRate = 0.0;
   return s;
 }
 
@@ -125,6 +157,92 @@ class TestModelGradients : public QObject {
     }
     qInfo("checked %d parameter elements, skipped %d whose step changed the routing", checked, skipped);
     QVERIFY(checked > 100);
+    QVERIFY(skipped * 10 < checked);
+  }
+
+  void transformerTapeMatchesFiniteDifferences_data() {
+    QTest::addColumn<int>("task");
+    QTest::newRow("classification") << int(SequenceTask::Classification);
+    QTest::newRow("next_token") << int(SequenceTask::NextToken);
+  }
+  void transformerTapeMatchesFiniteDifferences() {
+    QFETCH(int, task);
+    const Spec spec = transformerSpec(SequenceTask(task));
+    const bool perToken = SequenceTask(task) == SequenceTask::NextToken;
+    const int B = 3, T = 4, V = 7, classes = 4;
+    BuiltModel m = buildModel(spec, ModelShape{T, perToken ? V : classes, true}, B);
+    CpuBackend b;
+    b.load(m.program);
+    const Program& p = m.program;
+    uint32_t seed = 21;
+    for (const ParamInfo& info : m.params) {
+      std::vector<float> v = rltest::randomVector(p.info(info.id).count, seed++, -0.8f, 0.8f);
+      if (info.init == ParamInit::Ones)
+        for (float& x : v) x += 1.f;  // layer-norm gains around 1
+      b.writeTensor(p, info.id, v);
+    }
+    b.writeTensor(p, m.train.ids, std::vector<int32_t>{1, 4, 6, 0, 2, 2, 5, 3, 6, 1, 0, 4});
+    b.writeTensor(p, m.train.group, std::vector<int32_t>{0, 1, 0});
+    if (perToken)  // -1: not scored
+      b.writeTensor(p, m.train.labels, std::vector<int32_t>{4, 6, 0, -1, 2, 5, 3, -1, -1, 0, 4, 2});
+    else
+      b.writeTensor(p, m.train.labels, std::vector<int32_t>{3, 0, 2});
+    Globals g;
+    g.step = 1;
+    g.seed = 5;
+    g.lr = 0.f;
+    g.train = 1;
+    b.write(p.info(m.globals).offset, &g, 4);
+
+    totalLoss(b, m);
+    std::vector<float> grads(p.paramWords);
+    b.read(p.gradBegin, grads.data(), p.paramWords);
+    auto routing = [&] {  // every layer's choices and capacity slots: piecewise constant
+      std::vector<int32_t> r;
+      for (const MoeTensors& t : m.train.moe) {
+        for (TensorId id : {t.idx, t.slot}) {
+          auto v = b.readTensor<int32_t>(p, id);
+          r.insert(r.end(), v.begin(), v.end());
+        }
+      }
+      return r;
+    };
+    const std::vector<int32_t> before = routing();
+    int dropped = 0;
+    for (int32_t s : b.readTensor<int32_t>(p, m.train.moe[0].slot)) dropped += s < 0;
+    QVERIFY2(dropped > 0, "the capacity limit should drop some choices in layer 0");
+
+    const float h = 1e-3f;
+    int checked = 0, skipped = 0;
+    for (const ParamInfo& info : m.params) {
+      const TensorInfo& t = p.info(info.id);
+      auto values = b.readTensor<float>(p, info.id);
+      for (size_t i = 0; i < values.size(); ++i) {
+        auto probe = [&](float delta) {
+          auto v = values;
+          v[i] += delta;
+          b.writeTensor(p, info.id, v);
+          const double loss = totalLoss(b, m);
+          return std::make_pair(loss, routing() == before);
+        };
+        const auto [up, sameUp] = probe(h);
+        const auto [down, sameDown] = probe(-h);
+        b.writeTensor(p, info.id, values);
+        if (!sameUp || !sameDown) {
+          ++skipped;
+          continue;
+        }
+        const double fd = (up - down) / (2.0 * h);
+        const double an = grads[t.offset - p.paramBegin + i];
+        if (std::abs(fd - an) > 2e-3 + 2e-2 * std::abs(fd)) {
+          QFAIL(qPrintable(QString("%1[%2]: tape %3, finite difference %4 (h %5)")
+                               .arg(QString::fromStdString(info.name)).arg(i).arg(an).arg(fd).arg(h)));
+        }
+        ++checked;
+      }
+    }
+    qInfo("checked %d parameter elements, skipped %d whose step changed the routing", checked, skipped);
+    QVERIFY(checked > 500);
     QVERIFY(skipped * 10 < checked);
   }
 };

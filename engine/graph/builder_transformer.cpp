@@ -1,0 +1,446 @@
+#include "graph/builder_transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+#include "ops/activation_backward.h"
+#include "ops/attention.h"
+#include "ops/combine.h"
+#include "ops/dispatch.h"
+#include "ops/fill.h"
+#include "ops/globals.h"
+#include "ops/jitter.h"
+#include "ops/layer_norm.h"
+#include "ops/linear.h"
+#include "ops/losses.h"
+#include "ops/mean_pool.h"
+#include "ops/optimizer.h"
+#include "ops/positional_embedding.h"
+#include "ops/residual_add.h"
+#include "ops/route_assign.h"
+#include "ops/route_fused.h"
+#include "ops/route_gate.h"
+#include "ops/route_gate_backward.h"
+#include "ops/router_stats.h"
+#include "ops/token_embedding.h"
+#include "spec/spec_names.h"
+
+namespace rl {
+
+int tokenK(const TokenRouterSpec& r, int experts) {
+  return r.type == TokenRouterType::Dense ? experts : r.k;
+}
+
+int tokenCapacity(const TokenRouterSpec& r, int experts, int n) {
+  if (r.type == TokenRouterType::Dense || r.capacityFactor <= 0) return n;
+  const int c = static_cast<int>(std::ceil(r.capacityFactor * n * tokenK(r, experts) / experts));
+  return std::clamp(c, 1, n);
+}
+
+namespace {
+
+constexpr float kLayerNormEps = 1e-5f;  // PyTorch's nn.LayerNorm default
+
+uint32_t u(int v) { return static_cast<uint32_t>(v); }
+
+std::string layerPath(size_t l) { return "model.transformer.layers[" + std::to_string(l) + "]"; }
+
+// The MLP routing ops' gate type for a token router (only the types built here).
+RouterType gateType(const TokenRouterSpec& r) {
+  return r.type == TokenRouterType::Dense ? RouterType::Dense : RouterType::TopK;
+}
+
+struct LayerNormTensors { TensorId weight, bias; };
+struct BlockParams {
+  LayerNormTensors ln1, ln2;
+  TensorId inW, inB, outW, outB;      // attention projections
+  TensorId router;                    // [E, D]
+  TensorId fc1W, fc1B, fc2W, fc2B;    // grouped experts: [E,W,D], [E,W], [E,D,W], [E,D]
+};
+
+class TransformerBuilder {
+ public:
+  TransformerBuilder(const Spec& spec, const ModelShape& shape)
+      : spec_(spec), t_(spec.model.transformer), shape_(shape), D_(t_.dModel), T_(t_.sequenceLength) {}
+
+  BuiltModel build(int evalBatch) {
+    checkBuildable();
+    m_.shape = shape_;
+    declareParams();
+    declareOptimizerState();
+    m_.globals = prog().add(kGlobalsTensor, {4}, Role::Input);
+    m_.gradNorm = prog().add("grad_norm", {1}, Role::Output);
+    emitPhase("train", spec_.train.batchSize, true, m_.train);
+    emitPhase("eval", evalBatch, false, m_.eval);
+    return std::move(m_);
+  }
+
+ private:
+  Program& prog() { return m_.program; }
+
+  void checkBuildable() const {
+    if (shape_.inputDim != T_)
+      throw std::invalid_argument("model.transformer.sequence_length: " + std::to_string(T_) +
+                                  " differs from the data's sequence length (" + std::to_string(shape_.inputDim) + ")");
+    if (t_.heads < 1 || D_ % t_.heads != 0 || (D_ / t_.heads) % 4 != 0)
+      throw std::invalid_argument("model.transformer.heads: d_model / heads (" + std::to_string(D_) + " / " +
+                                  std::to_string(t_.heads) + ") must be a whole multiple of 4 (the attention op "
+                                  "reads heads as 4-float texels)");
+    if (t_.layers.empty()) throw std::invalid_argument("model.transformer.layers: needs at least one layer");
+    for (size_t l = 0; l < t_.layers.size(); ++l) {
+      const TokenRouterType type = t_.layers[l].router.type;
+      if (type != TokenRouterType::TokenChoice && type != TokenRouterType::Dense)
+        throw std::invalid_argument(layerPath(l) + ".router.type: " + toName(type) +
+                                    " is not built yet (token_choice and dense are)");
+    }
+  }
+
+  // --- parameters -------------------------------------------------------------------------
+  TensorId param(const std::string& name, std::vector<uint32_t> shape, int fanIn, ParamInit init,
+                 int groups = 0) {
+    TensorId id = prog().add(name, std::move(shape), Role::Param);
+    ParamInfo info{name, id, fanIn, groups};
+    info.init = init;
+    m_.params.push_back(info);
+    return id;
+  }
+  LayerNormTensors layerNormParams(const std::string& p) {
+    return {param(p + ".weight", {u(D_)}, D_, ParamInit::Ones), param(p + ".bias", {u(D_)}, D_, ParamInit::Zeros)};
+  }
+
+  void declareParams() {
+    const int V = t_.vocabulary;
+    tokEmb_ = param("tok_emb.weight", {u(V), u(D_)}, D_, ParamInit::Normal);
+    posEmb_ = param("pos_emb.weight", {u(T_), u(D_)}, D_, ParamInit::Normal);
+    for (size_t l = 0; l < t_.layers.size(); ++l) {
+      const TransformerLayerSpec& L = t_.layers[l];
+      const std::string p = "layers." + std::to_string(l) + ".";
+      const int E = L.experts, W = L.expertWidth;
+      BlockParams b;
+      b.ln1 = layerNormParams(p + "ln1");
+      b.inW = param(p + "attn.in_proj.weight", {u(3 * D_), u(D_)}, D_, ParamInit::Uniform);
+      b.inB = param(p + "attn.in_proj.bias", {u(3 * D_)}, D_, ParamInit::Uniform);
+      b.outW = param(p + "attn.out_proj.weight", {u(D_), u(D_)}, D_, ParamInit::Uniform);
+      b.outB = param(p + "attn.out_proj.bias", {u(D_)}, D_, ParamInit::Uniform);
+      b.ln2 = layerNormParams(p + "ln2");
+      b.router = param(p + "moe.router.weight", {u(E), u(D_)}, D_, ParamInit::Uniform);
+      b.fc1W = param(p + "moe.experts.fc1.weight", {u(E), u(W), u(D_)}, D_, ParamInit::Uniform, E);
+      b.fc1B = param(p + "moe.experts.fc1.bias", {u(E), u(W)}, D_, ParamInit::Uniform, E);
+      b.fc2W = param(p + "moe.experts.fc2.weight", {u(E), u(D_), u(W)}, W, ParamInit::Uniform, E);
+      b.fc2B = param(p + "moe.experts.fc2.bias", {u(E), u(D_)}, W, ParamInit::Uniform, E);
+      blocks_.push_back(b);
+      MoeLayerInfo info;
+      info.layer = static_cast<int>(l);
+      info.router = toName(L.router.type);
+      info.experts = E;
+      info.k = tokenK(L.router, E);
+      m_.moeLayers.push_back(info);
+    }
+    lnF_ = layerNormParams("ln_f");
+    headW_ = param("head.weight", {u(shape_.outputDim), u(D_)}, D_, ParamInit::Uniform);
+    headB_ = param("head.bias", {u(shape_.outputDim)}, D_, ParamInit::Uniform);
+
+    const TensorInfo& first = prog().info(m_.params.front().id);
+    const TensorInfo& last = prog().info(m_.params.back().id);
+    prog().paramBegin = first.offset;
+    prog().paramWords = last.offset + last.count - first.offset;
+    // Gradients: same shapes in the same order, so the same relative layout.
+    for (const ParamInfo& p : m_.params)
+      paramGrad_[p.id] = prog().add("grad." + p.name, prog().info(p.id).shape, Role::Grad);
+    prog().gradBegin = prog().info(paramGrad_.at(m_.params.front().id)).offset;
+  }
+
+  void declareOptimizerState() {
+    const uint32_t words = static_cast<uint32_t>(prog().paramWords);
+    const bool adam = spec_.train.optimizer == OptimizerType::Adam;
+    optA_ = prog().add(adam ? "opt.adam.m" : "opt.sgd.velocity", {words}, Role::OptState);
+    if (adam) optB_ = prog().add("opt.adam.v", {words}, Role::OptState);
+    m_.optStateBegin = prog().info(optA_).offset;
+    const TensorInfo& lastState = prog().info(adam ? optB_ : optA_);
+    m_.optStateWords = lastState.offset + lastState.count - m_.optStateBegin;
+  }
+
+  Binding paramRange() const { return {m_.program.paramBegin, m_.program.paramWords}; }
+  Binding gradRange() const { return {m_.program.gradBegin, m_.program.paramWords}; }
+
+  // --- gradient bookkeeping -------------------------------------------------------------------
+  // The DESIGN rule: parameter gradients accumulate; an activation's gradient is written by the
+  // first op of the reverse walk that produces it and accumulated by later ones (fan-out).
+  TensorId act(const std::string& name, std::vector<uint32_t> shape, DType t = DType::F32) {
+    return prog().add(phase_ + "." + name, std::move(shape), Role::Activation, t);
+  }
+  std::pair<TensorId, uint32_t> gradTarget(TensorId t) {
+    auto it = grad_.find(t);
+    if (it != grad_.end()) return {it->second, 1u};
+    TensorId g = prog().add(prog().info(t).name + ".grad", prog().info(t).shape, Role::Gradient);
+    grad_[t] = g;
+    return {g, 0u};
+  }
+  // For a tensor that feeds only one op, whose backward writes its gradient.
+  TensorId writtenGrad(TensorId t, const char* op) {
+    auto [g, acc] = gradTarget(t);
+    if (acc) throw std::logic_error(std::string(op) + " backward: gradient of '" + prog().info(t).name +
+                                    "' already written (the tensor fans out)");
+    return g;
+  }
+  TensorId gradOf(TensorId t) const { return grad_.at(t); }
+  void emit(std::unique_ptr<Op> op) { prog().append(phase_, std::move(op)); }
+  void onBackward(std::function<void()> f) {
+    if (training_) tape_.push_back(std::move(f));
+  }
+
+  // --- building blocks ------------------------------------------------------------------------
+  TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups, int rows,
+                  int in, int out, Activation a, TensorId rowMask = kNoRowMask, bool emitForward = true) {
+    TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
+    TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
+    const LinearParams p{u(groups), u(rows), u(in), u(out), static_cast<uint32_t>(a), 0,
+                         hasBias ? 1u : 0u, rowMask != kNoRowMask ? 1u : 0u};
+    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
+    onBackward([=, this] {
+      const TensorId dy = gradOf(y);
+      // dZ = dY (.) act'(Z) once, in place (dY feeds only this layer), so the two linear backward
+      // ops run without an activation instead of each recomputing act' per tile (see
+      // activation_backward.h). Their z operand is then unused.
+      LinearParams q = p;
+      if (a != Activation::None) {
+        emit(std::make_unique<ActivationBackward>(
+            prog(), dy, z, dy, ActivationBackwardParams{u(groups * rows * out), static_cast<uint32_t>(a)}));
+        q.act = static_cast<uint32_t>(Activation::None);
+      }
+      emit(std::make_unique<LinearBackwardParams>(prog(), dy, dy, x, paramGrad_.at(w),
+                                                  paramGrad_.at(hasBias ? b : w), q, rowMask));
+      auto [dx, acc] = gradTarget(x);
+      q.accumulate = acc;
+      emit(std::make_unique<LinearBackwardInput>(prog(), dy, dy, w, dx, q, rowMask));
+    });
+    return y;
+  }
+
+  TensorId layerNorm(const std::string& name, TensorId x, const LayerNormTensors& w, int rows) {
+    TensorId y = act(name + ".y", {u(rows), u(D_)});
+    TensorId mean = act(name + ".mean", {u(rows)});
+    TensorId rstd = act(name + ".rstd", {u(rows)});
+    const LayerNormParams p{u(rows), u(D_), kLayerNormEps};
+    emit(std::make_unique<LayerNormForward>(prog(), x, w.weight, w.bias, y, mean, rstd, p));
+    onBackward([=, this] {
+      // x is on the residual stream: its gradient already holds the skip path's share, so the
+      // layer norm's share is written to a scratch tensor and added (the fan-out rule).
+      auto [dx, acc] = gradTarget(x);
+      TensorId target = dx;
+      if (acc) target = prog().add(prog().info(y).name + ".dx", {u(rows), u(D_)}, Role::Gradient);
+      emit(std::make_unique<LayerNormBackward>(prog(), x, w.weight, mean, rstd, gradOf(y), target,
+                                               paramGrad_.at(w.weight), paramGrad_.at(w.bias), p));
+      if (acc) emit(std::make_unique<AccumulateInto>(prog(), target, dx, ResidualAddParams{u(rows * D_)}));
+    });
+    return y;
+  }
+
+  // y = a + b on the residual stream. Backward: dy is both inputs' gradient, so both share dy's
+  // tensor instead of copying it. That is safe because of the walk order: the branch b was
+  // computed from a, so in the reverse walk every op that reads db runs before the first op that
+  // adds into da (the branch's input layer norm, the earliest op of the branch).
+  TensorId residual(const std::string& name, TensorId a, TensorId b, int rows) {
+    TensorId y = act(name, {u(rows), u(D_)});
+    emit(std::make_unique<ResidualAdd>(prog(), a, b, y, ResidualAddParams{u(rows * D_)}));
+    onBackward([=, this] {
+      if (grad_.count(a) || grad_.count(b)) throw std::logic_error("residual backward: input gradient already exists");
+      grad_[a] = grad_[b] = gradOf(y);
+    });
+    return y;
+  }
+
+  TensorId attention(size_t l, TensorId x, int B) {
+    const BlockParams& w = blocks_[l];
+    const int N = B * T_;
+    const std::string p = "layers." + std::to_string(l) + ".attn";
+    TensorId h = layerNorm("layers." + std::to_string(l) + ".ln1", x, w.ln1, N);
+    TensorId qkv = linear(p + ".in_proj", h, w.inW, w.inB, true, 1, N, D_, 3 * D_, Activation::None);
+    TensorId o = act(p + ".o", {u(N), u(D_)});
+    TensorId probs = act(p + ".probs", {u(B), u(t_.heads), u(T_), u(T_)});
+    TensorId lse = act(p + ".lse", {u(B), u(t_.heads), u(T_), 4});
+    const AttentionParams ap{u(B), u(T_), u(t_.heads), u(D_ / t_.heads), t_.causal ? 1u : 0u, 0.f};
+    emit(std::make_unique<AttentionForward>(prog(), qkv, o, probs, lse, ap));
+    onBackward([=, this] {
+      emit(std::make_unique<AttentionBackward>(prog(), qkv, o, probs, lse, gradOf(o), writtenGrad(qkv, "attention"),
+                                               ap));
+    });
+    TensorId a = linear(p + ".out_proj", o, w.outW, w.outB, true, 1, N, D_, D_, Activation::None);
+    return residual("layers." + std::to_string(l) + ".attn_residual", x, a, N);
+  }
+
+  // The MoE feed-forward block over the N token rows, with the MLP MoE layer's routing ops.
+  TensorId moeFeedForward(size_t l, TensorId x, int N, MoeTensors& mt) {
+    const TransformerLayerSpec& L = t_.layers[l];
+    const TokenRouterSpec& r = L.router;
+    const BlockParams& w = blocks_[l];
+    const int E = L.experts, W = L.expertWidth, k = tokenK(r, E), C = tokenCapacity(r, E, N);
+    MoeLayerInfo& info = m_.moeLayers[l];
+    (training_ ? info.capacity : info.evalCapacity) = C;
+    const std::string p = "layers." + std::to_string(l) + ".moe";
+    const uint32_t jitterStream = 100 + u(int(l)), noiseStream = 200 + u(int(l));
+
+    TensorId h = layerNorm("layers." + std::to_string(l) + ".ln2", x, w.ln2, N);
+    TensorId rin = h;
+    if (training_ && r.jitter > 0) {
+      rin = act(p + ".router_in", {u(N), u(D_)});
+      const JitterParams jp{u(N * D_), static_cast<float>(r.jitter), jitterStream, 0};
+      emit(std::make_unique<JitterForward>(prog(), h, m_.globals, rin, jp));
+      onBackward([=, this] {
+        auto [dh, acc] = gradTarget(h);
+        JitterParams q = jp;
+        q.accumulate = acc;
+        emit(std::make_unique<JitterBackward>(prog(), gradOf(rin), m_.globals, dh, q));
+      });
+    }
+    // One dispatch for the router chain when the batch is small enough (see route_fused.h).
+    const bool fuseChain = RouteFused::fits(u(N), u(E), u(k), 0);
+    const bool fuseLogits = fuseChain && RouteFused::fits(u(N), u(E), u(k), u(D_));
+    TensorId logits = linear(p + ".router", rin, w.router, w.router, false, 1, N, D_, E, Activation::None,
+                             kNoRowMask, !fuseLogits);
+    mt.probs = act(p + ".probs", {u(N), u(E)});
+    TensorId gateLogits = act(p + ".gate_logits", {u(N), u(E)});
+    mt.idx = act(p + ".idx", {u(N), u(k)}, DType::I32);
+    mt.wt = act(p + ".wt", {u(N), u(k)});
+    mt.slot = act(p + ".slot", {u(N), u(k)}, DType::I32);
+    TensorId slotAssign = act(p + ".slot_assign", {u(E * C)}, DType::I32);
+    mt.load = act(p + ".load", {u(E)});
+    mt.importance = act(p + ".importance", {u(E)});
+    mt.scalars = act(p + ".stats", {4});
+    const uint32_t type = static_cast<uint32_t>(gateType(r));
+    const float temperature = static_cast<float>(r.temperature);
+    const float auxCoef = static_cast<float>(r.auxLossCoef), zCoef = static_cast<float>(r.zLossCoef);
+    if (fuseChain) {
+      const RouteFusedParams fp{u(N), u(E), u(k), type, temperature, noiseStream, u(C), auxCoef, zCoef,
+                                fuseLogits ? u(D_) : 0u};
+      emit(std::make_unique<RouteFused>(prog(), rin, w.router, logits, logits, m_.globals, mt.probs, gateLogits,
+                                        mt.idx, mt.wt, mt.slot, slotAssign, mt.load, mt.importance, mt.scalars, fp));
+    } else {
+      emit(std::make_unique<RouteGate>(prog(), logits, logits, m_.globals, mt.probs, gateLogits, mt.idx, mt.wt,
+                                       GateParams{u(N), u(E), u(k), type, temperature, noiseStream}));
+      emit(std::make_unique<RouteAssign>(prog(), mt.idx, mt.slot, slotAssign, AssignParams{u(N), u(E), u(k), u(C)}));
+      emit(std::make_unique<RouterStats>(prog(), mt.probs, gateLogits, mt.idx, mt.slot, mt.load, mt.importance,
+                                         mt.scalars, StatsParams{u(N), u(E), u(k), auxCoef, zCoef}));
+    }
+    // Runs after the combine backward has written d(wt), before the router linear's backward.
+    onBackward([=, this] {
+      const GateBwdParams gb{u(N), u(E), u(k), type, temperature, noiseStream, auxCoef, zCoef};
+      const TensorId dlogits = writtenGrad(logits, "router gate");
+      emit(std::make_unique<RouteGateBackward>(prog(), gradOf(mt.wt), mt.probs, gateLogits, mt.idx, mt.wt, logits,
+                                               m_.globals, mt.load, dlogits, dlogits, gb));
+    });
+
+    TensorId xe = act(p + ".xe", {u(E * C), u(D_)});
+    const DispatchParams dp{u(N), u(D_), u(E * C), u(k), 0};
+    emit(std::make_unique<DispatchForward>(prog(), h, slotAssign, xe, dp));
+    onBackward([=, this] {
+      auto [dh, acc] = gradTarget(h);
+      DispatchParams q = dp;
+      q.accumulate = acc;
+      emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, q));
+    });
+    TensorId hidden = linear(p + ".experts.fc1", xe, w.fc1W, w.fc1B, true, E, C, D_, W, t_.activation, slotAssign);
+    TensorId oe = linear(p + ".experts.fc2", hidden, w.fc2W, w.fc2B, true, E, C, W, D_, Activation::None, slotAssign);
+    TensorId y = act(p + ".y", {u(N), u(D_)});
+    const CombineParams cp{u(N), u(D_), u(k), u(E * C)};
+    emit(std::make_unique<CombineForward>(prog(), oe, mt.slot, mt.wt, y, cp));
+    onBackward([=, this] {
+      emit(std::make_unique<CombineBackward>(prog(), gradOf(y), oe, mt.slot, slotAssign, mt.wt,
+                                             writtenGrad(oe, "combine"), writtenGrad(mt.wt, "combine"), cp));
+    });
+    return residual("layers." + std::to_string(l) + ".moe_residual", x, y, N);
+  }
+
+  void emitPhase(const std::string& phase, int B, bool training, PhaseTensors& pt) {
+    phase_ = phase;
+    training_ = training;
+    grad_.clear();
+    tape_.clear();
+    const int N = B * T_, V = t_.vocabulary;
+    const bool classify = t_.task == SequenceTask::Classification;
+    pt.batch = B;
+    pt.ids = prog().add(phase + ".ids", {u(N)}, Role::Input, DType::I32);
+    pt.group = prog().add(phase + ".group", {u(B)}, Role::Input, DType::I32);
+    pt.labels = prog().add(phase + ".labels", {u(classify ? B : N)}, Role::Input, DType::I32);
+    pt.x = pt.ids;          // the MLP fields name the same inputs, so nothing reads a stale id
+    pt.target = pt.labels;
+    if (training) emit(std::make_unique<Fill>(prog(), gradRange(), 0.0f));
+
+    // Embeddings: x = tok_emb[ids] + pos_emb[t].
+    TensorId e = act("tok_emb.y", {u(N), u(D_)});
+    const TokenEmbeddingParams tp{u(N), u(V), u(D_)};
+    emit(std::make_unique<TokenEmbeddingForward>(prog(), pt.ids, tokEmb_, e, tp));
+    TensorId x = act("pos_emb.y", {u(N), u(D_)});
+    const PositionalEmbeddingParams pp{u(N), u(T_), u(D_)};
+    emit(std::make_unique<PositionalEmbeddingForward>(prog(), e, posEmb_, x, pp));
+    const TensorId ids = pt.ids;
+    onBackward([=, this] {
+      // d(tok_emb output) = d(x): the positional add passes its gradient through unchanged.
+      const TensorId dx = gradOf(x);
+      emit(std::make_unique<PositionalEmbeddingBackward>(prog(), dx, paramGrad_.at(posEmb_), pp));
+      emit(std::make_unique<TokenEmbeddingBackward>(prog(), ids, dx, paramGrad_.at(tokEmb_), tp));
+    });
+
+    for (size_t l = 0; l < t_.layers.size(); ++l) {
+      x = attention(l, x, B);
+      MoeTensors mt;
+      x = moeFeedForward(l, x, N, mt);
+      pt.moe.push_back(mt);
+    }
+    TensorId f = layerNorm("ln_f", x, lnF_, N);
+    int rows = N;
+    if (classify) {
+      TensorId pooled = act("pool.y", {u(B), u(D_)});
+      const MeanPoolParams mp{u(B), u(T_), u(D_)};
+      emit(std::make_unique<MeanPoolForward>(prog(), f, pooled, mp));
+      onBackward([=, this] {
+        emit(std::make_unique<MeanPoolBackward>(prog(), gradOf(pooled), writtenGrad(f, "mean pool"), mp));
+      });
+      f = pooled;
+      rows = B;
+    }
+    const int outDim = shape_.outputDim;
+    pt.prediction = linear("head", f, headW_, headB_, true, 1, rows, D_, outDim, Activation::None);
+    pt.lossOut = act("loss", {2});
+    emit(std::make_unique<SoftmaxCrossEntropy>(prog(), pt.prediction, pt.labels, writtenGrad(pt.prediction, "loss"),
+                                               pt.lossOut, CrossEntropyParams{u(rows), u(outDim), 1.0f}));
+    if (!training) return;
+    for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
+    emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
+    const TrainSpec& ts = spec_.train;
+    if (ts.optimizer == OptimizerType::Adam)
+      emit(std::make_unique<Adam>(prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_),
+                                  m_.globals,
+                                  AdamParams{u(prog().paramWords), float(ts.beta1), float(ts.beta2), float(ts.epsilon)}));
+    else
+      emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
+                                         SgdParams{u(prog().paramWords), float(ts.momentum)}));
+  }
+
+  const Spec& spec_;
+  const TransformerSpec& t_;
+  ModelShape shape_;
+  const int D_, T_;
+  BuiltModel m_;
+  TensorId tokEmb_ = 0, posEmb_ = 0, headW_ = 0, headB_ = 0;
+  LayerNormTensors lnF_{};
+  std::vector<BlockParams> blocks_;
+  std::map<TensorId, TensorId> paramGrad_;
+  TensorId optA_ = 0, optB_ = 0;
+
+  std::string phase_;
+  bool training_ = false;
+  std::map<TensorId, TensorId> grad_;
+  std::vector<std::function<void()>> tape_;
+};
+
+}  // namespace
+
+BuiltModel buildTransformer(const Spec& spec, const ModelShape& shape, int evalBatch) {
+  return TransformerBuilder(spec, shape).build(evalBatch);
+}
+
+}  // namespace rl
