@@ -7,33 +7,33 @@
 #include "common.glsl"
 
 layout(std430, binding = 0) readonly buffer Logits { float logits[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(binding = 1, rgba32f) uniform readonly imageBuffer X;  // [N, D/4] texels
 layout(std430, binding = 2) writeonly buffer Dw { float dw[]; };
 layout(std430, binding = 3) writeonly buffer Cw { float cw[]; };
-layout(std430, binding = 4) writeonly buffer Xs { float xs[]; };
+layout(std430, binding = 4) writeonly buffer Xs { vec4 xs[]; };  // [E B S, D/4]
 
 #include "token_route_soft_moe.glsl"
 
 void slotChunk(const uint item) {
-  const uint J = smJ(), Q = smChunks();
+  const uint J = smJ(), Q = smChunks(), D4 = smD4();
   const uint q = item % Q, j = (item / Q) % J, b = item / (Q * J);
-  const uint first = b * p.T, d0 = q * kChunk;
+  const uint first = b * p.T, c0 = q * kChunk4;
   float m = -3.402823466e38;
   for (uint t = 0u; t < p.T; ++t) m = max(m, logits[(first + t) * J + j] / p.temperature);
   float sum = 0.0;
   for (uint t = 0u; t < p.T; ++t) sum += exp(logits[(first + t) * J + j] / p.temperature - m);
-  float acc[kChunk];
-  [[unroll]] for (uint c = 0u; c < kChunk; ++c) acc[c] = 0.0;
+  vec4 acc[kChunk4];
+  [[unroll]] for (uint c = 0u; c < kChunk4; ++c) acc[c] = vec4(0.0);
   for (uint t = 0u; t < p.T; ++t) {
     const uint n = first + t;
     const float w = exp(logits[n * J + j] / p.temperature - m) / sum;
     if (q == 0u) dw[n * J + j] = w;
-    [[unroll]] for (uint c = 0u; c < kChunk; ++c)
-      if (d0 + c < p.D) acc[c] += w * x[n * p.D + d0 + c];
+    [[unroll]] for (uint c = 0u; c < kChunk4; ++c)
+      if (c0 + c < D4) acc[c] += w * imageLoad(X, int(n * D4 + c0 + c));
   }
-  const uint out0 = smRow(b, j) * p.D + d0;
-  [[unroll]] for (uint c = 0u; c < kChunk; ++c)
-    if (d0 + c < p.D) xs[out0 + c] = acc[c];
+  const uint out0 = smRow(b, j) * D4 + c0;
+  [[unroll]] for (uint c = 0u; c < kChunk4; ++c)
+    if (c0 + c < D4) xs[out0 + c] = acc[c];
 }
 
 void tokenRow(const uint n) {

@@ -18,7 +18,7 @@ struct Dims {
   // Slot row of column j of sequence b: expert-major, so each expert's B·S rows are contiguous.
   uint64_t row(uint32_t b, uint32_t j) const { return uint64_t(j / S) * B * S + uint64_t(b) * S + j % S; }
   uint32_t chunks() const { return (D + kSoftMoeChunk - 1) / kSoftMoeChunk; }
-  uint64_t dotIterations() const { return D / 4 + D % 4 + 1; }  // a D-long dot product, unrolled by 4
+  uint64_t dotIterations() const { return D / 4 + 1; }  // a D-long dot product over texels
 };
 
 Dims checked(const SoftMoeParams& p, const std::string& op) {
@@ -28,6 +28,9 @@ Dims checked(const SoftMoeParams& p, const std::string& op) {
                                 std::to_string(p.B) + ", T " + std::to_string(p.T) + ", E " + std::to_string(p.E) +
                                 ", S " + std::to_string(p.S) + ", D " + std::to_string(p.D) + ", temperature " +
                                 std::to_string(p.temperature) + ")");
+  if (p.D % 4 != 0)
+    throw std::invalid_argument(op + ": D " + std::to_string(p.D) +
+                                " is not a multiple of 4 (feature rows are read as 4-float texels)");
   const uint64_t N = uint64_t(p.B) * p.T, J = uint64_t(p.E) * p.S;
   if (N > (1u << 30) || J > (1u << 20) || N * J > (1ull << 31) || N * p.D > (1ull << 31))
     throw std::invalid_argument(op + ": sizes too large for 32-bit indexing");
@@ -38,6 +41,9 @@ void requireFloat(const Program& program, TensorId t, uint64_t words, const std:
   requireDType(program, t, DType::F32, op, role);
   requireWords(program, t, words, op, role);
 }
+
+// Exactly `words` of tensor t: a texel view must cover a multiple of 4 words (D is).
+Binding exact(const Program& program, TensorId t, uint64_t words) { return {program.info(t).offset, words}; }
 
 // Softmax over the T tokens of sequence b for column j: out[t] = Dw[b·T+t, j].
 void columnSoftmax(const Dims& d, float tau, const float* logits, uint32_t b, uint32_t j, float* out) {
@@ -64,7 +70,8 @@ SoftMoeDispatchForward::SoftMoeDispatchForward(const Program& program, TensorId 
   requireFloat(program, combineW, uint64_t(d.N) * d.J, label_, "combine weights");
   requireFloat(program, xs, d.slotRows() * d.D, label_, "xs");
   setup(p_, uint64_t(d.B) * d.J * d.chunks() + d.N,
-        {bind(program, logits), bind(program, x), bind(program, dispatchW), bind(program, combineW), bind(program, xs)});
+        {bind(program, logits), exact(program, x, uint64_t(d.N) * d.D), bind(program, dispatchW),
+         bind(program, combineW), bind(program, xs)});
   setLoopBudget(3ull * std::max(d.T, d.J) + 2);
 }
 
@@ -109,7 +116,8 @@ SoftMoeCombineForward::SoftMoeCombineForward(const Program& program, TensorId ys
   requireFloat(program, ys, d.slotRows() * d.D, label_, "ys");
   requireFloat(program, combineW, uint64_t(d.N) * d.J, label_, "combine weights");
   requireFloat(program, y, uint64_t(d.N) * d.D, label_, "y");
-  setup(p_, uint64_t(d.N) * d.chunks(), {bind(program, ys), bind(program, combineW), bind(program, y)});
+  setup(p_, uint64_t(d.N) * d.chunks(),
+        {exact(program, ys, d.slotRows() * d.D), bind(program, combineW), bind(program, y)});
   setLoopBudget(d.J + 2);
 }
 
@@ -131,19 +139,21 @@ void SoftMoeCombineForward::runCpu(const ArenaView& a) const {
 
 // --- combine backward --------------------------------------------------------------------------
 
-SoftMoeCombineBackward::SoftMoeCombineBackward(const Program& program, TensorId dy, TensorId ys, TensorId combineW,
-                                               TensorId dys, TensorId dlogits, SoftMoeParams params)
+SoftMoeCombineBackward::SoftMoeCombineBackward(const Program& program, TensorId dy, TensorId ys, TensorId y,
+                                               TensorId combineW, TensorId dys, TensorId dlogits, SoftMoeParams params)
     : LoopBudgetedOp("soft_moe_combine_bwd(" + program.info(dys).name + ")"),
-      dy_(dy), ys_(ys), combineW_(combineW), dys_(dys), dlogits_(dlogits), p_(params) {
+      dy_(dy), ys_(ys), y_(y), combineW_(combineW), dys_(dys), dlogits_(dlogits), p_(params) {
   const Dims d = checked(p_, label_);
   requireFloat(program, dy, uint64_t(d.N) * d.D, label_, "dy");
   requireFloat(program, ys, d.slotRows() * d.D, label_, "ys");
+  requireFloat(program, y, uint64_t(d.N) * d.D, label_, "y");
   requireFloat(program, combineW, uint64_t(d.N) * d.J, label_, "combine weights");
   requireFloat(program, dys, d.slotRows() * d.D, label_, "dys");
   requireFloat(program, dlogits, uint64_t(d.N) * d.J, label_, "dlogits");
   setup(p_, uint64_t(d.B) * d.J * d.chunks() + d.N,
-        {bind(program, dy), bind(program, ys), bind(program, combineW), bind(program, dys), bind(program, dlogits)});
-  setLoopBudget(std::max<uint64_t>(d.T, uint64_t(d.J) * (d.dotIterations() + 1)) + 2);
+        {exact(program, dy, uint64_t(d.N) * d.D), exact(program, ys, d.slotRows() * d.D),
+         exact(program, y, uint64_t(d.N) * d.D), bind(program, combineW), bind(program, dys), bind(program, dlogits)});
+  setLoopBudget(std::max<uint64_t>(d.T, (uint64_t(d.J) + 1) * (d.dotIterations() + 1)) + 2);
 }
 
 void SoftMoeCombineBackward::runCpu(const ArenaView& a) const {
@@ -182,20 +192,22 @@ void SoftMoeCombineBackward::runCpu(const ArenaView& a) const {
 
 // --- dispatch backward -------------------------------------------------------------------------
 
-SoftMoeDispatchBackward::SoftMoeDispatchBackward(const Program& program, TensorId dxs, TensorId x,
+SoftMoeDispatchBackward::SoftMoeDispatchBackward(const Program& program, TensorId dxs, TensorId x, TensorId xs,
                                                  TensorId dispatchW, TensorId dx, TensorId dlogits,
                                                  SoftMoeParams params)
     : LoopBudgetedOp("soft_moe_dispatch_bwd(" + program.info(dx).name + ")"),
-      dxs_(dxs), x_(x), dispatchW_(dispatchW), dx_(dx), dlogits_(dlogits), p_(params) {
+      dxs_(dxs), x_(x), xs_(xs), dispatchW_(dispatchW), dx_(dx), dlogits_(dlogits), p_(params) {
   const Dims d = checked(p_, label_);
   requireFloat(program, dxs, d.slotRows() * d.D, label_, "dxs");
   requireFloat(program, x, uint64_t(d.N) * d.D, label_, "x");
+  requireFloat(program, xs, d.slotRows() * d.D, label_, "xs");
   requireFloat(program, dispatchW, uint64_t(d.N) * d.J, label_, "dispatch weights");
   requireFloat(program, dx, uint64_t(d.N) * d.D, label_, "dx");
   requireFloat(program, dlogits, uint64_t(d.N) * d.J, label_, "dlogits");
   setup(p_, uint64_t(d.B) * d.J + uint64_t(d.N) * d.chunks(),
-        {bind(program, dxs), bind(program, x), bind(program, dispatchW), bind(program, dx), bind(program, dlogits)});
-  setLoopBudget(std::max<uint64_t>(2ull * d.T * (d.dotIterations() + 1), d.J) + 2);
+        {exact(program, dxs, d.slotRows() * d.D), exact(program, x, uint64_t(d.N) * d.D),
+         exact(program, xs, d.slotRows() * d.D), bind(program, dispatchW), bind(program, dx), bind(program, dlogits)});
+  setLoopBudget(std::max<uint64_t>((uint64_t(d.T) + 1) * (d.dotIterations() + 1), d.J) + 2);
 }
 
 void SoftMoeDispatchBackward::runCpu(const ArenaView& a) const {

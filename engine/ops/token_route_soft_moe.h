@@ -27,6 +27,11 @@
 //             h[n,j] = <dxs[r(b(n),j),:], x[n,:]>,
 //             dlogits[n,j] (+= or =) Dw[n,j] · (h[n,j] − Σ_t' Dw[b·T+t',j] h[b·T+t',j]) / τ
 //                                   (the sum over the tokens t' of n's sequence)
+// The shaders use two identities to take one pass: Σ_j' Cw[n,j'] g[n,j'] = <dy[n,:], y[n,:]> and
+// Σ_t' Dw h = <dxs[r(b,j),:], xs[r(b,j),:]>, so the backward ops also read the forward's y and xs
+// (the CPU reference computes the sums as written; the parity tests compare the two).
+// D must be a multiple of 4 (feature rows are read as 4-float texels; the Transformer's attention
+// already requires it of d_model).
 //
 // How a builder wires it (per layer; no capacity, no row mask, no RouteAssign):
 //   LinearForward(x -> logits[N,J])                     router weight Φ as a [J, D] linear, no bias
@@ -34,9 +39,9 @@
 //   expert linears: G = E, M = B·S rows, no row mask    (every slot row is a real mixture)
 //   SoftMoeCombineForward(ys, Cw -> y)                  params D = the experts' output width
 // Backward, in tape order:
-//   SoftMoeCombineBackward(dy, ys, Cw -> dys, dlogits)  writes dlogits
+//   SoftMoeCombineBackward(dy, ys, y, Cw -> dys, dlogits)  writes dlogits; y = the combine output
 //   expert linears' backward (dys -> dxs and their parameter gradients)
-//   SoftMoeDispatchBackward(dxs, x, Dw -> dx, dlogits)  accumulateDlogits = 1 (adds to the combine
+//   SoftMoeDispatchBackward(dxs, x, xs, Dw -> dx, dlogits)  accumulateDlogits = 1 (adds to the combine
 //                                                       part); accumulateDx as x's fan-out requires
 //   the router linear's backward (dlogits -> dΦ, dx +=)
 // Metrics: no dropped tokens; every expert gets B·S slots by construction.
@@ -71,6 +76,7 @@ class SoftMoeDispatchForward final : public LoopBudgetedOp {
   SoftMoeDispatchForward(const Program& program, TensorId logits, TensorId x, TensorId dispatchW, TensorId combineW,
                          TensorId xs, SoftMoeParams params);
   std::string shader() const override { return "token_route_soft_moe_dispatch"; }
+  std::vector<bool> texelBindings() const override { return {false, true}; }  // x
   void runCpu(const ArenaView& arena) const override;
 
  private:
@@ -82,6 +88,7 @@ class SoftMoeCombineForward final : public LoopBudgetedOp {
  public:
   SoftMoeCombineForward(const Program& program, TensorId ys, TensorId combineW, TensorId y, SoftMoeParams params);
   std::string shader() const override { return "token_route_soft_moe_combine"; }
+  std::vector<bool> texelBindings() const override { return {true}; }  // ys
   void runCpu(const ArenaView& arena) const override;
 
  private:
@@ -91,25 +98,29 @@ class SoftMoeCombineForward final : public LoopBudgetedOp {
 
 class SoftMoeCombineBackward final : public LoopBudgetedOp {
  public:
-  SoftMoeCombineBackward(const Program& program, TensorId dy, TensorId ys, TensorId combineW, TensorId dys,
-                         TensorId dlogits, SoftMoeParams params);
+  // y: SoftMoeCombineForward's output for these ys and combine weights.
+  SoftMoeCombineBackward(const Program& program, TensorId dy, TensorId ys, TensorId y, TensorId combineW,
+                         TensorId dys, TensorId dlogits, SoftMoeParams params);
   std::string shader() const override { return "token_route_soft_moe_combine_backward"; }
+  std::vector<bool> texelBindings() const override { return {true, true, true}; }  // dy, ys, y
   void runCpu(const ArenaView& arena) const override;
 
  private:
-  TensorId dy_, ys_, combineW_, dys_, dlogits_;
+  TensorId dy_, ys_, y_, combineW_, dys_, dlogits_;
   SoftMoeParams p_;
 };
 
 class SoftMoeDispatchBackward final : public LoopBudgetedOp {
  public:
-  SoftMoeDispatchBackward(const Program& program, TensorId dxs, TensorId x, TensorId dispatchW, TensorId dx,
-                          TensorId dlogits, SoftMoeParams params);
+  // xs: SoftMoeDispatchForward's output for this x and these dispatch weights.
+  SoftMoeDispatchBackward(const Program& program, TensorId dxs, TensorId x, TensorId xs, TensorId dispatchW,
+                          TensorId dx, TensorId dlogits, SoftMoeParams params);
   std::string shader() const override { return "token_route_soft_moe_dispatch_backward"; }
+  std::vector<bool> texelBindings() const override { return {true, true, true}; }  // dxs, x, xs
   void runCpu(const ArenaView& arena) const override;
 
  private:
-  TensorId dxs_, x_, dispatchW_, dx_, dlogits_;
+  TensorId dxs_, x_, xs_, dispatchW_, dx_, dlogits_;
   SoftMoeParams p_;
 };
 
