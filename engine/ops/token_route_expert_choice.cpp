@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <stdexcept>
 #include <vector>
 
+#include "ops/routing_math.h"
 #include "ops/shape_check.h"
 
 namespace rl {
@@ -62,40 +62,44 @@ void ExpertChoiceForward::runCpu(const ArenaView& a) const {
   float* wt = a.f(wt_);                // [N,E]
   int32_t* count = a.i(count_);        // [N]
 
-  // Scores: softmax over the experts of each token.
-  for (uint32_t n = 0; n < N; ++n) {
-    const float* l = logits + size_t(n) * E;
-    float* p = probs + size_t(n) * E;
-    float m = l[0] / p_.temperature;
-    for (uint32_t e = 1; e < E; ++e) m = std::max(m, l[e] / p_.temperature);
-    float sum = 0.0f;
-    for (uint32_t e = 0; e < E; ++e) sum += (p[e] = std::exp(l[e] / p_.temperature - m));
-    for (uint32_t e = 0; e < E; ++e) p[e] /= sum;
-  }
+  // Scores: softmax over the experts of each token (the exponentials vectorised over the matrix).
+  float* scaled = routing::scratch(0, size_t(N) * E);
+  for (size_t i = 0; i < size_t(N) * E; ++i) scaled[i] = logits[i] / p_.temperature;
+  float* rowMax = routing::scratch(1, N);
+  float* rowSum = routing::scratch(2, N);
+  routing::shiftedExp(scaled, N, E, probs, rowMax, rowSum);
+  for (uint32_t n = 0; n < N; ++n)
+    for (uint32_t e = 0; e < E; ++e) probs[size_t(n) * E + e] /= rowSum[n];
 
   // Each expert's choice: its top C tokens by (score descending, token index ascending), placed in
   // token order. The per-thread buffer only grows (no allocation per step).
-  thread_local std::vector<uint32_t> order;
-  order.resize(N);
+  struct Candidate {
+    float score;
+    uint32_t token;
+  };
+  auto ranksHigher = [](const Candidate& a, const Candidate& b) {
+    return a.score > b.score || (a.score == b.score && a.token < b.token);
+  };
+  thread_local std::vector<Candidate> column;
+  column.resize(N);
   const uint32_t taken = std::min(C, N);
   std::fill(slot, slot + size_t(N) * E, -1);
   std::fill(wt, wt + size_t(N) * E, 0.0f);
   for (uint32_t e = 0; e < E; ++e) {
-    auto score = [&](uint32_t n) { return probs[size_t(n) * E + e]; };
-    auto ranksHigher = [&](uint32_t a, uint32_t b) { return score(a) > score(b) || (score(a) == score(b) && a < b); };
-    std::iota(order.begin(), order.end(), 0u);
-    std::partial_sort(order.begin(), order.begin() + taken, order.end(), ranksHigher);
-    std::sort(order.begin(), order.begin() + taken);
+    for (uint32_t n = 0; n < N; ++n) column[n] = {probs[size_t(n) * E + e], n};
+    if (taken < N) std::nth_element(column.begin(), column.begin() + taken, column.end(), ranksHigher);
+    std::sort(column.begin(), column.begin() + taken,
+              [](const Candidate& a, const Candidate& b) { return a.token < b.token; });
     for (uint32_t c = 0; c < C; ++c) {
       int32_t& s = assign[size_t(e) * C + c];
       if (c >= taken) {
         s = -1;  // C > N: more slots than tokens
         continue;
       }
-      const uint32_t n = order[c];
+      const uint32_t n = column[c].token;
       s = int32_t(n * E + e);
       slot[size_t(n) * E + e] = int32_t(e * C + c);
-      wt[size_t(n) * E + e] = score(n);
+      wt[size_t(n) * E + e] = column[c].score;
     }
   }
   for (uint32_t n = 0; n < N; ++n) {
