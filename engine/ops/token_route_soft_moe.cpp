@@ -1,5 +1,6 @@
 #include "ops/token_route_soft_moe.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -45,13 +46,23 @@ void requireFloat(const Program& program, TensorId t, uint64_t words, const std:
 // Exactly `words` of tensor t: a texel view must cover a multiple of 4 words (D is).
 Binding exact(const Program& program, TensorId t, uint64_t words) { return {program.info(t).offset, words}; }
 
-// Softmax over the T tokens of sequence b for column j: out[t] = Dw[b·T+t, j].
-void columnSoftmax(const Dims& d, float tau, const float* logits, uint32_t b, uint32_t j, float* out) {
-  float m = -INFINITY;
-  for (uint32_t t = 0; t < d.T; ++t) m = std::max(m, logits[size_t(b * d.T + t) * d.J + j] / tau);
-  float sum = 0.0f;
-  for (uint32_t t = 0; t < d.T; ++t) sum += (out[t] = std::exp(logits[size_t(b * d.T + t) * d.J + j] / tau - m));
-  for (uint32_t t = 0; t < d.T; ++t) out[t] /= sum;
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatMap = Eigen::Map<RowMat>;
+using ConstMatMap = Eigen::Map<const RowMat>;
+
+// Sequence b's T rows of an [N, width] matrix.
+MatMap sequenceRows(float* m, const Dims& d, uint32_t b, uint32_t width) {
+  return MatMap(m + size_t(b) * d.T * width, d.T, width);
+}
+ConstMatMap sequenceRows(const float* m, const Dims& d, uint32_t b, uint32_t width) {
+  return ConstMatMap(m + size_t(b) * d.T * width, d.T, width);
+}
+// Expert e's S slot rows for sequence b in an [E·B·S, D] slot matrix (contiguous: rows r(b, e·S) ..).
+MatMap slotBlock(float* m, const Dims& d, uint32_t b, uint32_t e) {
+  return MatMap(m + d.row(b, e * d.S) * d.D, d.S, d.D);
+}
+ConstMatMap slotBlock(const float* m, const Dims& d, uint32_t b, uint32_t e) {
+  return ConstMatMap(m + d.row(b, e * d.S) * d.D, d.S, d.D);
 }
 
 }  // namespace
@@ -83,27 +94,21 @@ void SoftMoeDispatchForward::runCpu(const ArenaView& a) const {
   float* Dw = a.f(dispatchW_);         // [N,J]
   float* Cw = a.f(combineW_);          // [N,J]
   float* xs = a.f(xs_);                // [E·B·S, D]
-  std::vector<float> w(d.T);
-  for (uint32_t b = 0; b < d.B; ++b)
-    for (uint32_t j = 0; j < d.J; ++j) {
-      columnSoftmax(d, tau, logits, b, j, w.data());
-      float* out = xs + d.row(b, j) * d.D;
-      std::fill(out, out + d.D, 0.0f);
-      for (uint32_t t = 0; t < d.T; ++t) {
-        const size_t n = size_t(b) * d.T + t;
-        Dw[n * d.J + j] = w[t];
-        for (uint32_t k = 0; k < d.D; ++k) out[k] += w[t] * x[n * d.D + k];
-      }
-    }
-  for (uint32_t n = 0; n < d.N; ++n) {  // combine weights: softmax over the slots of each token
-    const float* l = logits + size_t(n) * d.J;
-    float* c = Cw + size_t(n) * d.J;
-    float m = -INFINITY;
-    for (uint32_t j = 0; j < d.J; ++j) m = std::max(m, l[j] / tau);
-    float sum = 0.0f;
-    for (uint32_t j = 0; j < d.J; ++j) sum += (c[j] = std::exp(l[j] / tau - m));
-    for (uint32_t j = 0; j < d.J; ++j) c[j] /= sum;
+  for (uint32_t b = 0; b < d.B; ++b) {
+    // Dispatch weights: each column j a softmax over the sequence's T tokens.
+    const auto L = (sequenceRows(logits, d, b, d.J).array() / tau).eval();  // [T,J]
+    MatMap W = sequenceRows(Dw, d, b, d.J);
+    W = (L.rowwise() - L.colwise().maxCoeff()).exp().matrix();
+    W.array().rowwise() /= W.colwise().sum().array();
+    // Slot inputs: the S slots of expert e mix the sequence's tokens, xs_block = W_cols^T X.
+    const ConstMatMap X = sequenceRows(x, d, b, d.D);  // [T,D]
+    for (uint32_t e = 0; e < d.E; ++e) slotBlock(xs, d, b, e).noalias() = W.middleCols(e * d.S, d.S).transpose() * X;
   }
+  // Combine weights: each token's row a softmax over the J slots.
+  const auto L = (ConstMatMap(logits, d.N, d.J).array() / tau).eval();  // [N,J]
+  MatMap C(Cw, d.N, d.J);
+  C = (L.colwise() - L.rowwise().maxCoeff()).exp().matrix();
+  C.array().colwise() /= C.rowwise().sum().array();
 }
 
 // --- combine forward ---------------------------------------------------------------------------
@@ -123,17 +128,15 @@ SoftMoeCombineForward::SoftMoeCombineForward(const Program& program, TensorId ys
 
 void SoftMoeCombineForward::runCpu(const ArenaView& a) const {
   const Dims d = checked(p_, label_);
-  const float* ys = a.f(ys_);       // [E·B·S, D]
+  const float* ys = a.f(ys_);        // [E·B·S, D]
   const float* Cw = a.f(combineW_);  // [N,J]
   float* y = a.f(y_);                // [N,D]
-  for (uint32_t n = 0; n < d.N; ++n) {
-    float* out = y + size_t(n) * d.D;
-    std::fill(out, out + d.D, 0.0f);
-    for (uint32_t j = 0; j < d.J; ++j) {
-      const float c = Cw[size_t(n) * d.J + j];
-      const float* in = ys + d.row(n / d.T, j) * d.D;
-      for (uint32_t k = 0; k < d.D; ++k) out[k] += c * in[k];
-    }
+  for (uint32_t b = 0; b < d.B; ++b) {
+    // y_b = Σ_e Cw_b[:, expert e's slots] · ys_block(b, e)
+    const ConstMatMap C = sequenceRows(Cw, d, b, d.J);  // [T,J]
+    MatMap Y = sequenceRows(y, d, b, d.D);              // [T,D]
+    Y.setZero();
+    for (uint32_t e = 0; e < d.E; ++e) Y.noalias() += C.middleCols(e * d.S, d.S) * slotBlock(ys, d, b, e);
   }
 }
 
@@ -164,29 +167,19 @@ void SoftMoeCombineBackward::runCpu(const ArenaView& a) const {
   const float* Cw = a.f(combineW_);  // [N,J]
   float* dys = a.f(dys_);            // [E·B·S, D]
   float* dlogits = a.f(dlogits_);    // [N,J]
-  // dys: each slot row collects the gradients of its sequence's tokens, weighted by their Cw.
-  for (uint32_t b = 0; b < d.B; ++b)
-    for (uint32_t j = 0; j < d.J; ++j) {
-      float* out = dys + d.row(b, j) * d.D;
-      std::fill(out, out + d.D, 0.0f);
-      for (uint32_t t = 0; t < d.T; ++t) {
-        const size_t n = size_t(b) * d.T + t;
-        for (uint32_t k = 0; k < d.D; ++k) out[k] += Cw[n * d.J + j] * dy[n * d.D + k];
-      }
+  for (uint32_t b = 0; b < d.B; ++b) {
+    const ConstMatMap C = sequenceRows(Cw, d, b, d.J);   // [T,J]
+    const ConstMatMap dY = sequenceRows(dy, d, b, d.D);  // [T,D]
+    MatMap G = sequenceRows(dlogits, d, b, d.J);         // [T,J]: first g = dCw, then dlogits
+    for (uint32_t e = 0; e < d.E; ++e) {
+      // dys_block(b, e) = Cw_cols^T dy_b: each slot collects its tokens' gradients.
+      slotBlock(dys, d, b, e).noalias() = C.middleCols(e * d.S, d.S).transpose() * dY;
+      // g[n, j] = <dy[n,:], ys[r(b,j),:]>
+      G.middleCols(e * d.S, d.S).noalias() = dY * slotBlock(ys, d, b, e).transpose();
     }
-  // dlogits through the per-token softmax of the combine weights.
-  std::vector<float> g(d.J);
-  for (uint32_t n = 0; n < d.N; ++n) {
-    const float* c = Cw + size_t(n) * d.J;
-    float cg = 0.0f;  // Σ_j Cw g
-    for (uint32_t j = 0; j < d.J; ++j) {
-      const float* in = ys + d.row(n / d.T, j) * d.D;
-      float dot = 0.0f;
-      for (uint32_t k = 0; k < d.D; ++k) dot += dy[size_t(n) * d.D + k] * in[k];
-      g[j] = dot;
-      cg += c[j] * dot;
-    }
-    for (uint32_t j = 0; j < d.J; ++j) dlogits[size_t(n) * d.J + j] = c[j] * (g[j] - cg) / tau;
+    // Through each token's softmax: dlogits = Cw (g - Σ_j Cw g) / τ.
+    const Eigen::ArrayXf cg = (C.array() * G.array()).rowwise().sum();  // [T]
+    G = (C.array() * (G.array().colwise() - cg) / tau).matrix();
   }
 }
 
@@ -218,34 +211,27 @@ void SoftMoeDispatchBackward::runCpu(const ArenaView& a) const {
   const float* Dw = a.f(dispatchW_);  // [N,J]
   float* dx = a.f(dx_);               // [N,D]
   float* dlogits = a.f(dlogits_);     // [N,J]
-  // dlogits through each column's softmax over the tokens of its sequence.
-  std::vector<float> h(d.T);
-  for (uint32_t b = 0; b < d.B; ++b)
-    for (uint32_t j = 0; j < d.J; ++j) {
-      const float* g = dxs + d.row(b, j) * d.D;
-      float wh = 0.0f;  // Σ_t Dw h
-      for (uint32_t t = 0; t < d.T; ++t) {
-        const size_t n = size_t(b) * d.T + t;
-        float dot = 0.0f;
-        for (uint32_t k = 0; k < d.D; ++k) dot += g[k] * x[n * d.D + k];
-        h[t] = dot;
-        wh += Dw[n * d.J + j] * dot;
-      }
-      for (uint32_t t = 0; t < d.T; ++t) {
-        const size_t i = (size_t(b) * d.T + t) * d.J + j;
-        const float v = Dw[i] * (h[t] - wh) / tau;
-        dlogits[i] = p_.accumulateDlogits ? dlogits[i] + v : v;
-      }
+  thread_local RowMat H;              // [T,J] h[t, j] = <dxs[r(b,j),:], x[b·T+t,:]>
+  H.resize(d.T, d.J);
+  for (uint32_t b = 0; b < d.B; ++b) {
+    const ConstMatMap W = sequenceRows(Dw, d, b, d.J);  // [T,J]
+    const ConstMatMap X = sequenceRows(x, d, b, d.D);   // [T,D]
+    MatMap dX = sequenceRows(dx, d, b, d.D);            // [T,D]
+    MatMap dL = sequenceRows(dlogits, d, b, d.J);       // [T,J]
+    if (!p_.accumulateDx) dX.setZero();
+    for (uint32_t e = 0; e < d.E; ++e) {
+      const ConstMatMap G = slotBlock(dxs, d, b, e);  // [S,D]
+      H.middleCols(e * d.S, d.S).noalias() = X * G.transpose();
+      // dx_b += Dw_cols · dxs_block(b, e): each token gathers the gradients of its slots.
+      dX.noalias() += W.middleCols(e * d.S, d.S) * G;
     }
-  // dx: each token gathers the gradients of the slots it was mixed into.
-  for (uint32_t n = 0; n < d.N; ++n) {
-    float* out = dx + size_t(n) * d.D;
-    if (!p_.accumulateDx) std::fill(out, out + d.D, 0.0f);
-    for (uint32_t j = 0; j < d.J; ++j) {
-      const float w = Dw[size_t(n) * d.J + j];
-      const float* g = dxs + d.row(n / d.T, j) * d.D;
-      for (uint32_t k = 0; k < d.D; ++k) out[k] += w * g[k];
-    }
+    // Through each column's softmax over the sequence: Dw (h - Σ_t Dw h) / τ.
+    const Eigen::RowVectorXf wh = (W.array() * H.array()).colwise().sum().matrix();  // [J]
+    const RowMat v = (W.array() * (H.array().rowwise() - wh.array()) / tau).matrix();
+    if (p_.accumulateDlogits)
+      dL += v;
+    else
+      dL = v;
   }
 }
 
