@@ -36,7 +36,9 @@
 //   CombineBackward(dy, oe, slot, slotAssign, wt -> doe, dwt[N,E])   CombineParams as above
 //   ExpertChoiceBackward(dwt, probs, slot -> dlogits)       then the router linear's backward
 //   expert linears' backward, DispatchBackward(dxe, slot -> dx)      DispatchParams{N, d, S, k = E}
-// Metrics: dropped fraction = #{n : count[n] = 0} / N; every expert's load is C / N by construction.
+// Metrics: dropped fraction = #{n : count[n] = 0} / N; every expert's load is C / N by construction,
+// so there is no load-balancing loss. The router z-loss (spec z_loss_coef) is not in these ops:
+// RouterStats / RouteGateBackward compute it for token-choice tables, not for these.
 //
 // Shaders: token_route_expert_choice.comp (one workgroup of kThreads lanes, each owning a contiguous
 // block of tokens: softmax rows; every expert's C-th largest score by bisection on the float bits,

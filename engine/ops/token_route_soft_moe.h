@@ -44,7 +44,8 @@
 //   SoftMoeDispatchBackward(dxs, x, xs, Dw -> dx, dlogits)  accumulateDlogits = 1 (adds to the combine
 //                                                       part); accumulateDx as x's fan-out requires
 //   the router linear's backward (dlogits -> dΦ, dx +=)
-// Metrics: no dropped tokens; every expert gets B·S slots by construction.
+// Metrics: no dropped tokens; every expert gets B·S slots by construction. No aux or z-loss here
+// (the spec's z_loss_coef for soft_moe would need its own op).
 //
 // Shaders (grid-stride work items, capped grid on CPU-class Vulkan widened as the loop budget needs,
 // see token_route_loop_budget.h; every sum in a fixed order, no atomics):
@@ -59,7 +60,7 @@
 
 namespace rl {
 
-constexpr uint32_t kSoftMoeChunk = 16;  // features per work item (the shaders' kChunk)
+constexpr uint32_t kSoftMoeChunk = 16;  // features per work item (the shaders' kChunk4 = 4 texels)
 
 // Mirrors the push-constant blocks of shaders/token_route_soft_moe_*.comp.
 struct SoftMoeParams {
