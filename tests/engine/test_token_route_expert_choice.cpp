@@ -508,14 +508,14 @@ class TestTokenRouteExpertChoice : public QObject {
       b.load(*be);
       be->run("fwd");
       be->run("bwd");
-      // Measured worst ratio 0.005 (cpu), 0.006 (vulkan).
+      // Measured worst ratio 0.005 (cpu), 0.003 (vulkan).
       RL_EXPECT_CLOSE(b.f(*be, y), direct(*be), 1e-5, 1e-4, be->name() + ": wired block y vs direct computation");
       const auto counts = b.i(*be, count);
       QVERIFY2(std::count(counts.begin(), counts.end(), 0) > 0 && *std::max_element(counts.begin(), counts.end()) > 1,
                "the case should drop some tokens and give others several experts");
     }
     RL_EXPECT_EQUAL_INTS(b.i(*vk, assign), b.i(cpu, assign), "wired block: selection");
-    // Measured worst ratio 0.005.
+    // Measured worst ratio 0.008.
     for (auto [t, name] : {std::pair{dx, "dx"}, {dwr, "d router.w"}, {dw1, "d fc1.w"}, {db1, "d fc1.b"}})
       RL_EXPECT_CLOSE(b.f(*vk, t), b.f(cpu, t), 1e-5, 1e-4, std::string("wired block vulkan vs cpu: ") + name);
 
@@ -529,7 +529,7 @@ class TestTokenRouteExpertChoice : public QObject {
     for (auto [t, g, name] : {std::tuple{x, dx, "dx"}, {wr, dwr, "d router.w"}, {w1, dw1, "d fc1.w"}, {b1, db1, "d fc1.b"}}) {
       const auto fd = finiteDifferences(cpu, P, t, 1e-2, loss, stable, crossed);
       QVERIFY2(!crossed, "a step changed the selection (bad test input)");
-      // Measured worst ratio 0.008 at these tolerances.
+      // Measured worst ratio 0.012 at these tolerances.
       RL_EXPECT_CLOSE(b.f(cpu, g), fd, 5e-4, 5e-3, std::string("wired block: ") + name + " vs finite differences");
       QVERIFY2(dot(fd, fd) > 1e-6, (std::string(name) + ": no gradient to test").c_str());
     }
