@@ -38,9 +38,10 @@ layout(push_constant) uniform P {
 } p;
 
 const uint kThreads = 32u;  // = ExpertChoiceForward::kThreads = local size
+// 2 E kThreads words: 16 KiB at E = 64, the least any Vulkan device offers.
 shared uint partA[E * kThreads];  // [e * kThreads + lane]: counts (bisection), then "above" counts
-shared uint partT[E * kThreads];  // [e * kThreads + lane]: tied counts (phase 3)
-shared uint total[E];
+shared uint partT[E * kThreads];  // [e * kThreads + lane]: expert e's total count at lane 0
+                                  // (bisection), then tied counts (phase 3)
 
 void main() {
   if (gl_WorkGroupID.x != 0u) return;  // one workgroup; the whole group leaves together
@@ -85,11 +86,11 @@ void main() {
     for (uint e = lane; e < E; e += kThreads) {
       uint s = 0u;
       for (uint l = 0u; l < kThreads; ++l) s += partA[e * kThreads + l];
-      total[e] = s;
+      partT[e * kThreads] = s;
     }
     barrier();
     [[unroll]] for (uint e = 0u; e < E; ++e) {
-      const uint t = total[e];
+      const uint t = partT[e * kThreads];
       if (hi[e] - lo[e] > 1u) {
         if (t >= C) {
           lo[e] = mid[e];
@@ -99,7 +100,7 @@ void main() {
         }
       }
     }
-    barrier();  // everyone has read total before the next step's partials are written
+    barrier();  // everyone has read the totals before the next step's partials are written
   }
 
   // 3. Take rule and slots. thr = lo; with select false every score is "above" threshold -1.

@@ -261,9 +261,10 @@ class TestTokenRouteExpertChoice : public QObject {
     // N = 30000: a lane of the Vulkan workgroup runs ~30,000 loop iterations, well past the 2,000
     // tokens where a first design (one invocation walking every token 33 times) hit lavapipe's
     // 65535-iteration loop limit and silently stopped.
+    // E = 64: the most the spec allows (the shader's shared memory is sized for it).
     for (uint32_t N : {1u, 5u, 63u, 64u, 65u, 256u, 1000u, 4097u, 30000u})
-      for (uint32_t E : {1u, 2u, 3u, 8u, 16u}) {
-        if (N == 30000 && E != 8) continue;
+      for (uint32_t E : {1u, 2u, 3u, 8u, 16u, 64u}) {
+        if ((N == 30000 && E != 8) || (E == 64 && N != 65 && N != 1000)) continue;
         std::vector<uint32_t> capacities;
         for (double cf : {0.5, 1.0, 1.25, 2.0}) capacities.push_back(expertChoiceCapacity(cf, N, E));
         capacities.push_back(N + 3);  // more slots than tokens: empty slots
