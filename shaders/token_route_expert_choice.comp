@@ -19,7 +19,8 @@
 // Why not one invocation per expert walking all tokens: lavapipe (llvmpipe) ends every loop of an
 // invocation once 65535 iterations have run in total (LP_MAX_TGSI_LOOP_ITERATIONS, shared by all
 // loops), so a 33-pass walk over N = 2000 tokens silently stopped early. Here a lane runs about
-// 31 (N / kThreads + kThreads) + 3 N / kThreads iterations: fine up to N ~ 60,000.
+// 31 (N / kThreads + kThreads) + 3 N / kThreads iterations: fine up to N ~ 55,000 (the op refuses
+// larger N on CPU-class devices, see ExpertChoiceForward::forDevice).
 #include "common.glsl"
 
 layout(constant_id = 1) const uint E = 1u;

@@ -53,6 +53,22 @@ ExpertChoiceForward::ExpertChoiceForward(const Program& program, TensorId logits
                bind(program, slot),   bind(program, wt),    bind(program, count)};
 }
 
+uint64_t ExpertChoiceForward::laneLoopIterations() const {
+  const uint64_t R = ceilDiv(p_.N, kThreads);                  // tokens per lane
+  const uint64_t sums = uint64_t(ceilDiv(p_.E, kThreads)) * kThreads;  // a lane's per-expert lane sums
+  // scores, 31 bisection steps, the counts, prefix sums and slot walk, the empty-slot sweep
+  return R + 31 * (R + sums + 1) + R + sums + R + ceilDiv(uint64_t(p_.E) * p_.C, kThreads) + 16;
+}
+
+const Op& ExpertChoiceForward::forDevice(DeviceClass c) const {
+  if (c == DeviceClass::CpuImplementation && laneLoopIterations() >= 60000)
+    throw std::runtime_error(name_ + ": " + std::to_string(p_.N) + " tokens make a lane run about " +
+                             std::to_string(laneLoopIterations()) +
+                             " loop iterations, past what a CPU-class Vulkan device (lavapipe) allows per "
+                             "invocation (65535); use the CPU backend or a smaller batch");
+  return *this;
+}
+
 void ExpertChoiceForward::runCpu(const ArenaView& a) const {
   const uint32_t N = p_.N, E = p_.E, C = p_.C;
   const float* logits = a.f(logits_);  // [N,E]

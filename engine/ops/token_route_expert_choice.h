@@ -78,6 +78,12 @@ class ExpertChoiceForward final : public Op {
   uint32_t localSize() const override { return kThreads; }
   Grid grid() const override { return {1}; }
   void runCpu(const ArenaView& arena) const override;
+  // On a CPU-class device (lavapipe) throws a clear std::runtime_error when a lane would run more
+  // loop iterations than llvmpipe allows per invocation (65535, see the shader), i.e. N above
+  // about 60,000 tokens: the result would be silently wrong.
+  const Op& forDevice(DeviceClass c) const override;
+  // Loop iterations one lane of the shader runs (an upper estimate).
+  uint64_t laneLoopIterations() const;
 
  private:
   TensorId logits_, probs_, slotAssign_, slot_, wt_, count_;

@@ -583,6 +583,27 @@ class TestTokenRouteExpertChoice : public QObject {
     qInfo("expert choice backward parity: %zu cases", cases.size());
   }
 
+  void tooManyTokensForLavapipeIsAClearError() {
+    const uint32_t E = 8;
+    for (uint32_t N : {30000u, 70000u}) {
+      Bench b;
+      const uint32_t C = expertChoiceCapacity(1.25, N, E);
+      TensorId logits = b.f32("logits", {N, E}), probs = b.f32("probs", {N, E}), assign = b.i32("assign", {E * C});
+      TensorId slot = b.i32("slot", {N, E}), wt = b.f32("wt", {N, E}), count = b.i32("count", {N});
+      ExpertChoiceForward op(b.program, logits, probs, assign, slot, wt, count, {N, E, C, 1.0f});
+      qInfo("N %u: a lane runs about %llu loop iterations", N, (unsigned long long)op.laneLoopIterations());
+      QCOMPARE(&op.forDevice(DeviceClass::Gpu), static_cast<const Op*>(&op));
+      bool threw = false;
+      try {
+        op.forDevice(DeviceClass::CpuImplementation);
+      } catch (const std::runtime_error& e) {
+        threw = true;
+        qInfo("expected error: %s", e.what());
+      }
+      QCOMPARE(threw, N > 60000);  // 30000 is tested on lavapipe in forwardRulesAndParity
+    }
+  }
+
   void badShapesAreClearErrors() {
     Bench b;
     const uint32_t N = 6, E = 3, C = 2;
