@@ -515,6 +515,17 @@ class TestTokenRouteExpertChoice : public QObject {
       QVERIFY2(std::count(counts.begin(), counts.end(), 0) > 0 && *std::max_element(counts.begin(), counts.end()) > 1,
                "the case should drop some tokens and give others several experts");
     }
+    // Deterministic: a second Vulkan run from the same inputs gives the same bits in every tensor.
+    {
+      std::vector<std::vector<uint32_t>> first;
+      for (TensorId t = 0; t < TensorId(P.tensors.size()); ++t) first.push_back(vk->readTensor<uint32_t>(P, t));
+      b.load(*vk);
+      vk->run("fwd");
+      vk->run("bwd");
+      for (TensorId t = 0; t < TensorId(P.tensors.size()); ++t)
+        QVERIFY2(vk->readTensor<uint32_t>(P, t) == first[t],
+                 qPrintable("a second Vulkan run changed " + QString::fromStdString(P.info(t).name)));
+    }
     RL_EXPECT_EQUAL_INTS(b.i(*vk, assign), b.i(cpu, assign), "wired block: selection");
     // Measured worst ratio 0.008.
     for (auto [t, name] : {std::pair{dx, "dx"}, {dwr, "d router.w"}, {dw1, "d fc1.w"}, {db1, "d fc1.b"}})

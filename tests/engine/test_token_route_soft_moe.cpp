@@ -414,6 +414,17 @@ class TestTokenRouteSoftMoe : public QObject {
       // Measured worst ratio 0.002 (cpu), 0.006 (vulkan).
       RL_EXPECT_CLOSE(b.f(*be, y), yRef, 1e-5, 1e-4, be->name() + ": wired block y vs definition");
     }
+    // Deterministic: a second Vulkan run from the same inputs gives the same bits in every tensor.
+    {
+      std::vector<std::vector<uint32_t>> first;
+      for (TensorId t = 0; t < TensorId(P.tensors.size()); ++t) first.push_back(vk->readTensor<uint32_t>(P, t));
+      b.load(*vk);
+      vk->run("fwd");
+      vk->run("bwd");
+      for (TensorId t = 0; t < TensorId(P.tensors.size()); ++t)
+        QVERIFY2(vk->readTensor<uint32_t>(P, t) == first[t],
+                 qPrintable("a second Vulkan run changed " + QString::fromStdString(P.info(t).name)));
+    }
     // Measured worst ratio 0.008.
     for (auto [t, name] : {std::pair{dx, "dx"}, {dwr, "d router.w"}, {dw1, "d fc1.w"}, {db1, "d fc1.b"}})
       RL_EXPECT_CLOSE(b.f(*vk, t), b.f(cpu, t), 1e-5, 1e-4, std::string("wired block vulkan vs cpu: ") + name);
