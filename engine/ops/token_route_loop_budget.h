@@ -7,6 +7,7 @@
 // This base widens the CPU-class grid just enough to keep every invocation under kLoopBudget
 // iterations, and refuses (a clear exception when the Vulkan backend prepares the op) a shape where
 // even one work item alone would pass it.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -47,7 +48,7 @@ class LoopBudgetedOp : public StridedOp {
   }
 
  private:
-  // This op with a grid of `workgroups` (still at most one item per invocation's first pass).
+  // This op with its grid capped at `workgroups` (the shader's grid-stride loop covers every item).
   class Regridded final : public Op {
    public:
     Regridded(const StridedOp& owner, uint32_t workgroups) : owner_(owner), workgroups_(workgroups) {}
