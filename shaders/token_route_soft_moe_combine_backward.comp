@@ -5,7 +5,8 @@
 // then [B J Q, B J Q + N) = token rows n of dlogits (written), through the softmax of Cw[n, :]:
 //   g_j = <dy[n,:], ys[row(b,j),:]>, dlogits[n,j] = Cw[n,j] (g_j - <dy[n,:], y[n,:]>) / tau
 // using sum_j Cw[n,j] g_j = <dy[n,:], sum_j Cw[n,j] ys[row(b,j),:]> = <dy[n,:], y[n,:]> (y from the
-// forward), so a row takes one pass. Dot products run over texels in ascending order.
+// forward), so a row takes one pass. dy[n,:] stays in registers (D/4 is a specialisation constant);
+// dot products run over texels in ascending order.
 #include "common.glsl"
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Dy;  // [N, D/4] texels
@@ -17,8 +18,10 @@ layout(std430, binding = 5) writeonly buffer Dlogits { float dlogits[]; };
 
 #include "token_route_soft_moe.glsl"
 
+layout(constant_id = 1) const uint D4 = 1u;  // = p.D / 4: a feature row in registers
+
 void slotChunk(const uint item) {
-  const uint J = smJ(), Q = smChunks(), D4 = smD4();
+  const uint J = smJ(), Q = smChunks();
   const uint q = item % Q, j = (item / Q) % J, b = item / (Q * J);
   const uint c0 = q * kChunk4;
   vec4 acc[kChunk4];
@@ -35,14 +38,18 @@ void slotChunk(const uint item) {
 }
 
 void tokenRow(const uint n) {
-  const uint J = smJ(), D4 = smD4(), row = n * J, b = n / p.T;
+  const uint J = smJ(), row = n * J, b = n / p.T;
+  vec4 g[D4];  // dy[n,:] in registers: each slot row's texels are then the only loads
   float dyy = 0.0;
-  for (uint c = 0u; c < D4; ++c) dyy += dot(imageLoad(Dy, int(n * D4 + c)), imageLoad(Y, int(n * D4 + c)));
+  [[unroll]] for (uint c = 0u; c < D4; ++c) {
+    g[c] = imageLoad(Dy, int(n * D4 + c));
+    dyy += dot(g[c], imageLoad(Y, int(n * D4 + c)));
+  }
   for (uint j = 0u; j < J; ++j) {
     const uint r = smRow(b, j);
-    float g = 0.0;
-    for (uint c = 0u; c < D4; ++c) g += dot(imageLoad(Dy, int(n * D4 + c)), imageLoad(Ys, int(r * D4 + c)));
-    dlogits[row + j] = cw[row + j] * (g - dyy) / p.temperature;
+    float dot_g = 0.0;
+    [[unroll]] for (uint c = 0u; c < D4; ++c) dot_g += dot(g[c], imageLoad(Ys, int(r * D4 + c)));
+    dlogits[row + j] = cw[row + j] * (dot_g - dyy) / p.temperature;
   }
 }
 

@@ -4,7 +4,8 @@
 // softmax over the sequence's tokens (= or += by accumulateDlogits), t ascending:
 //   h_t = <dxs[row(b,j),:], x[bT+t,:]>, dlogits[bT+t, j] (+)= Dw[bT+t,j] (h_t - <dxs[row(b,j),:], xs[row(b,j),:]>) / tau
 //   using sum_t Dw[bT+t,j] h_t = <dxs[row,:], sum_t Dw[bT+t,j] x[bT+t,:]> = <dxs[row,:], xs[row,:]>
-//   (xs from the forward), so a column takes one pass.
+//   (xs from the forward), so a column takes one pass with dxs[row,:] in registers (D/4 is a
+//   specialisation constant).
 // then [B J, B J + N Q) = (token n, features 16q .. 16q+15) of dx (= or += by accumulateDx):
 //   dx[n, 16q + c] (+)= sum_j Dw[n,j] dxs[row(b(n),j), 16q + c]   (j ascending)
 #include "common.glsl"
@@ -18,21 +19,27 @@ layout(std430, binding = 5) buffer Dlogits { float dlogits[]; };
 
 #include "token_route_soft_moe.glsl"
 
+layout(constant_id = 1) const uint D4 = 1u;  // = p.D / 4: a feature row in registers
+
 void column(const uint item) {
-  const uint J = smJ(), D4 = smD4(), j = item % J, b = item / J, r = smRow(b, j);
+  const uint J = smJ(), j = item % J, b = item / J, r = smRow(b, j);
+  vec4 g[D4];  // dxs[r,:] in registers: each token's texels are then the only loads
   float dxsXs = 0.0;
-  for (uint c = 0u; c < D4; ++c) dxsXs += dot(imageLoad(Dxs, int(r * D4 + c)), imageLoad(Xs, int(r * D4 + c)));
+  [[unroll]] for (uint c = 0u; c < D4; ++c) {
+    g[c] = imageLoad(Dxs, int(r * D4 + c));
+    dxsXs += dot(g[c], imageLoad(Xs, int(r * D4 + c)));
+  }
   for (uint t = 0u; t < p.T; ++t) {
     const uint n = b * p.T + t, i = n * J + j;
     float h = 0.0;
-    for (uint c = 0u; c < D4; ++c) h += dot(imageLoad(Dxs, int(r * D4 + c)), imageLoad(X, int(n * D4 + c)));
+    [[unroll]] for (uint c = 0u; c < D4; ++c) h += dot(g[c], imageLoad(X, int(n * D4 + c)));
     const float v = dw[i] * (h - dxsXs) / p.temperature;
     dlogits[i] = p.accumulateDlogits != 0u ? dlogits[i] + v : v;
   }
 }
 
 void tokenChunk(const uint item) {
-  const uint J = smJ(), Q = smChunks(), D4 = smD4();
+  const uint J = smJ(), Q = smChunks();
   const uint n = item / Q, c0 = (item % Q) * kChunk4, b = n / p.T;
   vec4 acc[kChunk4];
   [[unroll]] for (uint c = 0u; c < kChunk4; ++c) acc[c] = vec4(0.0);

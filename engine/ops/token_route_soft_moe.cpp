@@ -19,7 +19,6 @@ struct Dims {
   // Slot row of column j of sequence b: expert-major, so each expert's B·S rows are contiguous.
   uint64_t row(uint32_t b, uint32_t j) const { return uint64_t(j / S) * B * S + uint64_t(b) * S + j % S; }
   uint32_t chunks() const { return (D + kSoftMoeChunk - 1) / kSoftMoeChunk; }
-  uint64_t dotIterations() const { return D / 4 + 1; }  // a D-long dot product over texels
 };
 
 Dims checked(const SoftMoeParams& p, const std::string& op) {
@@ -156,7 +155,7 @@ SoftMoeCombineBackward::SoftMoeCombineBackward(const Program& program, TensorId 
   setup(p_, uint64_t(d.B) * d.J * d.chunks() + d.N,
         {exact(program, dy, uint64_t(d.N) * d.D), exact(program, ys, d.slotRows() * d.D),
          exact(program, y, uint64_t(d.N) * d.D), bind(program, combineW), bind(program, dys), bind(program, dlogits)});
-  setLoopBudget(std::max<uint64_t>(d.T, (uint64_t(d.J) + 1) * (d.dotIterations() + 1)) + 2);
+  setLoopBudget(std::max<uint64_t>(d.T, d.J) + 2);  // the dot products are unrolled
 }
 
 void SoftMoeCombineBackward::runCpu(const ArenaView& a) const {
@@ -200,7 +199,7 @@ SoftMoeDispatchBackward::SoftMoeDispatchBackward(const Program& program, TensorI
   setup(p_, uint64_t(d.B) * d.J + uint64_t(d.N) * d.chunks(),
         {exact(program, dxs, d.slotRows() * d.D), exact(program, x, uint64_t(d.N) * d.D),
          exact(program, xs, d.slotRows() * d.D), bind(program, dispatchW), bind(program, dx), bind(program, dlogits)});
-  setLoopBudget(std::max<uint64_t>((uint64_t(d.T) + 1) * (d.dotIterations() + 1), d.J) + 2);
+  setLoopBudget(std::max<uint64_t>(d.T, d.J) + 2);  // the dot products are unrolled
 }
 
 void SoftMoeDispatchBackward::runCpu(const ArenaView& a) const {

@@ -104,6 +104,7 @@ class SoftMoeCombineBackward final : public LoopBudgetedOp {
                          TensorId dys, TensorId dlogits, SoftMoeParams params);
   std::string shader() const override { return "token_route_soft_moe_combine_backward"; }
   std::vector<bool> texelBindings() const override { return {true, true, true}; }  // dy, ys, y
+  std::vector<uint32_t> specConstants() const override { return {p_.D / 4}; }      // a row in registers
   void runCpu(const ArenaView& arena) const override;
 
  private:
@@ -118,6 +119,7 @@ class SoftMoeDispatchBackward final : public LoopBudgetedOp {
                           TensorId dx, TensorId dlogits, SoftMoeParams params);
   std::string shader() const override { return "token_route_soft_moe_dispatch_backward"; }
   std::vector<bool> texelBindings() const override { return {true, true, true}; }  // dxs, x, xs
+  std::vector<uint32_t> specConstants() const override { return {p_.D / 4}; }      // a row in registers
   void runCpu(const ArenaView& arena) const override;
 
  private:
