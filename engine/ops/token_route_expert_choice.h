@@ -18,7 +18,7 @@
 //   count[N]         int32 = number of experts that took token n (0 = dropped; for metrics)
 // Experts choose among all N tokens of the batch, so whether a token is taken depends on the other
 // tokens, later ones of its own sequence included: like Soft MoE, not causal (the paper notes it
-// for autoregressive decoding). A builder may pass a per-sequence N (one op per sequence) if needed.
+// for autoregressive decoding).
 // This is exactly the token-choice tables with k = E (choice j of token n = expert j), so the
 // existing ops consume it unchanged:
 //   y[n,:] = Σ_e [slot[n,e] >= 0] · wt[n,e] · oe[slot[n,e],:]      (CombineForward with k = E)
