@@ -275,6 +275,14 @@ struct TrainingController::Impl {
     for (const auto& d : detectors) s->collapse.push_back(d.verdict());
     for (const MoeLayerInfo& L : session->model().moeLayers) {
       // Without a capacity limit the engine sizes its slots to the batch; the UI shows "unlimited".
+      if (spec->model.kind == ModelKind::Transformer) {
+        // The views know the MLP router types; a Transformer's token-choice router is top-k.
+        const TokenRouterSpec& router = spec->model.transformer.layers.at(L.layer).router;
+        const bool dense = router.type == TokenRouterType::Dense;
+        const bool limited = router.capacityFactor > 0 && !dense;
+        s->layers.push_back({dense ? RouterType::Dense : RouterType::TopK, L.experts, L.k, limited ? L.capacity : 0});
+        continue;
+      }
       const RouterSpec& router = spec->model.layers.at(L.layer).router;
       const bool limited = router.capacityFactor > 0 && router.type != RouterType::Dense;
       s->layers.push_back({router.type, L.experts, L.k, limited ? L.capacity : 0});
