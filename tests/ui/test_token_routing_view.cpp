@@ -7,6 +7,8 @@
 #include <QDir>
 #include <QFile>
 #include <QImage>
+#include <QPainter>
+#include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QToolTip>
 #include <QtTest>
@@ -340,10 +342,16 @@ class TestTokenRoutingView : public QObject {
     QVERIFY(dir.isValid());
     TokenRoutingView view;
     view.resize(700, 500);
-    view.showSnapshot(snapshotWith(syntheticRouting(2, 8, 32, 64, 7)));
+    const TokenRouting r = syntheticRouting(2, 8, 32, 64, 7);
+    view.showSnapshot(snapshotWith(r));
     for (const QString suffix : {"png", "svg", "pdf"}) {
       const QString path = dir.filePath(view.title() + "." + suffix);
       QCOMPARE(view.exportFigure(path), QString());
+      if (const QString shots = qEnvironmentVariable("ROUTELAB_TOKEN_ROUTING_SHOTS"); !shots.isEmpty()) {
+        QDir().mkpath(shots);
+        QFile::remove(shots + "/export." + suffix);
+        QFile::copy(path, shots + "/export." + suffix);
+      }
       QFile file(path);
       QVERIFY(file.open(QIODevice::ReadOnly));
       const QByteArray bytes = file.readAll();
@@ -355,8 +363,27 @@ class TestTokenRoutingView : public QObject {
       } else if (suffix == "svg") {
         // Vector: token texts and titles are there as text.
         QVERIFY(bytes.contains("<svg"));
-        QVERIFY(bytes.contains("layer 1 → layer 2") || bytes.contains("layer 1 &#x2192; layer 2") || bytes.contains("layer 2"));
+        QVERIFY(bytes.contains(QString("layer 1 → layer 2").toUtf8()));
         QVERIFY(bytes.contains("Routing flow over 64 probe sequences"));
+        QVERIFY(bytes.contains(">" + QString::fromStdString(r.tokens[0]).toHtmlEscaped().toUtf8() + "<"));  // "<count>"
+        // Rendered back, it draws the same cells in the same colours as the screen.
+        QSvgRenderer renderer(path);
+        QVERIFY(renderer.isValid());
+        QImage image(view.size(), QImage::Format_ARGB32);
+        image.fill(Qt::white);
+        QPainter painter(&image);
+        renderer.render(&painter, QRectF(QPointF(), QSizeF(view.size())));
+        painter.end();
+        if (const QString shots = qEnvironmentVariable("ROUTELAB_TOKEN_ROUTING_SHOTS"); !shots.isEmpty())
+          image.save(shots + "/export_svg_rendered.png");
+        for (int t = 0; t < 32; ++t) {
+          const int e = r.chosen[0][t];
+          if (e < 0) continue;
+          const QRgb px = cornerPixel(image, view.tokenCellRect(0, t));
+          const QRgb want = TokenRoutingView::tokenFill(e, r.weight[0][t]).rgb();
+          QVERIFY2(std::abs(qRed(px) - qRed(want)) <= 2 && std::abs(qGreen(px) - qGreen(want)) <= 2 && std::abs(qBlue(px) - qBlue(want)) <= 2,
+                   qPrintable(QString("token %1: SVG pixel %2, screen fill %3").arg(t).arg(rgb(px)).arg(rgb(want))));
+        }
       } else {
         QVERIFY(bytes.startsWith("%PDF"));
       }
@@ -430,6 +457,28 @@ class TestTokenRoutingView : public QObject {
     QVERIFY(view.tokenCellRect(0, shown).isEmpty());
     QVERIFY(view.rect().contains(view.flowCellRect(2, 7, 7)));
     grabView(view, "long_sequence");
+  }
+
+  void unevenExpertCountsPerLayer() {
+    // 4 experts at layer 1, 6 at layer 2: tokens 0..3 go 0 → 5, 1 → 4, 1 → 4, 3 → 0.
+    TokenRouting r;
+    r.tokens = {"a", "b", "c", "d"};
+    r.layers = 2;
+    r.experts = {4, 6};
+    r.chosen = {{0, 1, 1, 3}, {5, 4, 4, 0}};
+    r.weight = {{0.5f, 0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f, 0.5f}};
+    r.flow = routingFlow(r.chosen, r.experts);
+    r.sequences = 1;
+    TokenRoutingView view;
+    view.resize(700, 500);
+    view.showSnapshot(snapshotWith(r));
+    QVERIFY(view.showsRouting());
+    QVERIFY(view.rect().contains(view.flowCellRect(0, 3, 5)));
+    QVERIFY(view.flowCellRect(0, 3, 6).isEmpty());
+    QVERIFY(view.flowCellRect(0, 4, 0).isEmpty());
+    QCOMPARE(view.tooltipAt(view.flowCellRect(0, 1, 4).center()), QString("layer 1 expert 1 → layer 2 expert 4\n2 of 2 tokens (100.0%)"));
+    QCOMPARE(view.tooltipAt(view.flowCellRect(0, 2, 0).center()), QString("expert 2 at layer 1 received no counted tokens"));
+    grabView(view, "uneven_experts");
   }
 
   void singleLayerHasNoFlow() {

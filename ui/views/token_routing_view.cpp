@@ -195,7 +195,7 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
       lay.texts.push_back({QRect(x0, y, smallM.horizontalAdvance(text) + 2, rowH - 4), text, smallFont(), kText});
     };
     const QString heading = QStringLiteral("expert:");
-    label(place(smallM.horizontalAdvance(heading)) , heading);
+    label(place(smallM.horizontalAdvance(heading)), heading);
     for (int e = 0; e < maxExperts; ++e) {
       const QString n = QString::number(e);
       const int x0 = place(kSwatch + 3 + smallM.horizontalAdvance(n));
@@ -215,13 +215,16 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
     label(x0, rampLabel);
     int sx = x0 + smallM.horizontalAdvance(rampLabel) + 3;
     for (int i = 0; i < ramp; ++i, sx += kSwatch)
-      lay.swatches.push_back({QRect(sx, swatchTop(), kSwatch, kSwatch), 0, float(i + 1) / ramp, false});
+      lay.swatches.push_back({QRect(sx, swatchTop(), kSwatch, kSwatch), 0, float(i) / (ramp - 1), false});
     label(sx + 3, rampEnd);
     y += rowH + 6;
   }
 
   // The sample sequence: lines of tokens, each line a block of L rows.
-  const bool flowDrawn = L >= 2 && !r.flow.empty();
+  double counted = 0;  // probe tokens in the flow
+  for (const auto& pair : r.flow)
+    for (const auto& row : pair) counted += rowTotal(row);
+  const bool flowDrawn = L >= 2 && counted > 0;
   {
     int labelW = 0;
     for (int l = 0; l < L; ++l) labelW = std::max(labelW, textM.horizontalAdvance(QStringLiteral("layer %1").arg(l + 1)));
@@ -282,10 +285,7 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
   }
 
   // The flow between consecutive layers.
-  double counted = 0;
-  for (const auto& pair : r.flow)
-    for (const auto& row : pair) counted += rowTotal(row);
-  if (L < 2 || counted <= 0) {
+  if (!flowDrawn) {
     const QString why = L < 2 ? QStringLiteral("The layer-to-layer routing flow needs at least two MoE layers.")
                               : QStringLiteral("Routing flow: no probe tokens counted yet.");
     lay.texts.push_back({QRect(kMargin, y, innerW, std::max(textM.height(), H - kMargin - y)), why, textFont(), kMuted,
@@ -295,7 +295,9 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
   const int barW = 70;
   const QString barLeft = QStringLiteral("0%"), barRight = QStringLiteral("100%");
   const int barBlock = smallM.horizontalAdvance(barLeft) + 4 + barW + 4 + smallM.horizontalAdvance(barRight);
-  const QString sequences = r.sequences > 0 ? QStringLiteral(" over %1 probe sequences").arg(r.sequences) : QString();
+  const QString sequences = r.sequences == 1 ? QStringLiteral(" over 1 probe sequence")
+                            : r.sequences > 1 ? QStringLiteral(" over %1 probe sequences").arg(r.sequences)
+                                              : QString();
   // The full explanation when it takes at most two lines, else the short one.
   QString caption;
   for (const QString& text :
@@ -321,14 +323,14 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
   // Panels side by side when they fit, else in rows; the arrangement with the largest cells wins.
   const int pairs = L - 1;
   const QFontMetrics panelM(panelTitleFont());
-  const int head = std::max(smallM.horizontalAdvance(QString::number(maxExperts - 1)) + 6, smallM.height() + 2);
+  const int minHead = std::max(smallM.horizontalAdvance(QString::number(maxExperts - 1)) + 6, smallM.height() + 2);
   double maxCount = 0;
   for (const auto& pair : r.flow)
     for (const auto& row : pair) maxCount = std::max(maxCount, rowTotal(row));
   const int countW = std::max(smallM.horizontalAdvance(countText(maxCount)), smallM.horizontalAdvance("n")) + 8;
   const int areaH = H - kMargin - y;
-  int bestCols = 1, bestCell = 0;
-  for (int cols = 1; cols <= pairs; ++cols) {
+  // The largest cell the panels allow with `cols` panels per row and expert headers `head` thick.
+  auto cellFor = [&](int cols, int head) {
     const int rows = (pairs + cols - 1) / cols;
     const int pw = (innerW - (cols - 1) * kPanelGap) / cols;
     const int ph = (areaH - (rows - 1) * kPanelGap) / rows;
@@ -337,9 +339,15 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
       const int from = r.experts[size_t(p)], to = r.experts[size_t(p + 1)];
       cell = std::min({cell, (pw - head - 3 - countW) / to, (ph - panelM.height() - 4 - head - 3) / from});
     }
-    if (cell >= bestCell) bestCell = cell, bestCols = cols;
-  }
-  const int cell = std::max(2, bestCell);
+    return cell;
+  };
+  int cols = 1;
+  for (int c = 2; c <= pairs; ++c)
+    if (cellFor(c, minHead) >= cellFor(cols, minHead)) cols = c;
+  // Headers grow with large cells (to half a cell), so they stay in proportion.
+  int head = std::clamp(cellFor(cols, minHead) / 2, minHead, 24);
+  const int cell = std::max(2, cellFor(cols, head));
+  head = std::max(minHead, std::min(head, cell / 2));
   // Percentages in the largest of these sizes that fits the cells (none when too small).
   int numberPixels = 0;
   for (int px : {12, 11, 10, 9}) {
@@ -349,7 +357,7 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
       break;
     }
   }
-  const int cols = bestCols, rows = (pairs + cols - 1) / cols;
+  const int rows = (pairs + cols - 1) / cols;
   const int pw = (innerW - (cols - 1) * kPanelGap) / cols;
   const int ph = (areaH - (rows - 1) * kPanelGap) / rows;
   for (int p = 0; p < pairs; ++p) {
@@ -439,23 +447,20 @@ void TokenRoutingView::paint(QPainter& painter, const QSize& size, bool onScreen
   for (const Layout::Panel& panel : lay.panels) {
     const auto& counts = r.flow[size_t(panel.pair)];
     const auto& shares = shares_[size_t(panel.pair)];
-    painter.setFont(smallFont());
-    for (size_t j = 0; j < panel.colHeads.size(); ++j) {
-      const QColor c = expertColor(int(j));
-      painter.fillRect(panel.colHeads[j], c);
-      if (panel.colHeads[j].width() >= smallM.horizontalAdvance(QString::number(j)) + 2) {
-        painter.setPen(textOn(c));
-        painter.drawText(panel.colHeads[j], Qt::AlignCenter, QString::number(j));
-      }
-    }
+    // Expert headers: the expert's colour with its number where it fits (larger on large headers).
+    auto drawHead = [&](const QRect& rect, int expert) {
+      const QColor c = expertColor(expert);
+      painter.fillRect(rect, c);
+      const QFont font = pixelFont(std::min(rect.width(), rect.height()) >= 20 ? 12 : 10);
+      const QFontMetrics m(font);
+      if (rect.width() < m.horizontalAdvance(QString::number(expert)) + 2 || rect.height() < m.height() - 2) return;
+      painter.setFont(font);
+      painter.setPen(textOn(c));
+      painter.drawText(rect, Qt::AlignCenter, QString::number(expert));
+    };
+    for (size_t j = 0; j < panel.colHeads.size(); ++j) drawHead(panel.colHeads[j], int(j));
     for (size_t i = 0; i < panel.rowHeads.size(); ++i) {
-      const QColor c = expertColor(int(i));
-      painter.fillRect(panel.rowHeads[i], c);
-      painter.setFont(smallFont());
-      if (panel.rowHeads[i].height() >= smallM.height() - 2) {
-        painter.setPen(textOn(c));
-        painter.drawText(panel.rowHeads[i], Qt::AlignCenter, QString::number(i));
-      }
+      drawHead(panel.rowHeads[i], int(i));
       const double total = rowTotal(counts[i]);
       for (size_t j = 0; j < panel.cells[i].size(); ++j) {
         const QRect& rect = panel.cells[i][j];
