@@ -333,8 +333,13 @@ class TestTokenRoutingView : public QObject {
     QTRY_VERIFY(QToolTip::isVisible());
     QCOMPARE(QToolTip::text(), view.tooltipAt(at));
     QVERIFY(QToolTip::text().contains("layer 2 · expert 1 · gate weight 1.000"));
+    // The hovered token is outlined through every layer: dark pixels just outside its cells.
+    const QImage hovered = grabView(view, "small_hover");
+    const QRect cell = view.tokenCellRect(0, 5);
+    QVERIFY2(qGray(hovered.pixel(cell.left() - 1, cell.center().y())) < 100, qPrintable(rgb(hovered.pixel(cell.left() - 1, cell.center().y()))));
     QTest::mouseMove(&view, QPoint(2, 2));
     QTRY_VERIFY(!QToolTip::isVisible());
+    QVERIFY(qGray(grabView(view, "small_unhovered").pixel(cell.left() - 1, cell.center().y())) > 200);
   }
 
   void exportsWriteVectorAndPixels() {

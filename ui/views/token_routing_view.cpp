@@ -348,11 +348,14 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
   int head = std::clamp(cellFor(cols, minHead) / 2, minHead, 24);
   const int cell = std::max(2, cellFor(cols, head));
   head = std::max(minHead, std::min(head, cell / 2));
-  // Percentages in the largest of these sizes that fits the cells (none when too small).
+  // Percentages in the largest of these sizes that fits the cells (none when too small): "100"
+  // fits at all, and the common two digits with some room around them.
   int numberPixels = 0;
   for (int px : {12, 11, 10, 9}) {
     const QFontMetrics m(pixelFont(px));
-    if (cell - 1 >= m.horizontalAdvance(QStringLiteral("100")) + 1 + (px - 9) * 2 && cell - 1 >= m.height()) {
+    const int inner = cell - 1;
+    if (m.horizontalAdvance(QStringLiteral("100")) <= inner && m.horizontalAdvance(QStringLiteral("88")) + px / 2 <= inner &&
+        m.height() <= inner) {
       numberPixels = px;
       break;
     }
