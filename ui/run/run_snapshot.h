@@ -3,10 +3,12 @@
 // live Session). The TrainingController publishes one RunSnapshot at display rate; every view
 // reads only this.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "metrics/routing_metrics.h"
+#include "run/token_routing.h"
 #include "spec/spec.h"
 #include "train/session.h"
 
@@ -66,6 +68,7 @@ struct RunSnapshot {
   Probe probe;                // routing of the fixed probe batch
   InputMap inputMap;          // empty (resolution 0) for non-2-D data
   std::vector<CollapseVerdict> collapse;  // per MoE layer
+  std::optional<TokenRouting> tokenRouting;  // Transformer models only (run/token_routing.h)
 
   // Per MoE layer: router kind, k, experts, capacity per expert (0 = unlimited).
   struct LayerInfo { RouterType router = RouterType::TopK; int experts = 0, k = 0, capacity = 0; };

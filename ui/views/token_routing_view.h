@@ -1,0 +1,59 @@
+#pragma once
+// TokenRoutingView: how a Transformer's MoE layers route tokens. Top, the sample sequence as a
+// grid (one row per MoE layer, one cell per token showing its text) filled with the chosen
+// expert's colour, paler for a lower gate weight, hatched for a dropped token. Bottom, the
+// layer-to-layer flow over the probe set: one heatmap per pair of consecutive layers, a row per
+// expert at layer l giving the share of its tokens that layer l + 1 sends to each expert.
+// Everything is painted with QPainter at the requested size, so SVG and PDF exports are vector.
+#include <QRect>
+#include <QString>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "run/token_routing.h"
+#include "views/figure_view.h"
+
+namespace rl::ui {
+
+class TokenRoutingView : public FigureView {
+  Q_OBJECT
+ public:
+  explicit TokenRoutingView(QWidget* parent = nullptr);
+
+  QString title() const override { return QStringLiteral("Token routing"); }
+  void showSnapshot(const RunSnapshot& snapshot) override;
+
+  // What the view draws (tests, the window's checks). Rectangles are in widget pixels at the
+  // current size; an empty rectangle means not drawn.
+  bool showsRouting() const;      // false while a note is shown instead
+  QString noteText() const;       // the note ("" when the routing is drawn)
+  QRect tokenCellRect(int layer, int token) const;
+  QRect flowCellRect(int pair, int from, int to) const;
+  int shownTokens() const;        // tokens drawn in the grid (the first ones, when space is short)
+  QString tooltipAt(const QPoint& pos) const;  // "" where there is nothing to explain
+
+  // The fill of a routed token's cell: the expert's palette colour (expertColor) mixed with white,
+  // full colour at gate weight 1.
+  static QColor tokenFill(int expert, float weight);
+
+ protected:
+  void paintEvent(QPaintEvent* event) override;
+  void paintFigure(QPainter& painter, const QSize& size) override;
+  void mouseMoveEvent(QMouseEvent* event) override;
+  void leaveEvent(QEvent* event) override;
+
+ private:
+  struct Layout;
+  Layout layoutFor(const QSize& size) const;
+  void paint(QPainter& painter, const QSize& size, bool onScreen) const;
+  void setRouting(const std::optional<TokenRouting>& routing, int step);
+
+  std::optional<TokenRouting> routing_;
+  std::string problem_;  // why routing_ cannot be drawn ("" when it can)
+  std::vector<std::vector<std::vector<double>>> shares_;  // [L-1][E_l][E_{l+1}] row-normalised flow
+  int step_ = -1;
+  int hoveredToken_ = -1;  // outlined in every layer row while the mouse is over it
+};
+
+}  // namespace rl::ui
