@@ -45,8 +45,10 @@ std::vector<std::string> validate(const MatrixView& x, const TsneOptions& o, con
     if (n < 2) problems.push_back("input: PCA needs at least 2 points, got " + std::to_string(n));
     if (x.cols < 2 && x.cols > 0) problems.push_back("input: PCA to 2-D needs at least 2 dimensions, got " + std::to_string(x.cols));
   } else {
-    if (!(o.perplexity > 0) || !std::isfinite(o.perplexity))
-      problems.push_back("perplexity: must be positive, got " + num(o.perplexity));
+    // Below 1 the neighbour count 3 * perplexity rounds to nothing useful (and 1 already puts all
+    // of a point's weight on its nearest neighbour).
+    if (!(o.perplexity >= 1) || !std::isfinite(o.perplexity))
+      problems.push_back("perplexity: must be at least 1, got " + num(o.perplexity));
     else if (double(n) < 3 * o.perplexity + 1)
       problems.push_back("input: " + std::to_string(n) + " points are too few for perplexity " + num(o.perplexity) +
                          " (t-SNE needs N >= 3 * perplexity + 1 = " + num(std::floor(3 * o.perplexity) + 1) +
