@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   std::vector<size_t> sizes;
   std::vector<Method> methods = {Method::Cpu, Method::Vulkan, Method::Pca};
   int iterations = 1000;
+  double theta = TsneOptions{}.theta, perplexity = TsneOptions{}.perplexity;
   for (int a = 1; a < argc; ++a) {
     std::string arg = argv[a];
     if (arg == "--methods" && a + 1 < argc) {
@@ -43,6 +44,10 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--iterations" && a + 1 < argc) {
       iterations = std::atoi(argv[++a]);
+    } else if (arg == "--theta" && a + 1 < argc) {
+      theta = std::atof(argv[++a]);
+    } else if (arg == "--perplexity" && a + 1 < argc) {
+      perplexity = std::atof(argv[++a]);
     } else {
       sizes.push_back(std::strtoul(arg.c_str(), nullptr, 10));
     }
@@ -59,6 +64,8 @@ int main(int argc, char** argv) {
       TsneOptions o;
       o.method = m;
       o.iterations = iterations;
+      o.theta = theta;
+      o.perplexity = perplexity;
       TsneResult r;
       const std::clock_t c0 = std::clock();
       try {
