@@ -1,6 +1,6 @@
 #version 450
 // t-SNE forces: attraction over the sparse P, repulsion block by block (near blocks exactly, far
-// blocks by their count at their centroid; theta = 0: all exact). One workgroup per block of 64
+// blocks by a second-order expansion about their centroid; theta = 0: all exact). One workgroup per block of 64
 // points in spatial order, TILE of them per invocation; every sum in a fixed order (deterministic,
 // no atomics). (engine/tsne/tsne_ops.h)
 // Lavapipe style: positions read as rgba32f texels (two points per load) shared by TILE register
@@ -12,7 +12,7 @@ const uint BLOCK = 64;                        // = rl::tsne::kTsneBlock
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Y;       // [Np / 2] texels: (x0, y0, x1, y1)
 layout(binding = 1, rgba32f) uniform readonly imageBuffer Sorted;  // [B * 32] texels, spatial order
-layout(binding = 2, rgba32f) uniform readonly imageBuffer Blocks;  // [B]: (centroid, radius, count)
+layout(binding = 2, rgba32f) uniform readonly imageBuffer Blocks;  // [2B]: (centroid, radius, count), (Mxx, Mxy, Myy, 0)
 layout(binding = 3, rgba32f) uniform readonly imageBuffer PTexels;  // [T]: (col, p, col, p) (packAffinities)
 layout(std430, binding = 4) readonly buffer Order { uint order[]; };
 layout(std430, binding = 5) readonly buffer RowTexels { uint rowTexels[]; };
@@ -43,16 +43,20 @@ void main() {
     rep[a] = vec2(0.0);
     z[a] = 0.0;
   }
-  const vec4 bt = imageLoad(Blocks, int(t));
+  const vec4 bt = imageLoad(Blocks, int(2 * t));
   for (uint s = 0; s < p.blocks; ++s) {
-    const vec4 bs = imageLoad(Blocks, int(s));
-    const float gap = distance(bt.xy, bs.xy) - bt.z;
-    if (p.theta > 0.0 && p.theta * gap > bs.z) {
+    const vec4 bs = imageLoad(Blocks, int(2 * s));
+    const float gap = max(distance(bt.xy, bs.xy) - bt.z, 0.0);
+    if (p.theta > 0.0 && p.theta * sqrt(1.0 + gap * gap) > bs.z) {
+      const vec4 m = imageLoad(Blocks, int(2 * s + 1));  // (Mxx, Mxy, Myy, 0)
+      const float tr = m.x + m.z;
       [[unroll]] for (uint a = 0; a < TILE; ++a) {
-        const vec2 d = yi[a] - bs.xy;
-        const float q = 1.0 / (1.0 + dot(d, d));
-        z[a] += bs.w * q;
-        rep[a] += (bs.w * q * q) * d;
+        const vec2 r = yi[a] - bs.xy;
+        const float q = 1.0 / (1.0 + dot(r, r)), q2 = q * q, q3 = q2 * q;
+        const vec2 mr = vec2(m.x * r.x + m.y * r.y, m.y * r.x + m.z * r.y);
+        const float rmr = dot(r, mr);
+        z[a] += bs.w * q - q2 * tr + 4.0 * q3 * rmr;
+        rep[a] += (bs.w * q2 + 12.0 * q3 * q * rmr - 2.0 * q3 * tr) * r - (4.0 * q3) * mr;
       }
     } else {
       for (uint k = s * (BLOCK / 2); k < (s + 1) * (BLOCK / 2); ++k) {

@@ -43,9 +43,9 @@ struct TsneOptions {
   int reportEvery = 50;          // progress (and the KL estimate) every this many iterations; 0 = never
   unsigned threads = 0;          // CPU threads; 0 = all cores
   std::string vulkanDevice;      // Method::Vulkan: device hint (index or name), empty = default choice
-  // Method::Vulkan: repulsion from a block of 64 nearby points is taken at the block's centroid when
-  // theta * (distance - own block's radius) > the block's radius; 0 = every pair exactly (O(N^2)).
-  double theta = 0.5;
+  // Method::Vulkan: repulsion from a block of 64 nearby points is expanded about the block's
+  // centroid when its radius < theta * sqrt(1 + distance^2) (tsne_ops.h); 0 = every pair exactly.
+  double theta = 0.7;
 
   // Options for refreshing an embedding from the previous one (warm start): fewer iterations, no
   // early exaggeration, the final momentum from the start.

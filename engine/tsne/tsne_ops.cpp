@@ -47,7 +47,7 @@ TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels) {
   t.y = program.add("tsne.y", {padded, 2}, Role::Param);
   t.order = program.add("tsne.order", {blocks * kTsneBlock}, Role::Input, DType::I32);
   t.sortedY = program.add("tsne.sortedY", {blocks * kTsneBlock, 2}, Role::Activation);
-  t.blocks = program.add("tsne.blocks", {blocks, 4}, Role::Activation);
+  t.blocks = program.add("tsne.blocks", {blocks, 8}, Role::Activation);
   t.rowTexels = program.add("tsne.rowTexels", {n + 1}, Role::Input, DType::I32);
   t.pTexels = program.add("tsne.pTexels", {std::max(texels, 1u), 4}, Role::Input);
   t.forces = program.add("tsne.forces", {n, 4}, Role::Activation);
@@ -81,15 +81,23 @@ void TsneBlocksOp::runCpu(const ArenaView& arena) const {
     for (uint32_t k = first + count; k < first + kTsneBlock; ++k) sorted[2 * k] = sorted[2 * k + 1] = kTsnePadCoordinate;
     c0 /= float(count);
     c1 /= float(count);
-    float r2 = 0;
+    float r2 = 0, mxx = 0, mxy = 0, myy = 0;
     for (uint32_t k = first; k < first + count; ++k) {
       const float d0 = sorted[2 * k] - c0, d1 = sorted[2 * k + 1] - c1;
       r2 = std::max(r2, d0 * d0 + d1 * d1);
+      mxx += d0 * d0;
+      mxy += d0 * d1;
+      myy += d1 * d1;
     }
-    blocks[4 * b] = c0;
-    blocks[4 * b + 1] = c1;
-    blocks[4 * b + 2] = std::sqrt(r2);
-    blocks[4 * b + 3] = float(count);
+    float* out = &blocks[8 * b];
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = std::sqrt(r2);
+    out[3] = float(count);
+    out[4] = mxx;
+    out[5] = mxy;
+    out[6] = myy;
+    out[7] = 0;
   }
 }
 
@@ -125,15 +133,18 @@ void TsneForcesOp::runCpu(const ArenaView& arena) const {
     const float yi0 = sorted[2 * k], yi1 = sorted[2 * k + 1];
     double z = 0, r0 = 0, r1 = 0;
     for (uint32_t s = 0; s < p_.blocks; ++s) {
-      const float* bt = &blocks[4 * t];
-      const float* bs = &blocks[4 * s];
-      const float gap = std::hypot(bt[0] - bs[0], bt[1] - bs[1]) - bt[2];
-      if (p_.theta > 0 && p_.theta * gap > bs[2]) {  // far: the block's count at its centroid
-        const double d0 = double(yi0) - bs[0], d1 = double(yi1) - bs[1];
-        const double q = 1.0 / (1.0 + d0 * d0 + d1 * d1);
-        z += bs[3] * q;
-        r0 += bs[3] * q * q * d0;
-        r1 += bs[3] * q * q * d1;
+      const float* bt = &blocks[8 * t];
+      const float* bs = &blocks[8 * s];
+      const float gap = std::max(std::hypot(bt[0] - bs[0], bt[1] - bs[1]) - bt[2], 0.0f);
+      if (p_.theta > 0 && p_.theta * std::sqrt(1 + gap * gap) > bs[2]) {  // far: second-order expansion about the centroid
+        const double r[2] = {double(yi0) - bs[0], double(yi1) - bs[1]};
+        const double q = 1.0 / (1.0 + r[0] * r[0] + r[1] * r[1]), q2 = q * q, q3 = q2 * q;
+        const double mr[2] = {bs[4] * r[0] + bs[5] * r[1], bs[5] * r[0] + bs[6] * r[1]};
+        const double rmr = r[0] * mr[0] + r[1] * mr[1], tr = double(bs[4]) + bs[6];
+        z += bs[3] * q - q2 * tr + 4 * q3 * rmr;
+        const double radial = bs[3] * q2 + 12 * q3 * q * rmr - 2 * q3 * tr;
+        r0 += radial * r[0] - 4 * q3 * mr[0];
+        r1 += radial * r[1] - 4 * q3 * mr[1];
       } else {
         for (uint32_t j = s * kTsneBlock; j < (s + 1) * kTsneBlock; ++j) {  // pads add nothing
           const double d0 = double(yi0) - sorted[2 * j], d1 = double(yi1) - sorted[2 * j + 1];

@@ -7,10 +7,18 @@
 // points, E entries of the sparse P (CSR). `order` is a spatial order of the points (spatial_order.h,
 // refreshed by the host every few iterations): block b holds order[64 b .. 64 b + 63], a compact group.
 //   blocks:  sortedY[k] = y[order[k]] (k < N; pads at kTsnePadCoordinate, far enough to add nothing
-//            in float), block[b] = (centroid, radius = max distance from it, count)
+//            in float), block[b] = (centroid c, radius = max distance from it, count n; second
+//            moments M = sum_j (y_j - c)(y_j - c)^T as (Mxx, Mxy, Myy, 0))
 //   forces:  for every point i (in block order), over every block s:
-//              far (theta > 0 and theta * (|c_t - c_s| - r_t) > r_s, t = i's block): s's count at its
-//                centroid (monopole; t's radius makes the test hold for each of its points)
+//              far (theta > 0 and theta * sqrt(1 + gap^2) > r_s, gap = max(0, |c_t - c_s| - r_t), t = i's
+//                block; sqrt(1 + |r|^2) is the expansion's radius of convergence, the distance to the
+//                kernel's complex poles, so blocks much smaller than 1 are far even when they overlap,
+//                as all are in the first iterations from the PCA initialisation): the block's sums
+//                by their Taylor expansion about its centroid to second order (the first vanishes);
+//                with r = y_i - c, q = 1 / (1 + |r|^2):
+//                  sum_j q_ij         ~ n q - q^2 tr M + 4 q^3 r.Mr
+//                  sum_j q_ij^2 (y_i - y_j) ~ n q^2 r + 12 q^4 (r.Mr) r - 2 q^3 (tr M r + 2 M r)
+//                (t's radius makes the test hold for each of t's points)
 //              otherwise: each point j of s exactly (i itself included: q = 1, removed after)
 //            repulsion_i = sum_j q_ij^2 (y_i - y_j),  z_i = sum_{j != i} q_ij   (theta = 0: exact)
 //            attraction_i = sum_e p_e q_ij (y_i - y_j) (e over row i of P, j = col[e]),
@@ -84,7 +92,7 @@ struct TsneTensors {
   TensorId y;         // [Np, 2]
   TensorId order;     // [B * 64] u32: spatial order (entries >= N unused)
   TensorId sortedY;   // [B * 64, 2] y in that order, pads at kTsnePadCoordinate
-  TensorId blocks;    // [B, 4] (centroid x, y, radius, count)
+  TensorId blocks;    // [B, 8] (centroid x, y, radius, count, Mxx, Mxy, Myy, 0)
   TensorId rowTexels;  // [N + 1] u32 (PackedAffinities)
   TensorId pTexels;    // [T, 4] (PackedAffinities)
   TensorId forces;    // [N, 4]
