@@ -1,8 +1,9 @@
 #pragma once
 // t-SNE (van der Maaten & Hinton 2008) of up to ~10,000 points, with a CPU implementation
 // (FFT-accelerated grid interpolation of the repulsion, as in FIt-SNE, Linderman et al. 2019) and a
-// Vulkan one (repulsion by blocks of spatially sorted points on the device: near blocks exact,
-// far blocks by their centroid), plus PCA to 2-D behind the same call.
+// Vulkan one (repulsion by blocks of 64 spatially sorted points on the device: near blocks exact,
+// far blocks by a second-order expansion about their centroid; docs/tsne.md), plus PCA to 2-D
+// behind the same call.
 // Runs on a worker thread: progress goes to a callback, cancellation through an atomic flag.
 // No Qt here.
 //

@@ -3,7 +3,8 @@
 // default schedule (perplexity 30, 1000 iterations, PCA initialisation), then the embedding is
 // validated (finite) and its trustworthiness (k = 10) printed with the wall time and the process
 // CPU time (all threads; on a busy machine the wall time says little).
-// Usage: bench_tsne [N ...] [--methods cpu,vulkan,pca] [--iterations I]
+// Usage: bench_tsne [N ...] [--methods cpu,vulkan,pca] [--iterations I] [--theta T] [--perplexity P]
+// (theta: the Vulkan far-field criterion, 0 = exact repulsion; figures in docs/tsne.md)
 // Reference on this machine (from issue 4): scikit-learn 1.2 Barnes-Hut t-SNE takes ~5 s (2,000),
 // ~15 s (5,000), ~32 s (10,000) at trustworthiness 0.969 (10,000).
 #include <cmath>
