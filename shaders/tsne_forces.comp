@@ -1,8 +1,8 @@
 #version 450
 // t-SNE forces: attraction over the sparse P, repulsion block by block (near blocks exactly, far
-// blocks by a second-order expansion about their centroid; theta = 0: all exact). One workgroup per block of 64
-// points in spatial order, TILE of them per invocation; every sum in a fixed order (deterministic,
-// no atomics). (engine/tsne/tsne_ops.h)
+// blocks by a second-order expansion about their centroid; theta = 0: all exact). One workgroup
+// per block of 64 points in spatial order (the grid is exactly B workgroups), TILE of them per
+// invocation; every sum in a fixed order (deterministic, no atomics). (engine/tsne/tsne_ops.h)
 // Lavapipe style: positions read as rgba32f texels (two points per load) shared by TILE register
 // rows; the near/far choice depends only on the two blocks, so it is uniform in the workgroup.
 #include "common.glsl"
@@ -12,7 +12,8 @@ const uint BLOCK = 64;                        // = rl::tsne::kTsneBlock
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Y;       // [Np / 2] texels: (x0, y0, x1, y1)
 layout(binding = 1, rgba32f) uniform readonly imageBuffer Sorted;  // [B * 32] texels, spatial order
-layout(binding = 2, rgba32f) uniform readonly imageBuffer Blocks;  // [2B]: (centroid, radius, count), (Mxx, Mxy, Myy, 0)
+// [2B]: (centroid, radius, count), (Mxx, Mxy, Myy, 0)
+layout(binding = 2, rgba32f) uniform readonly imageBuffer Blocks;
 layout(binding = 3, rgba32f) uniform readonly imageBuffer PTexels;  // [T]: (col, p, col, p) (packAffinities)
 layout(std430, binding = 4) readonly buffer Order { uint order[]; };
 layout(std430, binding = 5) readonly buffer RowTexels { uint rowTexels[]; };

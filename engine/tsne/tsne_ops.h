@@ -10,8 +10,8 @@
 //            in float), block[b] = (centroid c, radius = max distance from it, count n; second
 //            moments M = sum_j (y_j - c)(y_j - c)^T as (Mxx, Mxy, Myy, 0))
 //   forces:  for every point i (in block order), over every block s:
-//              far (theta > 0 and theta * sqrt(1 + gap^2) > r_s, gap = max(0, |c_t - c_s| - r_t), t = i's
-//                block; sqrt(1 + |r|^2) is the expansion's radius of convergence, the distance to the
+//              far (theta > 0 and theta * sqrt(1 + gap^2) > r_s, gap = max(0, |c_t - c_s| - r_t),
+//                t = i's block; sqrt(1 + |r|^2) is the expansion's radius of convergence, the distance to the
 //                kernel's complex poles, so blocks much smaller than 1 are far even when they overlap,
 //                as all are in the first iterations from the PCA initialisation): the block's sums
 //                by their Taylor expansion about its centroid to second order (the first vanishes);

@@ -34,9 +34,12 @@ int main(int argc, char** argv) {
         size_t e = list.find(',', s);
         if (e == std::string::npos) e = list.size();
         std::string m = list.substr(s, e - s);
-        if (m == "cpu") methods.push_back(Method::Cpu);
-        else if (m == "vulkan") methods.push_back(Method::Vulkan);
-        else if (m == "pca") methods.push_back(Method::Pca);
+        if (m == "cpu")
+          methods.push_back(Method::Cpu);
+        else if (m == "vulkan")
+          methods.push_back(Method::Vulkan);
+        else if (m == "pca")
+          methods.push_back(Method::Pca);
         else {
           std::fprintf(stderr, "unknown method '%s' (cpu, vulkan, pca)\n", m.c_str());
           return 2;
@@ -50,13 +53,22 @@ int main(int argc, char** argv) {
     } else if (arg == "--perplexity" && a + 1 < argc) {
       perplexity = std::atof(argv[++a]);
     } else {
-      sizes.push_back(std::strtoul(arg.c_str(), nullptr, 10));
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(arg.c_str(), &end, 10);
+      if (n == 0 || *end != '\0') {
+        std::fprintf(stderr,
+                     "usage: bench_tsne [N ...] [--methods cpu,vulkan,pca] [--iterations I] [--theta T] "
+                     "[--perplexity P]\n");
+        return 2;
+      }
+      sizes.push_back(n);
     }
   }
   if (sizes.empty()) sizes = {2000, 5000, 10000};
   const double sklearnSeconds[] = {5, 15, 32};
 
-  std::printf("%-8s %-7s %9s %9s %9s %8s %10s %s\n", "N", "method", "seconds", "cpu-s", "affinity", "trust", "KL", "device");
+  std::printf("%-8s %-7s %9s %9s %9s %8s %10s %s\n", "N", "method", "seconds", "cpu-s", "affinity", "trust", "KL",
+              "device");
   int failures = 0;
   for (size_t n : sizes) {
     const Blobs data = makeBlobs(n, 64, 10, 42);
@@ -85,12 +97,13 @@ int main(int argc, char** argv) {
       }
       const double cpuSeconds = double(std::clock() - c0) / CLOCKS_PER_SEC;
       const double t = trustworthiness(x, {r.embedding.data(), n, 2}, 10);
-      std::printf("%-8zu %-7s %9.2f %9.2f %9.2f %8.4f %10.4f %s\n", n, methodName(m), r.seconds, cpuSeconds, r.affinitySeconds, t, r.kl,
-                  r.device.c_str());
+      std::printf("%-8zu %-7s %9.2f %9.2f %9.2f %8.4f %10.4f %s\n", n, methodName(m), r.seconds, cpuSeconds,
+                  r.affinitySeconds, t, r.kl, r.device.c_str());
       std::fflush(stdout);
     }
   }
-  std::printf("scikit-learn 1.2 Barnes-Hut reference: %.0f s (2,000), %.0f s (5,000), %.0f s (10,000), trust 0.969 at 10,000\n",
-              sklearnSeconds[0], sklearnSeconds[1], sklearnSeconds[2]);
+  std::printf(
+      "scikit-learn 1.2 Barnes-Hut reference: %.0f s (2,000), %.0f s (5,000), %.0f s (10,000), trust 0.969 at 10,000\n",
+      sklearnSeconds[0], sklearnSeconds[1], sklearnSeconds[2]);
   return failures ? 1 : 0;
 }

@@ -253,7 +253,8 @@ class TestTsne : public QObject {
               be.writeTensor(rig.program, rig.t.pTexels, packed.texels);
               be.writeTensor(rig.program, rig.t.state, state);
               const TensorId outputs[4] = {rig.t.forces, rig.t.sums, rig.t.sortedY, rig.t.blocks};
-              for (TensorId t : outputs) be.writeTensor(rig.program, t, std::vector<float>(rig.program.info(t).count, NAN));
+              for (TensorId t : outputs)
+                be.writeTensor(rig.program, t, std::vector<float>(rig.program.info(t).count, NAN));
               be.run("forces");
               for (int o = 0; o < 4; ++o) out[b][o] = be.readTensor<float>(rig.program, outputs[o]);
             }
@@ -267,7 +268,8 @@ class TestTsne : public QObject {
             for (uint32_t i = 0; i < n; ++i) {
               double a[2] = {0, 0}, zi = 0, kl = 0;
               for (uint32_t j = 0; j < n; ++j)
-                if (j != i) zi += 1.0 / (1.0 + std::pow(yd[2 * i] - yd[2 * j], 2) + std::pow(yd[2 * i + 1] - yd[2 * j + 1], 2));
+                if (j != i)
+                  zi += 1.0 / (1.0 + std::pow(yd[2 * i] - yd[2 * j], 2) + std::pow(yd[2 * i + 1] - yd[2 * j + 1], 2));
               for (uint32_t e = p.rowStart[i]; e < p.rowStart[i + 1]; ++e) {
                 const uint32_t j = p.col[e];
                 const double d0 = yd[2 * i] - yd[2 * j], d1 = yd[2 * i + 1] - yd[2 * j + 1], d2 = d0 * d0 + d1 * d1;
@@ -276,12 +278,15 @@ class TestTsne : public QObject {
                 kl += p.value[e] * std::log1p(d2);
               }
               const double want[6] = {a[0], a[1], rep[2 * i], rep[2 * i + 1], zi, withKl ? kl : 0.0};
-              const float have[6] = {forces[4 * i], forces[4 * i + 1], forces[4 * i + 2], forces[4 * i + 3], sums[2 * i], sums[2 * i + 1]};
+              const float have[6] = {forces[4 * i],     forces[4 * i + 1], forces[4 * i + 2],
+                                     forces[4 * i + 3], sums[2 * i],       sums[2 * i + 1]};
               for (int c = 0; c < 6; ++c) {
                 if (theta > 0 && c >= 2 && c <= 4) continue;  // approximated: checked in aggregate below
-                QVERIFY2(std::abs(have[c] - want[c]) <= 1e-6 + 1e-5 * std::abs(want[c]),
-                         qPrintable(QString::fromStdString(what) + QString(": CPU twin point %1 quantity %2: %3 vs %4")
-                                                                       .arg(i).arg(c).arg(have[c]).arg(want[c])));
+                QVERIFY2(
+                    std::abs(have[c] - want[c]) <= 1e-6 + 1e-5 * std::abs(want[c]),
+                    qPrintable(
+                        QString::fromStdString(what) +
+                        QString(": CPU twin point %1 quantity %2: %3 vs %4").arg(i).arg(c).arg(have[c]).arg(want[c])));
               }
               got[2 * i] = forces[4 * i + 2];
               got[2 * i + 1] = forces[4 * i + 3];
@@ -292,7 +297,8 @@ class TestTsne : public QObject {
               // <= 0.33% (relative L2), Z <= 0.05%. Bounds: three times and ten times that.
               const double repError = relativeL2(got, rep), zError = std::abs(z - zExact) / zExact;
               QVERIFY2(repError < 0.01 && zError < 0.005,
-                       qPrintable(QString::fromStdString(what) + QString(": far-field error: repulsion %1, Z %2").arg(repError).arg(zError)));
+                       qPrintable(QString::fromStdString(what) +
+                                  QString(": far-field error: repulsion %1, Z %2").arg(repError).arg(zError)));
             }
             // Vulkan (float sums) against the CPU twin (double sums): the repulsion is a sum of N
             // signed terms, so its error scales with the largest force, not each element. Measured
@@ -404,7 +410,8 @@ class TestTsne : public QObject {
         // Non-zero only in the top-left block x block, as GridRepulsion uses it.
         Fft2d fft(m);
         const size_t s = fft.stride();
-        std::vector<float> are(fft.elements(), 0), aim(fft.elements(), 0), bre(fft.elements(), 0), bim(fft.elements(), 0);
+        std::vector<float> are(fft.elements(), 0), aim(fft.elements(), 0), bre(fft.elements(), 0),
+            bim(fft.elements(), 0);
         std::mt19937 gen{uint32_t(m + block)};
         std::uniform_real_distribution<float> u(-1, 1);
         for (size_t r = 0; r < block; ++r)
@@ -434,7 +441,8 @@ class TestTsne : public QObject {
         double worst = 0;
         for (size_t r = 0; r < block; ++r)
           for (size_t c = 0; c < block; ++c)
-            worst = std::max({worst, std::abs(are[r * s + c] - wantRe[r * m + c]), std::abs(aim[r * s + c] - wantIm[r * m + c])});
+            worst = std::max(
+                {worst, std::abs(are[r * s + c] - wantRe[r * m + c]), std::abs(aim[r * s + c] - wantIm[r * m + c])});
         // Float FFT of size M: error ~ eps * log2(M) * sqrt(block^2) magnitude; measured <= 2e-5.
         QVERIFY2(worst < 1e-4, qPrintable(QString("M=%1 block=%2: worst error %3").arg(m).arg(block).arg(worst)));
       }
@@ -472,8 +480,10 @@ class TestTsne : public QObject {
         // Measured (default h): repulsion 0.3-1.1%, Z < 1e-4; fine h: repulsion <= 0.02%.
         // Measured, default h (0.39-0.6): repulsion 0.5-2.9%, Z 0.05-0.54%; fine h (<= 0.2):
         // repulsion <= 0.045%, Z <= 0.015%. Bounds: twice the worst.
-        QVERIFY2(errors[fine] < (fine ? 1e-3 : 0.06), qPrintable(QString("N=%1 fine=%2 repulsion error %3").arg(n).arg(fine).arg(errors[fine])));
-        QVERIFY2(zError < (fine ? 3e-4 : 0.012), qPrintable(QString("N=%1 fine=%2 Z error %3").arg(n).arg(fine).arg(zError)));
+        QVERIFY2(errors[fine] < (fine ? 1e-3 : 0.06),
+                 qPrintable(QString("N=%1 fine=%2 repulsion error %3").arg(n).arg(fine).arg(errors[fine])));
+        QVERIFY2(zError < (fine ? 3e-4 : 0.012),
+                 qPrintable(QString("N=%1 fine=%2 Z error %3").arg(n).arg(fine).arg(zError)));
       }
       QVERIFY(errors[1] < errors[0] / 4);  // measured: 10x to 200x smaller
     }
@@ -500,10 +510,12 @@ class TestTsne : public QObject {
       const double warmChange = relativeChange(warm.embedding, first.embedding);
       const double coldChange = relativeChange(cold.embedding, first.embedding);
       const double warmTrust = trustworthiness(view(drifted), view2(warm.embedding), 10);
-      qInfo("%s: change warm %.3f cold %.3f; warm trustworthiness %.4f", methodName(m), warmChange, coldChange, warmTrust);
+      qInfo("%s: change warm %.3f cold %.3f; warm trustworthiness %.4f", methodName(m), warmChange, coldChange,
+            warmTrust);
       // Measured: cpu warm 0.056, cold 0.255; vulkan warm 0.049, cold 0.144 (the cold run lands on
       // another arrangement of the clusters); warm trustworthiness 0.9732 and 0.9748.
-      const QString what = QString("%1: warm start moved %2, cold %3").arg(methodName(m)).arg(warmChange).arg(coldChange);
+      const QString what =
+          QString("%1: warm start moved %2, cold %3").arg(methodName(m)).arg(warmChange).arg(coldChange);
       QVERIFY2(warmChange < 0.12, qPrintable(what));
       QVERIFY2(coldChange > 1.5 * warmChange, qPrintable(what));
       QVERIFY2(warmTrust > 0.97, qPrintable(QString::number(warmTrust)));
@@ -530,16 +542,20 @@ class TestTsne : public QObject {
       TsneOptions o;
       o.method = m;
       o.reportEvery = 20;
-      const TsneResult r = embed(view(qualityBlobs()), o, {}, [&](const TsneProgress& p) {
-        if (p.iteration >= 100 && cancelledAt < 0) {
-          cancelledAt = p.iteration;
-          cancel = true;
-        }
-      }, &cancel);
+      const TsneResult r = embed(
+          view(qualityBlobs()), o, {},
+          [&](const TsneProgress& p) {
+            if (p.iteration >= 100 && cancelledAt < 0) {
+              cancelledAt = p.iteration;
+              cancel = true;
+            }
+          },
+          &cancel);
       QVERIFY2(r.cancelled, methodName(m));
       QCOMPARE(cancelledAt, 100);
       // CPU checks every iteration; Vulkan between its blocks of 10 (and at every report).
-      QVERIFY2(r.iterations >= 100 && r.iterations <= 110, qPrintable(QString("%1: %2 iterations").arg(methodName(m)).arg(r.iterations)));
+      QVERIFY2(r.iterations >= 100 && r.iterations <= 110,
+               qPrintable(QString("%1: %2 iterations").arg(methodName(m)).arg(r.iterations)));
       QCOMPARE(r.embedding.size(), 2 * kN);
       QVERIFY(allFinite(r.embedding));
       // Already cancelled: no iterations at all.
@@ -587,7 +603,8 @@ class TestTsne : public QObject {
     Blobs nan = b;
     nan.points[4 * 7 + 2] = NAN;
     QVERIFY(mentions(validate(view(nan), o, {}), "point 7, dimension 2 is not finite"));
-    QVERIFY(mentions(validate(view(b), o, std::vector<float>(99)), "init: warm start needs an [N, 2] embedding of 100 values, got 99"));
+    QVERIFY(mentions(validate(view(b), o, std::vector<float>(99)),
+                     "init: warm start needs an [N, 2] embedding of 100 values, got 99"));
     std::vector<float> badInit(100, 0.f);
     badInit[31] = INFINITY;
     QVERIFY(mentions(validate(view(b), o, badInit), "init: value 31 (point 15) is not finite"));
@@ -666,7 +683,8 @@ class TestTsne : public QObject {
     const double t = trustworthiness(view(b), view2(r.embedding), 10);
     qInfo("%s: trustworthiness %.4f, KL %.4f, %d iterations, %.2f s on %s", methodName(m), t, r.kl, r.iterations,
           r.seconds, r.device.c_str());
-    QVERIFY2(t > threshold, qPrintable(QString("%1: trustworthiness %2 <= %3").arg(methodName(m)).arg(t).arg(threshold)));
+    QVERIFY2(t > threshold,
+             qPrintable(QString("%1: trustworthiness %2 <= %3").arg(methodName(m)).arg(t).arg(threshold)));
     if (m != Method::Pca) QCOMPARE(r.iterations, 1000);
   }
 };
