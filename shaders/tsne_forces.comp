@@ -1,20 +1,28 @@
 #version 450
-// t-SNE forces, exact: attraction over the sparse P and repulsion over all pairs, TILE points per
-// invocation, all j in ascending order (deterministic, no atomics). (engine/tsne/tsne_ops.h)
-// Lavapipe style: y read as rgba32f texels (two points per load) shared by TILE register rows.
+// t-SNE forces: attraction over the sparse P, repulsion block by block (near blocks exactly, far
+// blocks by a second-order expansion about their centroid; theta = 0: all exact). One workgroup
+// per block of 64 points in spatial order (the grid is exactly B workgroups), TILE of them per
+// invocation; every sum in a fixed order (deterministic, no atomics). (engine/tsne/tsne_ops.h)
+// Lavapipe style: positions read as rgba32f texels (two points per load) shared by TILE register
+// rows; the near/far choice depends only on the two blocks, so it is uniform in the workgroup.
 #include "common.glsl"
 
-layout(constant_id = 1) const uint TILE = 8;
+layout(constant_id = 1) const uint TILE = 8;  // workgroup size = 64 / TILE
+const uint BLOCK = 64;                        // = rl::tsne::kTsneBlock
 
-layout(binding = 0, rgba32f) uniform readonly imageBuffer Y;  // [Np / 2] texels: (x0, y0, x1, y1)
-layout(std430, binding = 1) readonly buffer RowStart { uint rowStart[]; };
-layout(std430, binding = 2) readonly buffer Col { uint col[]; };
-layout(std430, binding = 3) readonly buffer PVal { float pval[]; };
-layout(std430, binding = 4) writeonly buffer Forces { vec4 forces[]; };  // (attraction, repulsion)
-layout(std430, binding = 5) writeonly buffer Sums { vec2 sums[]; };      // (z_i, kl_i)
+layout(binding = 0, rgba32f) uniform readonly imageBuffer Y;       // [Np / 2] texels: (x0, y0, x1, y1)
+layout(binding = 1, rgba32f) uniform readonly imageBuffer Sorted;  // [B * 32] texels, spatial order
+// [2B]: (centroid, radius, count), (Mxx, Mxy, Myy, 0)
+layout(binding = 2, rgba32f) uniform readonly imageBuffer Blocks;
+layout(binding = 3, rgba32f) uniform readonly imageBuffer PTexels;  // [T]: (col, p, col, p) (packAffinities)
+layout(std430, binding = 4) readonly buffer Order { uint order[]; };
+layout(std430, binding = 5) readonly buffer RowTexels { uint rowTexels[]; };
+layout(std430, binding = 6) readonly buffer State { uint iteration; float z; float kl; uint klIteration; } st;
+layout(std430, binding = 7) writeonly buffer Forces { vec4 forces[]; };  // (attraction, repulsion)
+layout(std430, binding = 8) writeonly buffer Sums { vec2 sums[]; };      // (z_i, kl_i)
 
 // Mirrors rl::tsne::TsneForcesParams.
-layout(push_constant) uniform P { uint n; uint texels; } p;
+layout(push_constant) uniform P { uint n; uint blocks; float theta; uint unused; } p;
 
 vec2 point(uint j) {
   const vec4 t = imageLoad(Y, int(j >> 1));
@@ -22,36 +30,61 @@ vec2 point(uint j) {
 }
 
 void main() {
-  const uint i0 = gl_GlobalInvocationID.x * TILE;
-  if (i0 >= p.n) return;
+  const uint t = gl_WorkGroupID.x;
+  const uint k0 = t * BLOCK + gl_LocalInvocationID.x * TILE;  // first of this invocation's points
 
   vec2 yi[TILE], rep[TILE];
   float z[TILE];
+  [[unroll]] for (uint a = 0; a < TILE; a += 2) {
+    const vec4 two = imageLoad(Sorted, int((k0 + a) >> 1));  // k0 is even when TILE is
+    yi[a] = TILE == 1 && (k0 & 1u) == 1u ? two.zw : two.xy;
+    if (a + 1 < TILE) yi[a + 1] = two.zw;
+  }
   [[unroll]] for (uint a = 0; a < TILE; ++a) {
-    yi[a] = point(min(i0 + a, p.n - 1));
     rep[a] = vec2(0.0);
     z[a] = 0.0;
   }
-  for (uint k = 0; k < p.texels; ++k) {
-    const vec4 t = imageLoad(Y, int(k));
-    [[unroll]] for (uint a = 0; a < TILE; ++a) {
-      const vec2 d0 = yi[a] - t.xy, d1 = yi[a] - t.zw;
-      const float q0 = 1.0 / (1.0 + dot(d0, d0)), q1 = 1.0 / (1.0 + dot(d1, d1));
-      z[a] += q0 + q1;
-      rep[a] += (q0 * q0) * d0 + (q1 * q1) * d1;
+  const vec4 bt = imageLoad(Blocks, int(2 * t));
+  for (uint s = 0; s < p.blocks; ++s) {
+    const vec4 bs = imageLoad(Blocks, int(2 * s));
+    const float gap = max(distance(bt.xy, bs.xy) - bt.z, 0.0);
+    if (p.theta > 0.0 && p.theta * sqrt(1.0 + gap * gap) > bs.z) {
+      const vec4 m = imageLoad(Blocks, int(2 * s + 1));  // (Mxx, Mxy, Myy, 0)
+      const float tr = m.x + m.z;
+      [[unroll]] for (uint a = 0; a < TILE; ++a) {
+        const vec2 r = yi[a] - bs.xy;
+        const float q = 1.0 / (1.0 + dot(r, r)), q2 = q * q, q3 = q2 * q;
+        const vec2 mr = vec2(m.x * r.x + m.y * r.y, m.y * r.x + m.z * r.y);
+        const float rmr = dot(r, mr);
+        z[a] += bs.w * q - q2 * tr + 4.0 * q3 * rmr;
+        rep[a] += (bs.w * q2 + 12.0 * q3 * q * rmr - 2.0 * q3 * tr) * r - (4.0 * q3) * mr;
+      }
+    } else {
+      for (uint k = s * (BLOCK / 2); k < (s + 1) * (BLOCK / 2); ++k) {
+        const vec4 tx = imageLoad(Sorted, int(k));
+        [[unroll]] for (uint a = 0; a < TILE; ++a) {
+          const vec2 d0 = yi[a] - tx.xy, d1 = yi[a] - tx.zw;
+          const float q0 = 1.0 / (1.0 + dot(d0, d0)), q1 = 1.0 / (1.0 + dot(d1, d1));
+          z[a] += q0 + q1;
+          rep[a] += (q0 * q0) * d0 + (q1 * q1) * d1;
+        }
+      }
     }
   }
+  const bool withKl = st.iteration == st.klIteration;
   [[unroll]] for (uint a = 0; a < TILE; ++a) {
-    const uint i = i0 + a;
-    if (i < p.n) {
+    const uint k = k0 + a;
+    if (k < p.n) {
+      const uint i = order[k];
       vec2 f = vec2(0.0);
       float kl = 0.0;
-      const uint end = rowStart[i + 1];
-      for (uint e = rowStart[i]; e < end; ++e) {
-        const vec2 d = yi[a] - point(col[e]);
-        const float d2 = dot(d, d);
-        f += (pval[e] / (1.0 + d2)) * d;
-        kl += pval[e] * log(1.0 + d2);
+      const uint end = rowTexels[i + 1];
+      for (uint e = rowTexels[i]; e < end; ++e) {
+        const vec4 pe = imageLoad(PTexels, int(e));
+        const vec2 d0 = yi[a] - point(uint(pe.x)), d1 = yi[a] - point(uint(pe.z));
+        const float s0 = dot(d0, d0), s1 = dot(d1, d1);
+        f += (pe.y / (1.0 + s0)) * d0 + (pe.w / (1.0 + s1)) * d1;
+        if (withKl) kl += pe.y * log(1.0 + s0) + pe.w * log(1.0 + s1);
       }
       forces[i] = vec4(f, rep[a]);
       sums[i] = vec2(z[a] - 1.0, kl);  // the self pair added q = 1

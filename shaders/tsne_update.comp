@@ -8,7 +8,7 @@ layout(std430, binding = 1) readonly buffer Forces { vec4 forces[]; };
 layout(std430, binding = 2) readonly buffer Sums { vec2 sums[]; };
 layout(std430, binding = 3) buffer Gains { vec2 gains[]; };
 layout(std430, binding = 4) buffer Update { vec2 upd[]; };
-layout(std430, binding = 5) buffer State { uint iteration; float z; float kl; float unused; } st;
+layout(std430, binding = 5) buffer State { uint iteration; float z; float kl; uint klIteration; } st;
 
 // Mirrors rl::tsne::TsneUpdateParams.
 layout(push_constant) uniform P {

@@ -26,83 +26,83 @@ constexpr size_t kStrip = 64;
 void Fft2d::difRows(float* re0, float* im0, size_t allCols, size_t inputRows) const {
   const size_t m = m_;
   for (size_t c0 = 0; c0 < allCols; c0 += kStrip) {
-  float* re = re0 + c0;
-  float* im = im0 + c0;
-  const size_t cols = std::min(kStrip, allCols - c0);
-  for (size_t len = m; len >= 2; len /= 2) {
-    const size_t half = len / 2, stride = m / len;  // twiddle t*stride: exp(-2 pi i j / len)
-    // First stage with the lower half all zero: a stays, b = a * w.
-    const bool lowerZero = len == m && inputRows <= half;
-    for (size_t s = 0; s < m; s += len)
-      for (size_t j = 0; j < half; ++j) {
-        const float wr = cosTable_[j * stride], wi = -sinTable_[j * stride];
-        float* __restrict ar = re + (s + j) * stride_;
-        float* __restrict ai = im + (s + j) * stride_;
-        float* __restrict br = re + (s + j + half) * stride_;
-        float* __restrict bi = im + (s + j + half) * stride_;
-        if (lowerZero) {
-          for (size_t c = 0; c < cols; ++c) {
-            const float xr = ar[c], xi = ai[c];
-            br[c] = xr * wr - xi * wi;
-            bi[c] = xr * wi + xi * wr;
-          }
-        } else if (j == 0) {
-          for (size_t c = 0; c < cols; ++c) {
-            const float xr = ar[c], xi = ai[c], yr = br[c], yi = bi[c];
-            ar[c] = xr + yr;
-            ai[c] = xi + yi;
-            br[c] = xr - yr;
-            bi[c] = xi - yi;
-          }
-        } else {
-          for (size_t c = 0; c < cols; ++c) {
-            const float xr = ar[c], xi = ai[c], yr = br[c], yi = bi[c];
-            ar[c] = xr + yr;
-            ai[c] = xi + yi;
-            const float tr = xr - yr, ti = xi - yi;
-            br[c] = tr * wr - ti * wi;
-            bi[c] = tr * wi + ti * wr;
+    float* re = re0 + c0;
+    float* im = im0 + c0;
+    const size_t cols = std::min(kStrip, allCols - c0);
+    for (size_t len = m; len >= 2; len /= 2) {
+      const size_t half = len / 2, stride = m / len;  // twiddle t*stride: exp(-2 pi i j / len)
+      // First stage with the lower half all zero: a stays, b = a * w.
+      const bool lowerZero = len == m && inputRows <= half;
+      for (size_t s = 0; s < m; s += len)
+        for (size_t j = 0; j < half; ++j) {
+          const float wr = cosTable_[j * stride], wi = -sinTable_[j * stride];
+          float* __restrict ar = re + (s + j) * stride_;
+          float* __restrict ai = im + (s + j) * stride_;
+          float* __restrict br = re + (s + j + half) * stride_;
+          float* __restrict bi = im + (s + j + half) * stride_;
+          if (lowerZero) {
+            for (size_t c = 0; c < cols; ++c) {
+              const float xr = ar[c], xi = ai[c];
+              br[c] = xr * wr - xi * wi;
+              bi[c] = xr * wi + xi * wr;
+            }
+          } else if (j == 0) {
+            for (size_t c = 0; c < cols; ++c) {
+              const float xr = ar[c], xi = ai[c], yr = br[c], yi = bi[c];
+              ar[c] = xr + yr;
+              ai[c] = xi + yi;
+              br[c] = xr - yr;
+              bi[c] = xi - yi;
+            }
+          } else {
+            for (size_t c = 0; c < cols; ++c) {
+              const float xr = ar[c], xi = ai[c], yr = br[c], yi = bi[c];
+              ar[c] = xr + yr;
+              ai[c] = xi + yi;
+              const float tr = xr - yr, ti = xi - yi;
+              br[c] = tr * wr - ti * wi;
+              bi[c] = tr * wi + ti * wr;
+            }
           }
         }
-      }
-  }
+    }
   }
 }
 
 void Fft2d::ditRows(float* re0, float* im0, size_t allCols, size_t outputRows) const {
   const size_t m = m_;
   for (size_t c0 = 0; c0 < allCols; c0 += kStrip) {
-  float* re = re0 + c0;
-  float* im = im0 + c0;
-  const size_t cols = std::min(kStrip, allCols - c0);
-  for (size_t len = 2; len <= m; len *= 2) {
-    const size_t half = len / 2, stride = m / len;  // twiddle exp(+2 pi i j / len)
-    const bool upperOnly = len == m && outputRows <= half;
-    for (size_t s = 0; s < m; s += len)
-      for (size_t j = 0; j < half; ++j) {
-        const float wr = cosTable_[j * stride], wi = sinTable_[j * stride];
-        float* __restrict ar = re + (s + j) * stride_;
-        float* __restrict ai = im + (s + j) * stride_;
-        float* __restrict br = re + (s + j + half) * stride_;
-        float* __restrict bi = im + (s + j + half) * stride_;
-        if (upperOnly) {
-          for (size_t c = 0; c < cols; ++c) {
-            const float yr = br[c] * wr - bi[c] * wi, yi = br[c] * wi + bi[c] * wr;
-            ar[c] += yr;
-            ai[c] += yi;
-          }
-        } else {
-          for (size_t c = 0; c < cols; ++c) {
-            const float yr = br[c] * wr - bi[c] * wi, yi = br[c] * wi + bi[c] * wr;
-            const float xr = ar[c], xi = ai[c];
-            ar[c] = xr + yr;
-            ai[c] = xi + yi;
-            br[c] = xr - yr;
-            bi[c] = xi - yi;
+    float* re = re0 + c0;
+    float* im = im0 + c0;
+    const size_t cols = std::min(kStrip, allCols - c0);
+    for (size_t len = 2; len <= m; len *= 2) {
+      const size_t half = len / 2, stride = m / len;  // twiddle exp(+2 pi i j / len)
+      const bool upperOnly = len == m && outputRows <= half;
+      for (size_t s = 0; s < m; s += len)
+        for (size_t j = 0; j < half; ++j) {
+          const float wr = cosTable_[j * stride], wi = sinTable_[j * stride];
+          float* __restrict ar = re + (s + j) * stride_;
+          float* __restrict ai = im + (s + j) * stride_;
+          float* __restrict br = re + (s + j + half) * stride_;
+          float* __restrict bi = im + (s + j + half) * stride_;
+          if (upperOnly) {
+            for (size_t c = 0; c < cols; ++c) {
+              const float yr = br[c] * wr - bi[c] * wi, yi = br[c] * wi + bi[c] * wr;
+              ar[c] += yr;
+              ai[c] += yi;
+            }
+          } else {
+            for (size_t c = 0; c < cols; ++c) {
+              const float yr = br[c] * wr - bi[c] * wi, yi = br[c] * wi + bi[c] * wr;
+              const float xr = ar[c], xi = ai[c];
+              ar[c] = xr + yr;
+              ai[c] = xi + yi;
+              br[c] = xr - yr;
+              bi[c] = xi - yi;
+            }
           }
         }
-      }
-  }
+    }
   }
 }
 

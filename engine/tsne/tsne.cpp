@@ -45,8 +45,10 @@ std::vector<std::string> validate(const MatrixView& x, const TsneOptions& o, con
     if (n < 2) problems.push_back("input: PCA needs at least 2 points, got " + std::to_string(n));
     if (x.cols < 2 && x.cols > 0) problems.push_back("input: PCA to 2-D needs at least 2 dimensions, got " + std::to_string(x.cols));
   } else {
-    if (!(o.perplexity > 0) || !std::isfinite(o.perplexity))
-      problems.push_back("perplexity: must be positive, got " + num(o.perplexity));
+    // Below 1 the neighbour count 3 * perplexity rounds to nothing useful (and 1 already puts all
+    // of a point's weight on its nearest neighbour).
+    if (!(o.perplexity >= 1) || !std::isfinite(o.perplexity))
+      problems.push_back("perplexity: must be at least 1, got " + num(o.perplexity));
     else if (double(n) < 3 * o.perplexity + 1)
       problems.push_back("input: " + std::to_string(n) + " points are too few for perplexity " + num(o.perplexity) +
                          " (t-SNE needs N >= 3 * perplexity + 1 = " + num(std::floor(3 * o.perplexity) + 1) +
@@ -56,6 +58,7 @@ std::vector<std::string> validate(const MatrixView& x, const TsneOptions& o, con
       problems.push_back("exaggerationIterations: must be >= 0, got " + std::to_string(o.exaggerationIterations));
     if (!(o.earlyExaggeration > 0)) problems.push_back("earlyExaggeration: must be positive, got " + num(o.earlyExaggeration));
     if (!std::isfinite(o.learningRate)) problems.push_back("learningRate: must be finite");
+    if (!(o.theta >= 0 && o.theta <= 1)) problems.push_back("theta: must be in [0, 1], got " + num(o.theta));
     if (!(o.momentum >= 0 && o.momentum < 1) || !(o.finalMomentum >= 0 && o.finalMomentum < 1))
       problems.push_back("momentum: must be in [0, 1), got " + num(o.momentum) + " and " + num(o.finalMomentum));
     if (!init.empty() && init.size() != 2 * n)
@@ -105,7 +108,8 @@ TsneResult embed(const MatrixView& x, const TsneOptions& options, const std::vec
 
   TsneResult r;
   if (options.method == Method::Vulkan) {
-    r = runVulkanIterations(p, std::move(y), schedule, options.reportEvery, progress, cancel, options.vulkanDevice);
+    r = runVulkanIterations(p, std::move(y), schedule, options.reportEvery, progress, cancel, options.vulkanDevice,
+                            options.theta);
   } else {
     r = runCpuIterations(p, std::move(y), schedule, options.reportEvery, progress, cancel, pool);
     r.device = "cpu (" + std::to_string(pool.threads()) + " threads)";

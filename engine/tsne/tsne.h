@@ -1,7 +1,9 @@
 #pragma once
 // t-SNE (van der Maaten & Hinton 2008) of up to ~10,000 points, with a CPU implementation
 // (FFT-accelerated grid interpolation of the repulsion, as in FIt-SNE, Linderman et al. 2019) and a
-// Vulkan one (exact tiled repulsion on the device), plus PCA to 2-D behind the same call.
+// Vulkan one (repulsion by blocks of 64 spatially sorted points on the device: near blocks exact,
+// far blocks by a second-order expansion about their centroid; docs/tsne.md), plus PCA to 2-D
+// behind the same call.
 // Runs on a worker thread: progress goes to a callback, cancellation through an atomic flag.
 // No Qt here.
 //
@@ -42,6 +44,9 @@ struct TsneOptions {
   int reportEvery = 50;          // progress (and the KL estimate) every this many iterations; 0 = never
   unsigned threads = 0;          // CPU threads; 0 = all cores
   std::string vulkanDevice;      // Method::Vulkan: device hint (index or name), empty = default choice
+  // Method::Vulkan: repulsion from a block of 64 nearby points is expanded about the block's
+  // centroid when its radius < theta * sqrt(1 + distance^2) (tsne_ops.h); 0 = every pair exactly.
+  double theta = 0.7;
 
   // Options for refreshing an embedding from the previous one (warm start): fewer iterations, no
   // early exaggeration, the final momentum from the start.

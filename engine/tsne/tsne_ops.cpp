@@ -9,13 +9,47 @@
 
 namespace rl::tsne {
 
-TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t entries) {
+uint32_t packedTexels(const std::vector<uint32_t>& rowStart) {
+  uint32_t texels = 0;
+  for (size_t i = 0; i + 1 < rowStart.size(); ++i) texels += (rowStart[i + 1] - rowStart[i] + 1) / 2;
+  return texels;
+}
+
+PackedAffinities packAffinities(const std::vector<uint32_t>& rowStart, const std::vector<uint32_t>& col,
+                                const std::vector<float>& value) {
+  const size_t n = rowStart.empty() ? 0 : rowStart.size() - 1;
+  if (n >= kTsneMaxPoints)
+    throw std::invalid_argument("t-SNE on Vulkan: " + std::to_string(n) + " points, at most " +
+                                std::to_string(kTsneMaxPoints - 1));
+  if (col.size() != value.size() || (n > 0 && rowStart[n] != col.size()))
+    throw std::invalid_argument("t-SNE on Vulkan: inconsistent sparse P");
+  PackedAffinities out;
+  out.rowTexels.reserve(n + 1);
+  out.rowTexels.push_back(0);
+  for (size_t i = 0; i < n; ++i) {
+    for (uint32_t e = rowStart[i]; e < rowStart[i + 1]; ++e) {
+      out.texels.push_back(float(col[e]));
+      out.texels.push_back(value[e]);
+    }
+    if ((rowStart[i + 1] - rowStart[i]) % 2) {  // pad: j = i, p = 0
+      out.texels.push_back(float(i));
+      out.texels.push_back(0.0f);
+    }
+    out.rowTexels.push_back(uint32_t(out.texels.size() / 4));
+  }
+  return out;
+}
+
+TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels) {
   const uint32_t padded = (n + kTsnePadMultiple - 1) / kTsnePadMultiple * kTsnePadMultiple;
+  const uint32_t blocks = tsneBlocks(n);
   TsneTensors t;
   t.y = program.add("tsne.y", {padded, 2}, Role::Param);
-  t.rowStart = program.add("tsne.rowStart", {n + 1}, Role::Input, DType::I32);
-  t.col = program.add("tsne.col", {std::max(entries, 1u)}, Role::Input, DType::I32);
-  t.pval = program.add("tsne.p", {std::max(entries, 1u)}, Role::Input);
+  t.order = program.add("tsne.order", {blocks * kTsneBlock}, Role::Input, DType::I32);
+  t.sortedY = program.add("tsne.sortedY", {blocks * kTsneBlock, 2}, Role::Activation);
+  t.blocks = program.add("tsne.blocks", {blocks, 8}, Role::Activation);
+  t.rowTexels = program.add("tsne.rowTexels", {n + 1}, Role::Input, DType::I32);
+  t.pTexels = program.add("tsne.pTexels", {std::max(texels, 1u), 4}, Role::Input);
   t.forces = program.add("tsne.forces", {n, 4}, Role::Activation);
   t.sums = program.add("tsne.sums", {n, 2}, Role::Activation);
   t.gains = program.add("tsne.gains", {n, 2}, Role::OptState);
@@ -24,52 +58,118 @@ TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t entries) {
   return t;
 }
 
-TsneForcesOp::TsneForcesOp(const Program& program, const TsneTensors& t, uint32_t n, uint32_t tile)
+TsneBlocksOp::TsneBlocksOp(const Program& program, const TsneTensors& t, uint32_t n) : t_(t) {
+  p_.n = n;
+  p_.blocks = tsneBlocks(n);
+  bindings_ = {bind(program, t.y), bind(program, t.order), bind(program, t.sortedY), bind(program, t.blocks)};
+}
+
+void TsneBlocksOp::runCpu(const ArenaView& arena) const {
+  const float* y = arena.f(t_.y);
+  const uint32_t* order = reinterpret_cast<const uint32_t*>(arena.i(t_.order));
+  float* sorted = arena.f(t_.sortedY);
+  float* blocks = arena.f(t_.blocks);
+  for (uint32_t b = 0; b < p_.blocks; ++b) {
+    const uint32_t first = b * kTsneBlock, count = std::min(kTsneBlock, p_.n - first);
+    float c0 = 0, c1 = 0;  // float sums in member order, as the shader
+    for (uint32_t k = first; k < first + count; ++k) {
+      sorted[2 * k] = y[2 * order[k]];
+      sorted[2 * k + 1] = y[2 * order[k] + 1];
+      c0 += sorted[2 * k];
+      c1 += sorted[2 * k + 1];
+    }
+    for (uint32_t k = first + count; k < first + kTsneBlock; ++k) sorted[2 * k] = sorted[2 * k + 1] = kTsnePadCoordinate;
+    c0 /= float(count);
+    c1 /= float(count);
+    float r2 = 0, mxx = 0, mxy = 0, myy = 0;
+    for (uint32_t k = first; k < first + count; ++k) {
+      const float d0 = sorted[2 * k] - c0, d1 = sorted[2 * k + 1] - c1;
+      r2 = std::max(r2, d0 * d0 + d1 * d1);
+      mxx += d0 * d0;
+      mxy += d0 * d1;
+      myy += d1 * d1;
+    }
+    float* out = &blocks[8 * b];
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = std::sqrt(r2);
+    out[3] = float(count);
+    out[4] = mxx;
+    out[5] = mxy;
+    out[6] = myy;
+    out[7] = 0;
+  }
+}
+
+TsneForcesOp::TsneForcesOp(const Program& program, const TsneTensors& t, uint32_t n, float theta, uint32_t tile)
     : t_(t), tile_(tile) {
-  if (tile == 0 || tile > 16) throw std::invalid_argument("tsne_forces: tile " + std::to_string(tile) + " not in 1..16");
+  if (tile == 0 || kTsneBlock % tile)
+    throw std::invalid_argument("tsne_forces: tile " + std::to_string(tile) + " does not divide " + std::to_string(kTsneBlock));
+  if (!(theta >= 0)) throw std::invalid_argument("tsne_forces: theta " + std::to_string(theta) + " is negative");
   const uint64_t padded = program.info(t.y).shape[0];
   if (padded < n || padded % kTsnePadMultiple)
     throw std::invalid_argument("tsne_forces: y has " + std::to_string(padded) + " rows for " + std::to_string(n) + " points");
   p_.n = n;
-  p_.texels = uint32_t(padded / 2);
-  bindings_ = {bind(program, t.y),     bind(program, t.rowStart), bind(program, t.col),
-               bind(program, t.pval),  bind(program, t.forces),   bind(program, t.sums)};
+  p_.blocks = tsneBlocks(n);
+  p_.theta = theta;
+  bindings_ = {bind(program, t.y),         bind(program, t.sortedY), bind(program, t.blocks),
+               bind(program, t.pTexels),   bind(program, t.order),   bind(program, t.rowTexels),
+               bind(program, t.state),     bind(program, t.forces),  bind(program, t.sums)};
 }
-
-Grid TsneForcesOp::grid() const { return {ceilDiv(ceilDiv(p_.n, tile_), localSize()), 1, 1}; }
 
 void TsneForcesOp::runCpu(const ArenaView& arena) const {
   const float* y = arena.f(t_.y);
-  const uint32_t* rowStart = reinterpret_cast<const uint32_t*>(arena.i(t_.rowStart));
-  const uint32_t* col = reinterpret_cast<const uint32_t*>(arena.i(t_.col));
-  const float* pval = arena.f(t_.pval);
+  const float* sorted = arena.f(t_.sortedY);
+  const float* blocks = arena.f(t_.blocks);
+  const uint32_t* order = reinterpret_cast<const uint32_t*>(arena.i(t_.order));
+  const uint32_t* rowTexels = reinterpret_cast<const uint32_t*>(arena.i(t_.rowTexels));
+  const float* packed = arena.f(t_.pTexels);
+  const uint32_t* state = reinterpret_cast<const uint32_t*>(arena.i(t_.state));
+  const bool withKl = state[0] == state[3];
   float* forces = arena.f(t_.forces);
   float* sums = arena.f(t_.sums);
-  const uint32_t np = p_.texels * 2;
-  for (uint32_t i = 0; i < p_.n; ++i) {
-    const float yi0 = y[2 * i], yi1 = y[2 * i + 1];
+  for (uint32_t k = 0; k < p_.n; ++k) {
+    const uint32_t i = order[k], t = k / kTsneBlock;
+    const float yi0 = sorted[2 * k], yi1 = sorted[2 * k + 1];
     double z = 0, r0 = 0, r1 = 0;
-    for (uint32_t j = 0; j < np; ++j) {
-      const float d0 = yi0 - y[2 * j], d1 = yi1 - y[2 * j + 1];
-      const double q = 1.0 / (1.0 + double(d0) * d0 + double(d1) * d1);
-      z += q;
-      r0 += q * q * d0;
-      r1 += q * q * d1;
+    for (uint32_t s = 0; s < p_.blocks; ++s) {
+      const float* bt = &blocks[8 * t];
+      const float* bs = &blocks[8 * s];
+      const float gap = std::max(std::hypot(bt[0] - bs[0], bt[1] - bs[1]) - bt[2], 0.0f);
+      if (p_.theta > 0 && p_.theta * std::sqrt(1 + gap * gap) > bs[2]) {  // far: second-order expansion about the centroid
+        const double r[2] = {double(yi0) - bs[0], double(yi1) - bs[1]};
+        const double q = 1.0 / (1.0 + r[0] * r[0] + r[1] * r[1]), q2 = q * q, q3 = q2 * q;
+        const double mr[2] = {bs[4] * r[0] + bs[5] * r[1], bs[5] * r[0] + bs[6] * r[1]};
+        const double rmr = r[0] * mr[0] + r[1] * mr[1], tr = double(bs[4]) + bs[6];
+        z += bs[3] * q - q2 * tr + 4 * q3 * rmr;
+        const double radial = bs[3] * q2 + 12 * q3 * q * rmr - 2 * q3 * tr;
+        r0 += radial * r[0] - 4 * q3 * mr[0];
+        r1 += radial * r[1] - 4 * q3 * mr[1];
+      } else {
+        for (uint32_t j = s * kTsneBlock; j < (s + 1) * kTsneBlock; ++j) {  // pads add nothing
+          const double d0 = double(yi0) - sorted[2 * j], d1 = double(yi1) - sorted[2 * j + 1];
+          const double q = 1.0 / (1.0 + d0 * d0 + d1 * d1);
+          z += q;
+          r0 += q * q * d0;
+          r1 += q * q * d1;
+        }
+      }
     }
     double a0 = 0, a1 = 0, kl = 0;
-    for (uint32_t e = rowStart[i]; e < rowStart[i + 1]; ++e) {
-      const uint32_t j = col[e];
+    for (uint32_t e = 2 * rowTexels[i]; e < 2 * rowTexels[i + 1]; ++e) {  // two entries per texel
+      const uint32_t j = uint32_t(packed[2 * e]);
+      const double pe = packed[2 * e + 1];
       const double d0 = double(yi0) - y[2 * j], d1 = double(yi1) - y[2 * j + 1];
       const double d2 = d0 * d0 + d1 * d1, w = 1.0 / (1.0 + d2);
-      a0 += pval[e] * w * d0;
-      a1 += pval[e] * w * d1;
-      kl += pval[e] * std::log1p(d2);
+      a0 += pe * w * d0;
+      a1 += pe * w * d1;
+      if (withKl) kl += pe * std::log1p(d2);
     }
     forces[4 * i] = float(a0);
     forces[4 * i + 1] = float(a1);
     forces[4 * i + 2] = float(r0);
     forces[4 * i + 3] = float(r1);
-    sums[2 * i] = float(z - 1.0);
+    sums[2 * i] = float(z - 1.0);  // the self pair added q = 1
     sums[2 * i + 1] = float(kl);
   }
 }

@@ -1,17 +1,36 @@
 #pragma once
-// The two ops of one Vulkan t-SNE iteration (shaders/tsne_forces.comp, shaders/tsne_update.comp),
-// recorded once per run and resubmitted; each has a plain CPU twin (runCpu) for parity tests.
+// The three ops of one Vulkan t-SNE iteration (shaders/tsne_blocks.comp, tsne_forces.comp,
+// tsne_update.comp), recorded once per run and resubmitted; each has a plain CPU twin (runCpu) for
+// parity tests.
 //
-// Legend: N points, Np = N rounded up to kTsnePadMultiple (pad points sit at kTsnePadCoordinate,
-// far enough that they add nothing in float), E entries of the sparse P (CSR).
-//   forces (exact, tiled):  for i < N, over all j < Np (i included: self adds q = 1, removed after)
-//     attraction_i = sum_e p_e q_ij (y_i - y_j)        (e over row i of P, j = col[e])
-//     repulsion_i  = sum_j q_ij^2 (y_i - y_j),  z_i = sum_{j != i} q_ij,  kl_i = sum_e p_e log(1 + d_ij^2)
-//     forces[i] = (attraction_i, repulsion_i), sums[i] = (z_i, kl_i)
+// Legend: N points, Np = N rounded up to kTsnePadMultiple, B = ceil(N / 64) blocks of kTsneBlock
+// points, E entries of the sparse P (CSR). `order` is a spatial order of the points (spatial_order.h,
+// refreshed by the host every few iterations): block b holds order[64 b .. 64 b + 63], a compact group.
+//   blocks:  sortedY[k] = y[order[k]] (k < N; pads at kTsnePadCoordinate, far enough to add nothing
+//            in float), block[b] = (centroid c, radius = max distance from it, count n; second
+//            moments M = sum_j (y_j - c)(y_j - c)^T as (Mxx, Mxy, Myy, 0))
+//   forces:  for every point i (in block order), over every block s:
+//              far (theta > 0 and theta * sqrt(1 + gap^2) > r_s, gap = max(0, |c_t - c_s| - r_t),
+//                t = i's block; sqrt(1 + |r|^2) is the expansion's radius of convergence, the distance to the
+//                kernel's complex poles, so blocks much smaller than 1 are far even when they overlap,
+//                as all are in the first iterations from the PCA initialisation): the block's sums
+//                by their Taylor expansion about its centroid to second order (the first vanishes);
+//                with r = y_i - c, q = 1 / (1 + |r|^2):
+//                  sum_j q_ij         ~ n q - q^2 tr M + 4 q^3 r.Mr
+//                  sum_j q_ij^2 (y_i - y_j) ~ n q^2 r + 12 q^4 (r.Mr) r - 2 q^3 (tr M r + 2 M r)
+//                (t's radius makes the test hold for each of t's points)
+//              otherwise: each point j of s exactly (i itself included: q = 1, removed after)
+//            repulsion_i = sum_j q_ij^2 (y_i - y_j),  z_i = sum_{j != i} q_ij   (theta = 0: exact)
+//            attraction_i = sum_e p_e q_ij (y_i - y_j) (e over row i of P, j = col[e]),
+//            kl_i = sum_e p_e log(1 + d_ij^2) only in the iteration state.klIteration (else 0: the
+//            logarithm is a large part of the attraction's cost and KL is only wanted for reports);
+//            forces[i] = (attraction_i, repulsion_i), sums[i] = (z_i, kl_i)
 //   update (one workgroup, fixed-order reduction):  Z = sum_i z_i, then for every i < N
-//     g = exaggeration(t) attraction_i - repulsion_i / Z;  gains (schedule.h);
-//     update = momentum(t) update - lr gains g;  y += update;  state = (t + 1, Z, sum_i kl_i)
+//            g = exaggeration(t) attraction_i - repulsion_i / Z;  gains (schedule.h);
+//            update = momentum(t) update - lr gains g;  y += update;  state = (t + 1, Z, sum_i kl_i)
 // The iteration counter t lives in the state tensor, so the recorded commands never change.
+// P is packed for texel loads (packAffinities): two entries per rgba32f texel (col as a float,
+// exact below 2^24; p), each row padded to whole texels with (col = i, p = 0), which adds nothing.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,13 +42,25 @@ namespace rl::tsne {
 constexpr uint32_t kTsnePadMultiple = 8;
 constexpr float kTsnePadCoordinate = 1e18f;
 constexpr uint32_t kTsneUpdateLocal = 256;  // power of two (tree reduction)
+constexpr uint32_t kTsneBlock = 64;         // points per block (= forces workgroup size x tile)
+
+inline uint32_t tsneBlocks(uint32_t n) { return (n + kTsneBlock - 1) / kTsneBlock; }
+
+// Mirrors the push-constant block of shaders/tsne_blocks.comp.
+struct TsneBlocksParams {
+  uint32_t n;
+  uint32_t blocks;  // B
+};
+static_assert(sizeof(TsneBlocksParams) == 8);
 
 // Mirrors the push-constant block of shaders/tsne_forces.comp.
 struct TsneForcesParams {
   uint32_t n;       // real points
-  uint32_t texels;  // Np / 2: y read as rgba32f texels of two points
+  uint32_t blocks;  // B
+  float theta;      // far-field opening criterion; 0 = exact
+  uint32_t unused = 0;
 };
-static_assert(sizeof(TsneForcesParams) == 8);
+static_assert(sizeof(TsneForcesParams) == 16);
 
 // Mirrors the push-constant block of shaders/tsne_update.comp.
 struct TsneUpdateParams {
@@ -42,34 +73,67 @@ struct TsneUpdateParams {
 };
 static_assert(sizeof(TsneUpdateParams) == 24);
 
-// Tensors of a t-SNE Program (all F32 except rowStart and col).
+// P in the forces op's layout: rowTexels [N + 1] (texel offsets), texels [T, 4] (col, p, col, p).
+struct PackedAffinities {
+  std::vector<uint32_t> rowTexels;
+  std::vector<float> texels;
+};
+constexpr uint32_t kTsneMaxPoints = 1u << 24;  // columns stored as floats stay exact below this
+// Throws std::invalid_argument if N >= kTsneMaxPoints or the CSR arrays disagree.
+PackedAffinities packAffinities(const std::vector<uint32_t>& rowStart, const std::vector<uint32_t>& col,
+                                const std::vector<float>& value);
+// Texels packAffinities will produce (for sizing the tensor).
+uint32_t packedTexels(const std::vector<uint32_t>& rowStart);
+
+constexpr uint32_t kTsneNoKl = 0xffffffffu;  // state.klIteration: no iteration computes KL
+
+// Tensors of a t-SNE Program (all F32 except order and rowTexels).
 struct TsneTensors {
   TensorId y;         // [Np, 2]
-  TensorId rowStart;  // [N + 1] u32
-  TensorId col;       // [E] u32
-  TensorId pval;      // [E]
+  TensorId order;     // [B * 64] u32: spatial order (entries >= N unused)
+  TensorId sortedY;   // [B * 64, 2] y in that order, pads at kTsnePadCoordinate
+  TensorId blocks;    // [B, 8] (centroid x, y, radius, count, Mxx, Mxy, Myy, 0)
+  TensorId rowTexels;  // [N + 1] u32 (PackedAffinities)
+  TensorId pTexels;    // [T, 4] (PackedAffinities)
   TensorId forces;    // [N, 4]
   TensorId sums;      // [N, 2]
   TensorId gains;     // [N, 2]
   TensorId update;    // [N, 2]
-  TensorId state;     // [4]: iteration (u32 bits), Z, sum kl, unused
+  TensorId state;     // [4]: iteration (u32 bits), Z, sum kl, klIteration (u32 bits; kTsneNoKl = none)
 };
 
-// Adds the tensors for N points and E entries to `program`.
-TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t entries);
+// Adds the tensors for N points and T texels of packed P to `program`.
+TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels);
+
+class TsneBlocksOp final : public Op {
+ public:
+  TsneBlocksOp(const Program& program, const TsneTensors& t, uint32_t n);
+  std::string name() const override { return "tsne_blocks"; }
+  std::string shader() const override { return "tsne_blocks"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  Grid grid() const override { return {ceilDiv(p_.blocks, localSize()), 1, 1}; }
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  TsneTensors t_;
+  TsneBlocksParams p_;
+  std::vector<Binding> bindings_;
+};
 
 class TsneForcesOp final : public Op {
  public:
-  // tile: points per invocation (spec constant 1): 8 for CPU implementations (amortises each texel
-  // load over 16 pairs), 1 for GPUs (one invocation per point).
-  TsneForcesOp(const Program& program, const TsneTensors& t, uint32_t n, uint32_t tile);
+  // One workgroup per block. tile: points per invocation (spec constant 1; workgroup size 64 / tile):
+  // 8 for CPU implementations (each texel load serves 16 pairs), 1 for GPUs (one invocation per point).
+  TsneForcesOp(const Program& program, const TsneTensors& t, uint32_t n, float theta, uint32_t tile);
   std::string name() const override { return "tsne_forces"; }
   std::string shader() const override { return "tsne_forces"; }
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
   std::vector<uint32_t> specConstants() const override { return {tile_}; }
-  std::vector<bool> texelBindings() const override { return {true}; }
-  Grid grid() const override;
+  uint32_t localSize() const override { return kTsneBlock / tile_; }
+  std::vector<bool> texelBindings() const override { return {true, true, true, true}; }
+  Grid grid() const override { return {p_.blocks, 1, 1}; }
   void runCpu(const ArenaView& arena) const override;
 
  private:

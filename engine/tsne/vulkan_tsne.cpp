@@ -1,5 +1,6 @@
 #include "tsne/vulkan_tsne.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -8,21 +9,41 @@
 #include "backend/vulkan/vulkan_backend.h"
 #include "graph/program.h"
 #include "tsne/cpu_tsne.h"
+#include "tsne/spatial_order.h"
 #include "tsne/tsne_ops.h"
 
 namespace rl::tsne {
 
 namespace {
 
-// Iterations per recorded command buffer: one submission (and one wait) per block, few enough that
-// cancellation stays prompt (a block of 10 at N = 10,000 is ~0.2 s on lavapipe).
+// Iterations per recorded command buffer: one submission (and one wait) per run of them. Between
+// runs the host refreshes the spatial order and checks the cancel flag.
 constexpr int kBlock = 10;
 
 void appendIterations(Program& program, const std::string& phase, int count, const TsneTensors& t, uint32_t n,
-                      uint32_t tile, const TsneUpdateParams& up) {
+                      float theta, uint32_t tile, const TsneUpdateParams& up) {
   for (int k = 0; k < count; ++k) {
-    program.append(phase, std::make_unique<TsneForcesOp>(program, t, n, tile));
+    program.append(phase, std::make_unique<TsneBlocksOp>(program, t, n));
+    program.append(phase, std::make_unique<TsneForcesOp>(program, t, n, theta, tile));
     program.append(phase, std::make_unique<TsneUpdateOp>(program, t, up));
+  }
+}
+
+// The forces shader gives each invocation `tile` consecutive points of a block and runs their
+// attraction loops one after the other, the invocations of a workgroup in lockstep: each step costs
+// the longest of the rows taken together. Reorders every full block so that the rows taken at the
+// same step have similar lengths (rank m -> invocation m % lanes, step m / lanes). The block's
+// membership, all the repulsion depends on, is unchanged.
+void balanceRows(std::vector<uint32_t>& order, const std::vector<uint32_t>& rowStart, uint32_t tile) {
+  const uint32_t lanes = kTsneBlock / tile;
+  std::vector<uint32_t> members(kTsneBlock);
+  for (size_t first = 0; first + kTsneBlock <= order.size(); first += kTsneBlock) {
+    std::copy(order.begin() + first, order.begin() + first + kTsneBlock, members.begin());
+    std::sort(members.begin(), members.end(), [&](uint32_t a, uint32_t b) {
+      const uint32_t la = rowStart[a + 1] - rowStart[a], lb = rowStart[b + 1] - rowStart[b];
+      return la > lb || (la == lb && a < b);
+    });
+    for (uint32_t m = 0; m < kTsneBlock; ++m) order[first + (m % lanes) * tile + m / lanes] = members[m];
   }
 }
 
@@ -30,13 +51,14 @@ void appendIterations(Program& program, const std::string& phase, int count, con
 
 TsneResult runVulkanIterations(const SparseAffinities& p, std::vector<float> yInit, const Schedule& schedule,
                                int reportEvery, const ProgressFn& progress, const std::atomic<bool>* cancel,
-                               const std::string& deviceHint) {
-  const uint32_t n = uint32_t(p.n), entries = uint32_t(p.entries());
+                               const std::string& deviceHint, double theta) {
+  const uint32_t n = uint32_t(p.n);
+  const PackedAffinities packed = packAffinities(p.rowStart, p.col, p.value);
   VulkanBackend backend(deviceHint);
   const uint32_t tile = backend.deviceClass() == DeviceClass::CpuImplementation ? 8 : 1;
 
   Program program;
-  const TsneTensors t = addTsneTensors(program, n, entries);
+  const TsneTensors t = addTsneTensors(program, n, uint32_t(packed.texels.size() / 4));
   TsneUpdateParams up{};
   up.n = n;
   up.exaggerationIterations = uint32_t(std::max(schedule.exaggerationIterations, 0));
@@ -44,17 +66,23 @@ TsneResult runVulkanIterations(const SparseAffinities& p, std::vector<float> yIn
   up.momentum = float(schedule.momentum);
   up.finalMomentum = float(schedule.finalMomentum);
   up.learningRate = float(schedule.learningRate);
-  appendIterations(program, "block", kBlock, t, n, tile, up);
-  appendIterations(program, "one", 1, t, n, tile, up);
+  appendIterations(program, "block", kBlock, t, n, float(theta), tile, up);
+  appendIterations(program, "one", 1, t, n, float(theta), tile, up);
   backend.load(program);
 
   std::vector<float> y(program.info(t.y).count, kTsnePadCoordinate);
   std::copy(yInit.begin(), yInit.end(), y.begin());
   backend.writeTensor(program, t.y, y);
-  backend.writeTensor(program, t.rowStart, p.rowStart);
-  backend.writeTensor(program, t.col, p.col);
-  backend.writeTensor(program, t.pval, p.value);
+  backend.writeTensor(program, t.rowTexels, packed.rowTexels);
+  backend.writeTensor(program, t.pTexels, packed.texels);
   backend.writeTensor(program, t.gains, std::vector<float>(2 * n, 1.0f));
+  // The blocks follow the points as they move: re-sorted from the current positions between runs.
+  auto reorder = [&](const std::vector<float>& positions) {
+    std::vector<uint32_t> order = spatialOrder(positions.data(), n, kTsneBlock);
+    balanceRows(order, p.rowStart, tile);
+    backend.writeTensor(program, t.order, order);
+  };
+  reorder(y);
 
   const double entropyTerm = affinityEntropyTerm(p);
   auto klNow = [&] {
@@ -73,18 +101,22 @@ TsneResult runVulkanIterations(const SparseAffinities& p, std::vector<float> yIn
     int target = schedule.iterations;
     if (reportEvery > 0) target = std::min(target, (done / reportEvery + 1) * reportEvery);
     const int steps = std::min(target - done, kBlock);
+    // KL (its logarithms) only in the last iteration before a report or the end.
+    const bool klAfter = done + steps == schedule.iterations || (reportEvery > 0 && (done + steps) % reportEvery == 0);
+    const uint32_t klIteration = klAfter ? uint32_t(done + steps - 1) : kTsneNoKl;
+    backend.write(program.info(t.state).offset + 3, &klIteration, 1);
     if (steps == kBlock) {
       backend.run("block");
     } else {
       for (int s = 0; s < steps; ++s) backend.run("one");
     }
     done += steps;
-    if (reportEvery > 0 && (done % reportEvery == 0 || done == schedule.iterations)) {
+    if (theta > 0 && done < schedule.iterations) reorder(backend.readTensor<float>(program, t.y));
+    if (klAfter) {
       result.kl = klNow();
-      if (progress) progress({done, schedule.iterations, result.kl});
+      if (progress && reportEvery > 0) progress({done, schedule.iterations, result.kl});
     }
   }
-  if (done > 0 && reportEvery <= 0) result.kl = klNow();
   result.iterations = done;
   y = backend.readTensor<float>(program, t.y);
   result.embedding.assign(y.begin(), y.begin() + 2 * n);

@@ -3,7 +3,8 @@
 // default schedule (perplexity 30, 1000 iterations, PCA initialisation), then the embedding is
 // validated (finite) and its trustworthiness (k = 10) printed with the wall time and the process
 // CPU time (all threads; on a busy machine the wall time says little).
-// Usage: bench_tsne [N ...] [--methods cpu,vulkan,pca] [--iterations I]
+// Usage: bench_tsne [N ...] [--methods cpu,vulkan,pca] [--iterations I] [--theta T] [--perplexity P]
+// (theta: the Vulkan far-field criterion, 0 = exact repulsion; figures in docs/tsne.md)
 // Reference on this machine (from issue 4): scikit-learn 1.2 Barnes-Hut t-SNE takes ~5 s (2,000),
 // ~15 s (5,000), ~32 s (10,000) at trustworthiness 0.969 (10,000).
 #include <cmath>
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   std::vector<size_t> sizes;
   std::vector<Method> methods = {Method::Cpu, Method::Vulkan, Method::Pca};
   int iterations = 1000;
+  double theta = TsneOptions{}.theta, perplexity = TsneOptions{}.perplexity;
   for (int a = 1; a < argc; ++a) {
     std::string arg = argv[a];
     if (arg == "--methods" && a + 1 < argc) {
@@ -32,9 +34,12 @@ int main(int argc, char** argv) {
         size_t e = list.find(',', s);
         if (e == std::string::npos) e = list.size();
         std::string m = list.substr(s, e - s);
-        if (m == "cpu") methods.push_back(Method::Cpu);
-        else if (m == "vulkan") methods.push_back(Method::Vulkan);
-        else if (m == "pca") methods.push_back(Method::Pca);
+        if (m == "cpu")
+          methods.push_back(Method::Cpu);
+        else if (m == "vulkan")
+          methods.push_back(Method::Vulkan);
+        else if (m == "pca")
+          methods.push_back(Method::Pca);
         else {
           std::fprintf(stderr, "unknown method '%s' (cpu, vulkan, pca)\n", m.c_str());
           return 2;
@@ -43,14 +48,27 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--iterations" && a + 1 < argc) {
       iterations = std::atoi(argv[++a]);
+    } else if (arg == "--theta" && a + 1 < argc) {
+      theta = std::atof(argv[++a]);
+    } else if (arg == "--perplexity" && a + 1 < argc) {
+      perplexity = std::atof(argv[++a]);
     } else {
-      sizes.push_back(std::strtoul(arg.c_str(), nullptr, 10));
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(arg.c_str(), &end, 10);
+      if (n == 0 || *end != '\0') {
+        std::fprintf(stderr,
+                     "usage: bench_tsne [N ...] [--methods cpu,vulkan,pca] [--iterations I] [--theta T] "
+                     "[--perplexity P]\n");
+        return 2;
+      }
+      sizes.push_back(n);
     }
   }
   if (sizes.empty()) sizes = {2000, 5000, 10000};
   const double sklearnSeconds[] = {5, 15, 32};
 
-  std::printf("%-8s %-7s %9s %9s %9s %8s %10s %s\n", "N", "method", "seconds", "cpu-s", "affinity", "trust", "KL", "device");
+  std::printf("%-8s %-7s %9s %9s %9s %8s %10s %s\n", "N", "method", "seconds", "cpu-s", "affinity", "trust", "KL",
+              "device");
   int failures = 0;
   for (size_t n : sizes) {
     const Blobs data = makeBlobs(n, 64, 10, 42);
@@ -59,6 +77,8 @@ int main(int argc, char** argv) {
       TsneOptions o;
       o.method = m;
       o.iterations = iterations;
+      o.theta = theta;
+      o.perplexity = perplexity;
       TsneResult r;
       const std::clock_t c0 = std::clock();
       try {
@@ -77,12 +97,13 @@ int main(int argc, char** argv) {
       }
       const double cpuSeconds = double(std::clock() - c0) / CLOCKS_PER_SEC;
       const double t = trustworthiness(x, {r.embedding.data(), n, 2}, 10);
-      std::printf("%-8zu %-7s %9.2f %9.2f %9.2f %8.4f %10.4f %s\n", n, methodName(m), r.seconds, cpuSeconds, r.affinitySeconds, t, r.kl,
-                  r.device.c_str());
+      std::printf("%-8zu %-7s %9.2f %9.2f %9.2f %8.4f %10.4f %s\n", n, methodName(m), r.seconds, cpuSeconds,
+                  r.affinitySeconds, t, r.kl, r.device.c_str());
       std::fflush(stdout);
     }
   }
-  std::printf("scikit-learn 1.2 Barnes-Hut reference: %.0f s (2,000), %.0f s (5,000), %.0f s (10,000), trust 0.969 at 10,000\n",
-              sklearnSeconds[0], sklearnSeconds[1], sklearnSeconds[2]);
+  std::printf(
+      "scikit-learn 1.2 Barnes-Hut reference: %.0f s (2,000), %.0f s (5,000), %.0f s (10,000), trust 0.969 at 10,000\n",
+      sklearnSeconds[0], sklearnSeconds[1], sklearnSeconds[2]);
   return failures ? 1 : 0;
 }
