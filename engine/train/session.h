@@ -67,6 +67,9 @@ struct Snapshot {
   int optimizerBase = 0;  // the step the optimizer state last started from (continueStepsFrom)
 };
 
+struct HiddenStates;     // train/hidden_states.h
+enum class HiddenSide;   // train/hidden_states.h
+
 class Session {
  public:
   Session(Spec spec, BackendSelection backend);
@@ -84,6 +87,9 @@ class Session {
   Probe probe();
   // Runs the eval phase over arbitrary rows (any count), returning the same fields as a probe.
   Probe predict(const std::vector<float>& x, const std::vector<int32_t>& labels);
+  // The representations of the first min(maxRows, held-out size) held-out rows at MoE layer
+  // `moeLayer` (input or output side), with every layer's routing of them (session_hidden.cpp).
+  HiddenStates hiddenStates(int moeLayer, int maxRows, HiddenSide side);
 
   Snapshot snapshot() const;
   void restore(const Snapshot& s);
