@@ -17,7 +17,7 @@ void drawCategoricalLegend(const PointAttribute& a, const std::vector<int>& coun
   // Long legends (token ids) scroll instead of covering the cloud.
   const int entries = a.labelCount();
   const float rowHeight = ImGui::GetTextLineHeightWithSpacing();
-  const float height = std::min(entries, 14) * rowHeight + ImGui::GetStyle().WindowPadding.y;
+  const float height = std::min(entries, 14) * rowHeight + 2;
   ImGui::BeginChild("legend", ImVec2(0, height), false);
   for (int label = 0; label < entries; ++label) {
     const int count = label < static_cast<int>(counts.size()) ? counts[label] : 0;
@@ -63,7 +63,7 @@ void DrawColourPanel(PanelState& state, const PointCloud& cloud,
                      const std::vector<int>& labelCounts, PanelActions& actions,
                      ItemRects& rects) {
   ImGui::SetNextWindowPos(ImVec2(10, 10), ImGuiCond_Always);
-  ImGui::SetNextWindowSizeConstraints(ImVec2(190, 0), ImVec2(300, 10000));
+  ImGui::SetNextWindowSizeConstraints(ImVec2(150, 0), ImVec2(260, 10000));
   const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
                                  ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoCollapse;
   if (!ImGui::Begin("Colour by", nullptr, flags)) {
@@ -80,7 +80,7 @@ void DrawColourPanel(PanelState& state, const PointCloud& cloud,
   const int n = static_cast<int>(cloud.attributes.size());
   state.colourBy = std::clamp(state.colourBy, 0, n - 1);
   const QByteArray current = cloud.attributes[state.colourBy].name.toUtf8();
-  ImGui::SetNextItemWidth(180);
+  ImGui::SetNextItemWidth(130);
   if (ImGui::BeginCombo("##colourBy", current.constData())) {
     for (int i = 0; i < n; ++i) {
       const QByteArray name = cloud.attributes[i].name.toUtf8();

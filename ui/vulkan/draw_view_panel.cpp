@@ -15,8 +15,18 @@ void DrawViewPanel(PanelState& state, int points, int selected, double zoom,
     ImGui::End();
     return;
   }
-  ImGui::Text("%d points  ·  %d selected  ·  zoom %.2g×", points, selected, zoom);
-  if (ImGui::Button("Fit view")) actions.fitView = true;
+  rects["view panel"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y, ImGui::GetWindowSize().x,
+                               ImGui::GetWindowSize().y);
+  if (zoom != 1.0)
+    ImGui::Text("%d points · %d selected · zoom %.2g×", points, selected, zoom);
+  else
+    ImGui::Text("%d points · %d selected", points, selected);
+  ImGui::SameLine();
+  ImGui::TextDisabled("(?)");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("wheel: zoom\ndrag: pan\nshift+drag: lasso (ctrl+shift adds)\nclick: select one, esc: clear\n"
+                      "double-click: fit");
+  if (ImGui::Button("Fit")) actions.fitView = true;
   rects["fit view"] = lastItemRect();
   ImGui::SameLine();
   ImGui::BeginDisabled(selected == 0);
@@ -24,10 +34,10 @@ void DrawViewPanel(PanelState& state, int points, int selected, double zoom,
   rects["clear selection"] = lastItemRect();
   ImGui::EndDisabled();
   ImGui::SameLine();
-  ImGui::SetNextItemWidth(90);
-  ImGui::SliderFloat("size", &state.pointRadius, 1.0f, 12.0f, "%.0f px");
+  ImGui::SetNextItemWidth(60);
+  ImGui::SliderFloat("##size", &state.pointRadius, 1.0f, 12.0f, "%.0f px");
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("point size");
   rects["point size"] = lastItemRect();
-  ImGui::TextDisabled("wheel: zoom · drag: pan · shift+drag: lasso · double-click: fit");
   ImGui::End();
 }
 
