@@ -65,13 +65,14 @@ void DrawColourPanel(PanelState& state, const PointCloud& cloud,
   ImGui::SetNextWindowPos(ImVec2(10, 10), ImGuiCond_Always);
   ImGui::SetNextWindowSizeConstraints(ImVec2(150, 0), ImVec2(260, 10000));
   const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
-                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoCollapse;
-  if (!ImGui::Begin("Colour by", nullptr, flags)) {
+                                 ImGuiWindowFlags_NoSavedSettings;  // collapsible: a click on its arrow frees the cloud
+  const bool expanded = ImGui::Begin("Colour by", nullptr, flags);
+  rects["colour panel"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y,
+                                 ImGui::GetWindowSize().x, ImGui::GetWindowSize().y);
+  if (!expanded) {
     ImGui::End();
     return;
   }
-  rects["colour panel"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y,
-                                 ImGui::GetWindowSize().x, ImGui::GetWindowSize().y);
   if (cloud.attributes.empty()) {
     ImGui::TextDisabled("no attributes");
     ImGui::End();
