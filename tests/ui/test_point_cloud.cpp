@@ -16,10 +16,16 @@
 #include <memory>
 
 #include "spec/presets.h"
+#include "train/hidden_states.h"
 #include "views/plot_style.h"
+#include "views/representation_cloud.h"
+#include "views/representations_view.h"
 #include "views/routing_view.h"
 #include "vulkan/point_cloud_view.h"
 #include "vulkan/point_cloud_window.h"
+#include "vulkan/point_colors.h"
+#include "window/main_window.h"
+#include "window/unattended_runs.h"
 
 using namespace rl::ui;
 
@@ -55,6 +61,40 @@ PointCloud gridCloud() {
     }
   c.attributes = {byColumn, byRow};
   return c;
+}
+
+// Points whose centre pixel has a colour we can predict: `top`, the last point drawn (points are
+// drawn in index order, discs of `radius` px) that covers the centre fully, with no later disc's
+// antialiased edge near it; not under an ImGui panel, not the hovered point (drawn with a ring).
+// Returns (point, expected colour) pairs.
+std::vector<std::pair<int, QColor>> predictablePoints(const PointCloudView& view, const std::vector<QRectF>& panels,
+                                                      double radius) {
+  const PointCloud& cloud = view.points();
+  const PointAttribute& a = cloud.attributes[size_t(view.colourBy())];
+  const QRectF inside = QRectF(QPointF(0, 0), QSizeF(view.viewportWindow()->size())).adjusted(2, 2, -2, -2);
+  std::vector<QPointF> at(size_t(cloud.size()));
+  for (int i = 0; i < cloud.size(); ++i) at[size_t(i)] = view.pointPixel(i);
+  // A disc covers a pixel fully within radius - 0.5 of its centre, partly up to radius + 0.5;
+  // pixel centres sit up to 0.71 px from the projected point.
+  const double full = radius - 1.25, edge = radius + 1.25;
+  std::vector<std::pair<int, QColor>> out;
+  for (int i = 0; i < cloud.size(); ++i) {
+    const QPointF p = at[size_t(i)];
+    bool covered = false;
+    for (const QRectF& r : panels) covered = covered || r.adjusted(-2, -2, 2, 2).contains(p);
+    if (covered || !inside.contains(p) || i == view.hoveredIndex()) continue;
+    int top = i;
+    for (int j = i + 1; j < cloud.size(); ++j)
+      if (QLineF(p, at[size_t(j)]).length() <= full) top = j;
+    bool ambiguous = false;
+    for (int j = top + 1; j < cloud.size() && !ambiguous; ++j) {
+      const double d = QLineF(p, at[size_t(j)]).length();
+      ambiguous = d > full && d < edge;
+    }
+    if (ambiguous || top == view.hoveredIndex()) continue;
+    out.emplace_back(i, attributeColor(a, a.labels[size_t(top)]));
+  }
+  return out;
 }
 
 }  // namespace
@@ -178,6 +218,193 @@ class PointCloudTest : public QObject {
     QVERIFY2(!near(faded, expertColor(2)) && faded.lightness() > expertColor(2).lightness(), qPrintable(faded.name()));
     view_->clearSelection();
     QVERIFY(view_->selection().empty());
+  }
+
+  // --- the Representations dock in the real window ---------------------------------------------
+
+  void representationsDockDrawsTheTrainedModelsHiddenStates() {
+    host_.reset();  // one window at a time on the shared display
+    QTemporaryDir settings;
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settings.path());
+    MainWindow::Options options;
+    options.backend = "cpu";
+    options.spec = rl::loadPreset(rl::kDefaultPreset);
+    options.restoreLayout = false;
+    MainWindow window(options);
+    window.resize(1600, 960);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    RepresentationsView* reps = window.representationsView();
+    QVERIFY(reps && reps->isVisible());
+    PointCloudView* cloud = reps->cloudView();
+    QVERIFY2(cloud->isVulkanAvailable(), qPrintable(cloud->unavailableReason()));
+    cloud->setAnimationDuration(0);
+
+    // Train, then refresh: the dock embeds the hidden states of the step on screen.
+    reps->setAutoRefresh(false, 100);
+    window.stepN(150);
+    QVERIFY(waitFor([&] { return window.shownSnapshot() && window.shownSnapshot()->step == 150; }, 20000));
+    QVERIFY(waitFor([&] { return !reps->busy(); }, 30000));
+    QSignalSpy shown(reps, &RepresentationsView::embeddingShown);
+    reps->refresh();
+    QVERIFY(shown.wait(30000));
+    QCOMPARE(shown.at(0).at(0).toInt(), 150);
+    QCOMPARE(reps->shownStep(), 150);
+    const rl::HiddenStates& states = *reps->shownStates();
+    QCOMPARE(cloud->points().size(), states.rows);
+    QVERIFY(states.rows >= 500);  // the default preset holds out 800 rows
+    QVERIFY2(reps->statusText().contains("step 150"), qPrintable(reps->statusText()));
+
+    // Pixels: every point whose centre colour is predictable has its chosen expert's colour.
+    auto checkPixels = [&](const char* what) {
+      QImage image;
+      for (int i = 0; i < 3; ++i) image = cloud->grabImage();  // panels settle over a frame or two
+      QVERIFY(!image.isNull());
+      image = image.convertToFormat(QImage::Format_RGB32);
+      const std::vector<QRectF> panels = {cloud->panelItemRect("colour panel"), cloud->panelItemRect("view panel")};
+      const auto points = predictablePoints(*cloud, panels, cloud->panelState().pointRadius);
+      // Measured: ~200 of the default preset's 800 points qualify at step 150; 100 leaves margin.
+      QVERIFY2(points.size() >= 100, qPrintable(QString("%1: only %2 predictable points").arg(what).arg(points.size())));
+      qInfo("%s: %d of %d points have a predictable centre colour", what, int(points.size()), cloud->points().size());
+      const qreal dpr = cloud->viewportWindow()->devicePixelRatio();
+      int wrong = 0;
+      QString first;
+      for (const auto& [i, colour] : points) {
+        const QColor got = image.pixelColor((cloud->pointPixel(i) * dpr).toPoint());
+        if (!near(got, colour)) {
+          if (wrong++ == 0) first = QString("point %1: %2, expected %3").arg(i).arg(got.name(), colour.name());
+        }
+      }
+      QVERIFY2(wrong == 0, qPrintable(QString("%1: %2 of %3 points wrong, first %4").arg(what).arg(wrong).arg(points.size()).arg(first)));
+    };
+    QCOMPARE(cloud->colourBy(), 0);  // chosen expert at the layer embedded
+    QCOMPARE(cloud->points().attributes[0].labels[0], chosenExpert(states.routing[0], 0));
+    checkPixels("by chosen expert");
+    // Colour by class: class colours (a palette of its own) at the same places.
+    int classAttribute = -1;
+    for (size_t a = 0; a < cloud->points().attributes.size(); ++a)
+      if (cloud->points().attributes[a].name == "class") classAttribute = int(a);
+    QVERIFY(classAttribute > 0);
+    cloud->setColourBy(classAttribute);
+    checkPixels("by class");
+
+    // Hover a point whose centre is its own: the dock reports its index, class and gate probabilities.
+    const std::vector<QRectF> panels = {cloud->panelItemRect("colour panel"), cloud->panelItemRect("view panel")};
+    const auto points = predictablePoints(*cloud, panels, cloud->panelState().pointRadius);
+    // The clusters are dense: take the point farthest from its nearest neighbour and zoom in
+    // around it until that neighbour is a few pixels away, so the cursor (whole pixels) is
+    // unambiguously on it.
+    int target = -1;
+    double spacing = 0;
+    for (const auto& [i, colour] : points) {
+      double nearest = 1e9;
+      for (int j = 0; j < cloud->points().size(); ++j)
+        if (j != i) nearest = std::min(nearest, QLineF(cloud->pointPixel(i), cloud->pointPixel(j)).length());
+      if (nearest > spacing) {
+        spacing = nearest;
+        target = i;
+      }
+    }
+    QVERIFY(target >= 0 && spacing > 0.01);
+    if (spacing < 4) cloud->zoomAt(cloud->pointPixel(target), 4 / spacing);
+    QVERIFY(target >= 0);
+    QTest::mouseMove(cloud->viewportWindow(), cloud->pointPixel(target).toPoint());
+    QVERIFY(waitFor([&] { return cloud->hoveredIndex() == target; }, 3000));
+    const QString text = cloud->hoveredText();
+    QVERIFY2(text.contains(QString("point %1 ").arg(target)) &&
+                 text.contains(QString("class %1").arg(states.labels[size_t(target)])) && text.contains("gate probabilities"),
+             qPrintable(text));
+
+    // Lasso around a quarter of the view: the points inside are selected, and their rows light up
+    // in the routing heatmap (the probe batch is the same first held-out rows).
+    const QSizeF size = cloud->viewportWindow()->size();
+    cloud->resetView();  // undo the zoom of the hover check
+    // Whole pixels: the mouse events carry integer positions.
+    // Right of the colour panel (a press there belongs to ImGui), above the view panel.
+    const int left = int(std::max(cloud->panelItemRect("colour panel").right() + 6, size.width() * 0.4));
+    const QRectF box(QRect(left, int(size.height() * 0.2), int(size.width()) - left - 6, int(size.height() * 0.5)));
+    std::vector<int> expected;
+    for (int i = 0; i < cloud->points().size(); ++i)
+      if (box.contains(cloud->pointPixel(i))) expected.push_back(i);
+    QVERIFY2(expected.size() >= 5, qPrintable(QString::number(expected.size())));
+    QSignalSpy rows(reps, &RepresentationsView::rowsSelected);
+    QWindow* w = cloud->viewportWindow();
+    const QList<QPointF> corners = {box.topLeft(), box.topRight(), box.bottomRight(), box.bottomLeft()};
+    QTest::mousePress(w, Qt::LeftButton, Qt::ShiftModifier, corners[0].toPoint());
+    for (int c = 1; c <= 4; ++c)
+      for (int k = 1; k <= 10; ++k) {
+        const QPointF p = corners[c - 1] + (corners[c % 4] - corners[c - 1]) * (k / 10.0);
+        QMouseEvent move(QEvent::MouseMove, p, w->mapToGlobal(p), Qt::NoButton, Qt::LeftButton, Qt::ShiftModifier);
+        QCoreApplication::sendEvent(w, &move);
+      }
+    QTest::mouseRelease(w, Qt::LeftButton, Qt::ShiftModifier, corners[0].toPoint());
+    QVERIFY(rows.wait(3000) || rows.count() > 0);
+    QVERIFY2(cloud->selection() == expected, qPrintable(QString("selected %1 points, %2 inside the box")
+                                                          .arg(cloud->selection().size())
+                                                          .arg(expected.size())));
+    RoutingView* routing = window.routingView();
+    std::vector<int> highlighted;
+    for (int i : expected)
+      if (i < window.shownSnapshot()->probe.rows) highlighted.push_back(states.testRows[size_t(i)]);
+    QCOMPARE(routing->highlightedRows(), highlighted);
+    int lit = 0;
+    for (int r = 0; r < routing->heatmapRows(); ++r) {
+      const bool on = routing->heatmapRowHighlighted(r);
+      lit += on;
+      QCOMPARE(on, std::binary_search(highlighted.begin(), highlighted.end(), routing->heatmapRowSource(r)));
+      QCOMPARE(routing->heatmapAlpha(r, 0), on ? 255.0 : 40.0);
+    }
+    QCOMPARE(lit, int(highlighted.size()));
+    QVERIFY2(routing->heatmapTitle().contains("highlighted"), qPrintable(routing->heatmapTitle()));
+    // Esc clears the selection and the highlight.
+    w->requestActivate();
+    QTest::keyClick(w, Qt::Key_Escape);
+    QVERIFY(waitFor([&] { return routing->highlightedRows().empty(); }, 3000));
+    QCOMPARE(routing->heatmapAlpha(0, 0), 255.0);
+
+    // --screenshot: the whole window as the screen shows it, Vulkan content included.
+    QTemporaryDir files;
+    const QString path = files.filePath("shot.png");
+    reps->setAutoRefresh(true, 100);
+    cloud->setColourBy(0);
+    window.resetRun();  // the screenshot mode trains N steps from a fresh run
+    QVERIFY(waitFor([&] { return window.shownSnapshot() && window.shownSnapshot()->step == 0; }, 20000));
+    ScreenshotRun run(window, 200, path);
+    QSignalSpy finished(&run, &ScreenshotRun::finished);
+    run.start();
+    QVERIFY(finished.wait(60000));
+    QVERIFY2(finished.at(0).at(0).toInt() == 0, qPrintable(finished.at(0).at(1).toString()));
+    QCOMPARE(reps->shownStep(), 200);
+    const QImage shot = QImage(path).convertToFormat(QImage::Format_RGB32);
+    QVERIFY(!shot.isNull());
+    // In the point cloud's region (minus its panels), pixels in point colours: the Vulkan content.
+    const QPoint origin = cloud->mapTo(&window, QPoint(0, 0)) * window.devicePixelRatio();
+    const QRect region(origin, cloud->size() * window.devicePixelRatio());
+    QVERIFY(QRect(QPoint(0, 0), shot.size()).contains(region));
+    std::vector<QColor> palette;
+    const PointAttribute& a = cloud->points().attributes[size_t(cloud->colourBy())];
+    for (int l = 0; l < a.labelCount(); ++l) palette.push_back(attributeColor(a, l));
+    const std::vector<QRectF> shotPanels = {cloud->panelItemRect("colour panel"), cloud->panelItemRect("view panel")};
+    int pointPixels = 0, background = 0;
+    for (int y = region.top(); y <= region.bottom(); ++y)
+      for (int x = region.left(); x <= region.right(); ++x) {
+        const QPointF logical = QPointF(x - origin.x(), y - origin.y()) / window.devicePixelRatio();
+        bool underPanel = false;
+        for (const QRectF& r : shotPanels) underPanel = underPanel || r.contains(logical);
+        if (underPanel) continue;
+        const QColor c = shot.pixelColor(x, y);
+        if (near(c, PointCloudWindow::backgroundColor(), 2)) ++background;
+        for (const QColor& p : palette)
+          if (near(c, p, 3)) {
+            ++pointPixels;
+            break;
+          }
+      }
+    // Measured: ~2,100 point-coloured pixels (800 discs of radius 3 in dense clusters) and ~95,000
+    // background ones; a capture without the Vulkan content has no point-coloured pixels.
+    qInfo("screenshot: %d point-coloured and %d background pixels in the cloud's region", pointPixels, background);
+    QVERIFY2(pointPixels > 1000, qPrintable(QString("%1 point pixels, %2 background").arg(pointPixels).arg(background)));
+    QVERIFY(background > pointPixels);  // the white Vulkan background, not a black hole
   }
 };
 

@@ -27,6 +27,14 @@ int defaultColourAttribute(const HiddenStates& states) {
 
 namespace {
 
+// The input map's class colours, with the ones made for dark outlines on colour (white, yellow)
+// darkened so they show on the cloud's white background.
+QColor cloudClassColor(int cls) {
+  const QColor c = classColor(cls);
+  if (c.lightness() > 200) return c.saturation() < 30 ? QColor(140, 140, 140) : c.darker(125);
+  return c;
+}
+
 // "layer 1: expert 3 (71%) + expert 5 (22%)" then the full gate distribution, largest first.
 QString routingText(const ProbeLayer& L, int row, int layerIndex, int layers) {
   const QString layerName = layers > 1 ? QString("layer %1 ").arg(layerIndex + 1) : QString();
@@ -73,7 +81,7 @@ PointCloud representationCloud(std::shared_ptr<const HiddenStates> states, std::
     a.labels.assign(h.labels.begin(), h.labels.end());
     for (int c = 0; c < h.classes; ++c) {
       a.labelNames.push_back(QString("class %1").arg(c));
-      a.colours.push_back(classColor(c));
+      a.colours.push_back(cloudClassColor(c));
     }
     cloud.attributes.push_back(std::move(a));
   }

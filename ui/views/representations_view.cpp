@@ -187,6 +187,7 @@ void RepresentationsView::updateRepresentationChoices(int layers) {
       representation_->addItem(representationName(j, s), 2 * j + (s == HiddenSide::Output ? 1 : 0));
   const int index = representation_->findData(keep);
   representation_->setCurrentIndex(index >= 0 ? index : 0);
+  representation_->adjustSize();  // the tool bar keeps the size a widget had when it was added
 }
 
 int RepresentationsView::layer() const { return std::max(0, representation_->currentData().toInt() / 2); }

@@ -28,7 +28,7 @@ ImGuiLayer::ImGuiLayer() {
   style.WindowRounding = 4.0f;
   style.FrameRounding = 3.0f;
   style.Colors[ImGuiCol_WindowBg].w = 0.92f;
-  if (QFile::exists(kFontFile)) io.Fonts->AddFontFromFileTTF(kFontFile, 14.0f);
+  if (QFile::exists(kFontFile)) io.Fonts->AddFontFromFileTTF(kFontFile, 13.0f);
   if (io.Fonts->Fonts.empty()) io.Fonts->AddFontDefault();
   ImGui::SetCurrentContext(previous);
 }

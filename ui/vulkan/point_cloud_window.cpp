@@ -139,7 +139,7 @@ float PointCloudWindow::syncView() {
     const QRectF r = panelItemRect(name);
     if (!r.isNull()) panelsRight = std::max(panelsRight, r.right() + 4);
   }
-  view_.setInsets(QMarginsF(panelsRight <= 0.5 * width() ? panelsRight : 0, 0, 0, 0));
+  view_.setInsets(QMarginsF(panelsRight <= 0.6 * width() ? panelsRight : 0, 0, 0, 0));
   const float t = animation_.progress(nowMs());
   // Until the user zooms or pans, the fit follows the cloud as it glides.
   if (!view_.userAdjusted()) view_.setDataBounds(animation_.bounds(t));
