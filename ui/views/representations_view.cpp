@@ -124,6 +124,7 @@ void RepresentationsView::buildControls() {
   everySpin_->setRange(1, 100000);
   everySpin_->setValue(100);
   everySpin_->setToolTip("steps between automatic refreshes");
+  everySpin_->setMaximumWidth(everySpin_->fontMetrics().horizontalAdvance("100000") + 30);
   bar->addWidget(everySpin_);
 
   optionsButton_ = new QToolButton(bar);
@@ -187,7 +188,8 @@ void RepresentationsView::updateRepresentationChoices(int layers) {
       representation_->addItem(representationName(j, s), 2 * j + (s == HiddenSide::Output ? 1 : 0));
   const int index = representation_->findData(keep);
   representation_->setCurrentIndex(index >= 0 ? index : 0);
-  representation_->adjustSize();  // the tool bar keeps the size a widget had when it was added
+  // The tool bar keeps the width a widget had when it was added (empty): size it to its items.
+  representation_->setFixedWidth(representation_->sizeHint().width());
 }
 
 int RepresentationsView::layer() const { return std::max(0, representation_->currentData().toInt() / 2); }
@@ -232,9 +234,17 @@ void RepresentationsView::showSnapshot(const RunSnapshot& snapshot) {
   if (layers == 0 || !isVisible() || busy()) return;
   if (!haveCloud_ && requestedStep_ < 0) {
     refresh();  // the first picture comes by itself
-  } else if (autoBox_->isChecked() && std::abs(snapshot.step - requestedStep_) >= everySpin_->value()) {
+  } else if (autoBox_->isChecked() && std::abs(snapshot.step - requestedStep_) >= everySpin_->value() &&
+             (!sinceEmbedded_.isValid() || sinceEmbedded_.elapsed() >= autoPauseMs())) {
     refresh();
   }
+}
+
+int RepresentationsView::autoPauseMs() const {
+  // Automatic refreshes leave the machine to training at least twice as long as the last
+  // embedding took (and at least half a second), so on a slow or busy machine they come less often
+  // rather than halve the training speed.
+  return std::max(500, static_cast<int>(2000 * lastEmbedSeconds_));
 }
 
 void RepresentationsView::refresh() {
@@ -295,6 +305,8 @@ void RepresentationsView::startEmbedding(HiddenStatesPtr states) {
 
 void RepresentationsView::onEmbedded(const EmbeddingResult& r) {
   embedding_ = false;
+  sinceEmbedded_.start();
+  lastEmbedSeconds_ = r.result.seconds;
   footer_->setCurrentIndex(0);
   const QString what = representationName(r.states->layer, r.states->side);
   if (!r.error.isEmpty()) {

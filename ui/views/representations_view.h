@@ -6,6 +6,7 @@
 // controller → showHiddenStates); the embedding runs on its own thread with progress and Cancel.
 // Refresh on demand (F5) or every N steps while training; a refresh of the same rows starts from
 // the previous embedding (t-SNE warm start) and the points glide to their new places.
+#include <QElapsedTimer>
 #include <QString>
 #include <QVector>
 #include <QWidget>
@@ -81,6 +82,7 @@ class RepresentationsView : public QWidget {
   void updateRepresentationChoices(int layers);
   void setStatus(const QString& text);
   void exportDialog();
+  int autoPauseMs() const;
 
   PointCloudView* view_ = nullptr;
   EmbeddingJob* job_ = nullptr;
@@ -107,6 +109,8 @@ class RepresentationsView : public QWidget {
   std::vector<float> shownEmbedding_;
   tsne::Method shownMethod_ = tsne::Method::Cpu;
   bool haveCloud_ = false;
+  QElapsedTimer sinceEmbedded_;  // since the last embedding finished
+  double lastEmbedSeconds_ = 0;
 };
 
 }  // namespace rl::ui

@@ -94,7 +94,7 @@ void DrawColourPanel(PanelState& state, const PointCloud& cloud,
   const int n = static_cast<int>(cloud.attributes.size());
   state.colourBy = std::clamp(state.colourBy, 0, n - 1);
   const QByteArray current = cloud.attributes[state.colourBy].name.toUtf8();
-  ImGui::SetNextItemWidth(130);
+  ImGui::SetNextItemWidth(115);
   if (ImGui::BeginCombo("##colourBy", current.constData())) {
     for (int i = 0; i < n; ++i) {
       const QByteArray name = cloud.attributes[i].name.toUtf8();

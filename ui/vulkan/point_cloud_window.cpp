@@ -133,13 +133,19 @@ QString PointCloudWindow::hoveredText() const { return cloud_.describePoint(hove
 
 float PointCloudWindow::syncView() {
   view_.setViewport(size());
-  // The panels sit on the left: fit the cloud to their right while that leaves most of the width.
-  double panelsRight = 0;
-  for (const char* name : {"colour panel", "view panel"}) {
-    const QRectF r = panelItemRect(name);
-    if (!r.isNull()) panelsRight = std::max(panelsRight, r.right() + 4);
-  }
-  view_.setInsets(QMarginsF(panelsRight <= 0.6 * width() ? panelsRight : 0, 0, 0, 0));
+  // Keep the cloud clear of the panels (colour panel top-left, view panel bottom-left): beside
+  // them, or between them, whichever leaves the larger square; on a viewport too small for either
+  // to keep half the size, the panels overlap the cloud (they can be collapsed).
+  const QRectF colour = panelItemRect("colour panel"), viewPanel = panelItemRect("view panel");
+  const double w = width(), h = height();
+  const double right = std::max(colour.isNull() ? 0.0 : colour.right(), viewPanel.isNull() ? 0.0 : viewPanel.right()) + 4;
+  const double top = colour.isNull() ? 0.0 : colour.bottom() + 4;
+  const double bottom = viewPanel.isNull() ? 0.0 : h - viewPanel.top() + 4;
+  const double beside = std::min(w - right, h), between = std::min(w, h - top - bottom);
+  QMarginsF insets;
+  if (std::max(beside, between) >= 0.5 * std::min(w, h))
+    insets = beside >= between ? QMarginsF(right, 0, 0, 0) : QMarginsF(0, top, 0, bottom);
+  view_.setInsets(insets);
   const float t = animation_.progress(nowMs());
   // Until the user zooms or pans, the fit follows the cloud as it glides.
   if (!view_.userAdjusted()) view_.setDataBounds(animation_.bounds(t));

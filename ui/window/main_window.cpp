@@ -191,7 +191,7 @@ void MainWindow::applyDefaultSizes() {
   const int w = width(), h = height();
   resizeDocks({dock("dock-spec"), dock("dock-inputMap"), dock("dock-loss")}, {w * 19 / 100, w * 53 / 100, w * 28 / 100},
               Qt::Horizontal);
-  resizeDocks({dock("dock-inputMap"), dock("dock-representations")}, {w * 29 / 100, w * 24 / 100}, Qt::Horizontal);
+  resizeDocks({dock("dock-inputMap"), dock("dock-representations")}, {w * 28 / 100, w * 25 / 100}, Qt::Horizontal);
   resizeDocks({dock("dock-inputMap"), dock("dock-routing")}, {h * 53 / 100, h * 47 / 100}, Qt::Vertical);
   resizeDocks({dock("dock-loss"), dock("dock-load"), dock("dock-collapse")}, {h / 3, h / 3, h / 3}, Qt::Vertical);
 }
