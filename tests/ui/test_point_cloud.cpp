@@ -406,6 +406,80 @@ class PointCloudTest : public QObject {
     QVERIFY2(pointPixels > 1000, qPrintable(QString("%1 point pixels, %2 background").arg(pointPixels).arg(background)));
     QVERIFY(background > pointPixels);  // the white Vulkan background, not a black hole
   }
+
+  void representationsRefreshWhilePlayingGlideAndCancel() {
+    QTemporaryDir settings;
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settings.path());
+    MainWindow::Options options;
+    options.backend = "cpu";
+    options.spec = rl::loadPreset(rl::kDefaultPreset);
+    options.restoreLayout = false;
+    MainWindow window(options);
+    window.resize(1600, 960);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    RepresentationsView* reps = window.representationsView();
+    PointCloudView* cloud = reps->cloudView();
+    // The first picture comes by itself, for step 0.
+    QVERIFY(waitFor([&] { return reps->shownStep() == 0 && !reps->busy(); }, 30000));
+    QVERIFY2(!reps->statusText().contains("warm start"), qPrintable(reps->statusText()));
+
+    // Playing with automatic refreshes every 50 steps: new embeddings of later steps arrive,
+    // warm-started from the one on screen, and the points glide (same count, new positions).
+    cloud->setAnimationDuration(2000);
+    reps->setAutoRefresh(true, 50);
+    const std::vector<float> before = cloud->points().xy;
+    QSignalSpy shown(reps, &RepresentationsView::embeddingShown);
+    window.setSpeed(200);
+    window.play();
+    QVERIFY(waitFor([&] { return shown.count() >= 2; }, 30000));
+    window.pause();
+    QVERIFY(shown.at(0).at(0).toInt() >= 50);
+    QVERIFY(shown.at(1).at(0).toInt() > shown.at(0).at(0).toInt());
+    QVERIFY2(reps->statusText().contains("warm start"), qPrintable(reps->statusText()));
+    QCOMPARE(cloud->points().xy.size(), before.size());
+    QVERIFY(cloud->points().xy != before);
+    // Mid-glide a point is drawn between where it was and where it goes (2 s glide, checked early).
+    QVERIFY(waitFor([&] { return !reps->busy(); }, 30000));
+    QTest::qWait(2100);  // the last glide has ended: the points are drawn at points().xy
+    QSignalSpy next(reps, &RepresentationsView::embeddingShown);
+    const std::vector<float> from = cloud->points().xy;
+    reps->refresh();
+    QVERIFY(next.wait(30000));
+    const std::vector<float>& to = cloud->points().xy;
+    int moving = 0;
+    for (int i = 0; i < cloud->points().size(); ++i) {
+      const QPointF drawn = cloud->pixelToData(cloud->pointPixel(i));
+      const QPointF a(from[2 * i], from[2 * i + 1]), b(to[2 * i], to[2 * i + 1]);
+      if (QLineF(a, b).length() < 1e-3) continue;
+      moving += QLineF(drawn, b).length() > 1e-4 && QLineF(drawn, a).length() + QLineF(drawn, b).length() <
+                                                      QLineF(a, b).length() * 1.01 + 1e-4;
+    }
+    QVERIFY2(moving > 0, "no point was drawn between its old and new place");
+    cloud->setAnimationDuration(0);
+
+    // Export PNG: the viewport as drawn.
+    QTemporaryDir files;
+    const QString png = files.filePath("cloud.png");
+    QVERIFY2(reps->exportPng(png).isEmpty(), qPrintable(reps->exportPng(png)));
+    const QImage exported(png);
+    QCOMPARE(exported.size(), cloud->viewportWindow()->size() * cloud->viewportWindow()->devicePixelRatio());
+
+    // Cancel: a long fresh t-SNE (another representation) stops early and leaves the picture.
+    reps->setAutoRefresh(false, 50);
+    QVERIFY(waitFor([&] { return !reps->busy(); }, 30000));
+    const int step = reps->shownStep();
+    const std::vector<float> kept = cloud->points().xy;
+    reps->setIterations(100000, 100000);
+    reps->setRepresentation(0, 0);  // MoE 1 input: no warm start from the output's embedding
+    reps->refresh();
+    QVERIFY(waitFor([&] { return reps->findChild<QProgressBar*>()->value() > 0; }, 30000));
+    reps->cancel();
+    QVERIFY(waitFor([&] { return !reps->busy(); }, 10000));
+    QVERIFY2(reps->statusText().contains("cancelled"), qPrintable(reps->statusText()));
+    QCOMPARE(reps->shownStep(), step);
+    QVERIFY(cloud->points().xy == kept);
+  }
 };
 
 QTEST_MAIN(PointCloudTest)

@@ -17,6 +17,7 @@
 #include <QWidgetAction>
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "views/embedding_job.h"
 #include "views/representation_cloud.h"
@@ -249,6 +250,7 @@ int RepresentationsView::autoPauseMs() const {
 
 void RepresentationsView::refresh() {
   if (representation_->count() == 0) return;
+  dropFetched_ = false;
   if (busy()) {
     refreshQueued_ = true;
     return;
@@ -263,6 +265,7 @@ void RepresentationsView::refresh() {
 void RepresentationsView::cancel() {
   refreshQueued_ = false;
   if (embedding_) job_->cancel();
+  if (fetching_) dropFetched_ = true;
 }
 
 void RepresentationsView::showFailure(const QString& message) {
@@ -273,6 +276,11 @@ void RepresentationsView::showFailure(const QString& message) {
 
 void RepresentationsView::showHiddenStates(HiddenStatesPtr states) {
   fetching_ = false;
+  if (std::exchange(dropFetched_, false)) {
+    footer_->setCurrentIndex(0);
+    setStatus("Cancelled; the picture is unchanged.");
+    return;
+  }
   if (!states || states->rows == 0) {
     footer_->setCurrentIndex(0);
     setStatus("No held-out rows to embed.");

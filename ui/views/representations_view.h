@@ -57,6 +57,11 @@ class RepresentationsView : public QWidget {
   void setAutoRefresh(bool on, int everySteps);
   bool autoRefresh() const;
   void setMaxRows(int rows) { maxRows_ = rows; }
+  // t-SNE iterations of a fresh embedding and of a warm-started refresh.
+  void setIterations(int fresh, int warm) {
+    iterations_ = fresh;
+    warmIterations_ = warm;
+  }
 
   // Writes the viewport (points and overlays) as PNG; returns "" or the reason it failed.
   QString exportPng(const QString& path);
@@ -105,6 +110,7 @@ class RepresentationsView : public QWidget {
   int requestedStep_ = -1;   // the snapshot step when the last refresh was asked for
   int shownStep_ = -1;
   bool fetching_ = false, embedding_ = false, refreshQueued_ = false;
+  bool dropFetched_ = false;  // Cancel while the hidden states were on their way
   HiddenStatesPtr shown_;          // the states whose embedding is on screen
   std::vector<float> shownEmbedding_;
   tsne::Method shownMethod_ = tsne::Method::Cpu;
