@@ -36,6 +36,7 @@ struct HiddenStates {
   std::vector<int32_t> testRows;  // [R] index of each row in the held-out split
   std::vector<int32_t> labels;    // [R] class (regression: the data's region label, or -1)
   int classes = 0;                // 0 for regression without region labels
+  bool regression = false;        // labels are the data's regions, not classes
   std::vector<ProbeLayer> routing;  // every MoE layer: gate probabilities and chosen experts of the rows
   std::vector<RowLabels> extraLabels;
 };

@@ -58,6 +58,7 @@ HiddenStates Session::hiddenStates(int moeLayer, int maxRows, HiddenSide side) {
   h.testRows.resize(rows);
   h.labels.assign(test.label.begin(), test.label.begin() + rows);
   h.classes = test.classes;
+  h.regression = test.regression;
   for (int r = 0; r < rows; ++r) h.testRows[r] = r;
 
   const int in = test.inputDim;

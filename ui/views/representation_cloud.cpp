@@ -77,10 +77,11 @@ PointCloud representationCloud(std::shared_ptr<const HiddenStates> states, std::
   }
   if (h.classes > 0) {
     PointAttribute a;
-    a.name = "class";
+    const QString label = h.regression ? "region" : "class";
+    a.name = label;
     a.labels.assign(h.labels.begin(), h.labels.end());
     for (int c = 0; c < h.classes; ++c) {
-      a.labelNames.push_back(QString("class %1").arg(c));
+      a.labelNames.push_back(QString("%1 %2").arg(label).arg(c));
       a.colours.push_back(cloudClassColor(c));
     }
     cloud.attributes.push_back(std::move(a));
@@ -97,7 +98,8 @@ PointCloud representationCloud(std::shared_ptr<const HiddenStates> states, std::
   cloud.describe = [states](int i) {
     const HiddenStates& s = *states;
     QString text = QString("point %1 · held-out row %2").arg(i).arg(s.testRows[static_cast<size_t>(i)]);
-    if (s.classes > 0) text += QString(" · class %1").arg(s.labels[static_cast<size_t>(i)]);
+    if (s.classes > 0)
+      text += QString(" · %1 %2").arg(s.regression ? "region" : "class").arg(s.labels[static_cast<size_t>(i)]);
     for (const RowLabels& extra : s.extraLabels) {
       const int l = extra.labels[static_cast<size_t>(i)];
       const QString name = l >= 0 && l < static_cast<int>(extra.names.size()) ? QString::fromStdString(extra.names[l])

@@ -226,13 +226,19 @@ void RepresentationsView::showSnapshot(const RunSnapshot& snapshot) {
   const int layers = static_cast<int>(snapshot.layers.size());
   if (representation_->count() == 0 && layers > 0) {
     updateRepresentationChoices(layers);
-    // A MoE layer that reads the raw data (often 2-D) says more through what it produces.
+    // A MoE layer that reads the raw data (often 2-D) says more through what it produces, when
+    // that is a hidden width (a head follows) rather than the model's output.
     const auto& specLayers = snapshot.spec.model.layers;
-    if (!specLayers.empty() && specLayers.front().type == LayerType::Moe) setRepresentation(0, 1);
+    if (!specLayers.empty() && specLayers.front().type == LayerType::Moe && snapshot.spec.model.head)
+      setRepresentation(0, 1);
   } else {
     updateRepresentationChoices(layers);
   }
-  if (layers == 0 || !isVisible() || busy()) return;
+  if (layers == 0) {
+    setStatus("This model has no MoE layer: nothing to embed.");
+    return;
+  }
+  if (!isVisible() || busy()) return;
   if (!haveCloud_ && requestedStep_ < 0) {
     refresh();  // the first picture comes by itself
   } else if (autoBox_->isChecked() && std::abs(snapshot.step - requestedStep_) >= everySpin_->value() &&
@@ -272,19 +278,33 @@ void RepresentationsView::showFailure(const QString& message) {
   fetching_ = false;
   footer_->setCurrentIndex(0);
   setStatus("Cannot read the hidden states: " + message);
+  endRefresh(false);
+}
+
+void RepresentationsView::endRefresh(bool shown) {
+  emit refreshEnded(shown);
+  if (refreshQueued_) {
+    refreshQueued_ = false;
+    refresh();
+  }
 }
 
 void RepresentationsView::showHiddenStates(HiddenStatesPtr states) {
   fetching_ = false;
+  footer_->setCurrentIndex(0);
   if (std::exchange(dropFetched_, false)) {
-    footer_->setCurrentIndex(0);
     setStatus("Cancelled; the picture is unchanged.");
-    return;
+    return endRefresh(false);
   }
-  if (!states || states->rows == 0) {
-    footer_->setCurrentIndex(0);
-    setStatus("No held-out rows to embed.");
-    return;
+  if (!states || states->rows < 2) {
+    setStatus("Fewer than two held-out rows: nothing to embed.");
+    return endRefresh(false);
+  }
+  if (states->dim < 2) {
+    setStatus(QString("%1 is %2-dimensional: nothing to embed in 2-D; choose another representation.")
+                  .arg(representationName(states->layer, states->side))
+                  .arg(states->dim));
+    return endRefresh(false);
   }
   startEmbedding(std::move(states));
 }
@@ -304,7 +324,7 @@ void RepresentationsView::startEmbedding(HiddenStatesPtr states) {
     options = tsne::TsneOptions::warmStart(options, warmIterations_);
     init = shownEmbedding_;
   }
-  if (!job_->start(states, options, std::move(init))) return;
+  if (!job_->start(states, options, std::move(init))) return endRefresh(false);
   embedding_ = true;
   progress_->setRange(0, method_ == tsne::Method::Pca ? 0 : options.iterations);
   progress_->setValue(0);
@@ -348,12 +368,10 @@ void RepresentationsView::onEmbedded(const EmbeddingResult& r) {
       if (r.warmStart) text += " · warm start";
       setStatus(text);
       emit embeddingShown(shownStep_);
+      return endRefresh(true);
     }
   }
-  if (refreshQueued_) {
-    refreshQueued_ = false;
-    refresh();
-  }
+  endRefresh(false);
 }
 
 QString RepresentationsView::exportPng(const QString& path) { return view_->exportPng(path); }

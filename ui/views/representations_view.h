@@ -79,6 +79,8 @@ class RepresentationsView : public QWidget {
   void rowsSelected(const QVector<int>& heldOutRows);
   // A new embedding is on screen (its glide has started), for the hidden states of `step`.
   void embeddingShown(int step);
+  // A refresh ended: shown (then embeddingShown came first), failed, or cancelled.
+  void refreshEnded(bool shown);
 
  private:
   void buildControls();
@@ -88,6 +90,7 @@ class RepresentationsView : public QWidget {
   void setStatus(const QString& text);
   void exportDialog();
   int autoPauseMs() const;
+  void endRefresh(bool shown);  // after every refresh; starts a queued one
 
   PointCloudView* view_ = nullptr;
   EmbeddingJob* job_ = nullptr;

@@ -46,8 +46,10 @@ void ScreenshotRun::onFrame(int step) {
   capturing_ = true;
   RepresentationsView* representations = window_.representationsView();
   if (representations && representations->isVisible() && representations->shownStep() != steps_) {
-    connect(representations, &RepresentationsView::embeddingShown, this, [this](int shown) {
-      if (shown == steps_) QTimer::singleShot(400 + kGlideMs, this, &ScreenshotRun::capture);
+    // After the refresh for step N (a failed one leaves its reason in the dock's status line).
+    connect(representations, &RepresentationsView::refreshEnded, this, [this, representations](bool shown) {
+      if (!shown || representations->shownStep() == steps_)
+        QTimer::singleShot(400 + kGlideMs, this, &ScreenshotRun::capture);
     });
     representations->refresh();  // queued behind a running embedding if there is one
     return;
