@@ -184,9 +184,21 @@ class PointCloudTest : public QObject {
     QTest::mouseMove(window(), (p + QPointF(1, 1)).toPoint());
     QVERIFY(waitFor([this] { return view_->hoveredIndex() == 13; }, 3000));
     QVERIFY(hovered.count() >= 1);
-    const QString text = view_->hoveredText();
-    QVERIFY2(text.contains("point 13") && text.contains("column: 3") && text.contains("row: 2"), qPrintable(text));
-    // The tooltip is drawn: pixels near the cursor that are neither background nor a point colour.
+    const QString description = view_->hoveredText();
+    QVERIFY2(description.contains("point 13") && description.contains("column: 3") && description.contains("row: 2"),
+             qPrintable(description));
+    // The tooltip is drawn: dark text pixels below-right of the cursor (the hovered point's dark
+    // ring is left out; no point colour is that dark). Measured: 200 for its three lines.
+    const QImage image = frame();
+    const QPoint cursor = (p * window()->devicePixelRatio()).toPoint();
+    int text = 0;
+    for (int y = cursor.y() + 12; y < std::min(image.height(), cursor.y() + 120); ++y)
+      for (int x = cursor.x() + 12; x < std::min(image.width(), cursor.x() + 250); ++x) {
+        const QColor c = image.pixelColor(x, y);
+        text += c.red() < 70 && c.green() < 70 && c.blue() < 70;
+      }
+    qInfo("tooltip: %d dark pixels", text);
+    QVERIFY2(text > 50, qPrintable(QString("%1 dark pixels").arg(text)));
     // Elsewhere, nothing is hovered.
     QTest::mouseMove(window(), ((view_->pointPixel(0) + view_->pointPixel(6)) / 2).toPoint());
     QVERIFY(waitFor([this] { return view_->hoveredIndex() == -1; }, 3000));
