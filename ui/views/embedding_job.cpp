@@ -4,6 +4,12 @@
 #include <QPointer>
 #include <exception>
 
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace rl::ui {
 
 EmbeddingJob::EmbeddingJob(QObject* parent) : QObject(parent) {}
@@ -23,6 +29,11 @@ bool EmbeddingJob::start(HiddenStatesPtr states, tsne::TsneOptions options, std:
   // The worker owns copies of everything it reads; it reports through queued calls that are
   // dropped if the job is gone by then.
   thread_ = QThread::create([self, states, options, init = std::move(init), cancel] {
+#ifdef __linux__
+    // QThread priorities do not apply to Linux's normal scheduling class; a nice value does (per
+    // thread, inherited by the t-SNE's own worker threads), so training keeps the CPU it needs.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+#endif
     auto out = std::make_shared<EmbeddingResult>();
     out->states = states;
     out->method = options.method;
@@ -40,7 +51,7 @@ bool EmbeddingJob::start(HiddenStatesPtr states, tsne::TsneOptions options, std:
     QMetaObject::invokeMethod(self.data(), [self, out] { if (self) self->deliver(out); }, Qt::QueuedConnection);
   });
   thread_->setObjectName("routelab-embedding");
-  thread_->start(QThread::LowPriority);  // training keeps the upper hand on a busy machine
+  thread_->start(QThread::LowPriority);
   return true;
 }
 

@@ -248,10 +248,10 @@ void RepresentationsView::showSnapshot(const RunSnapshot& snapshot) {
 }
 
 int RepresentationsView::autoPauseMs() const {
-  // Automatic refreshes leave the machine to training at least twice as long as the last
+  // Automatic refreshes leave the machine to training at least three times as long as the last
   // embedding took (and at least half a second), so on a slow or busy machine they come less often
-  // rather than halve the training speed.
-  return std::max(500, static_cast<int>(2000 * lastEmbedSeconds_));
+  // rather than slow training down much.
+  return std::max(500, static_cast<int>(3000 * lastEmbedSeconds_));
 }
 
 void RepresentationsView::refresh() {
