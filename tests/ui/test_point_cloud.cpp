@@ -232,6 +232,35 @@ class PointCloudTest : public QObject {
     QVERIFY(view_->selection().empty());
   }
 
+  void wheelZoomsAroundTheCursorAndDragPans() {
+    QWindow* w = window();
+    const QPointF anchor = view_->pointPixel(7);
+    const QPointF other = view_->pointPixel(0);
+    QWheelEvent wheel(anchor, w->mapToGlobal(anchor), QPoint(), QPoint(0, 240), Qt::NoButton, Qt::NoModifier,
+                      Qt::NoScrollPhase, false);
+    QCoreApplication::sendEvent(w, &wheel);
+    QVERIFY2(std::abs(view_->zoom() - 1.433) < 0.01, qPrintable(QString::number(view_->zoom())));  // two notches, ×1.2 each
+    QVERIFY(QLineF(view_->pointPixel(7), anchor).length() < 0.5);  // the point under the cursor stays put
+    QVERIFY(QLineF(view_->pointPixel(0), anchor).length() > QLineF(other, anchor).length() * 1.4);
+    // Drag without Shift pans by the mouse's movement.
+    const QPointF start = view_->pointPixel(7) + QPointF(0, 20);  // empty space beside the point
+    const QPointF delta(30, 15);
+    QTest::mousePress(w, Qt::LeftButton, Qt::NoModifier, start.toPoint());
+    for (int k = 1; k <= 5; ++k) {
+      const QPointF p = start + delta * (k / 5.0);
+      QMouseEvent move(QEvent::MouseMove, p, w->mapToGlobal(p), Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+      QCoreApplication::sendEvent(w, &move);
+    }
+    QTest::mouseRelease(w, Qt::LeftButton, Qt::NoModifier, (start + delta).toPoint());
+    QVERIFY2(QLineF(view_->pointPixel(7), anchor + delta).length() < 1.0,
+             qPrintable(QString("(%1, %2)").arg(view_->pointPixel(7).x()).arg(view_->pointPixel(7).y())));
+    // The drawn pixels follow: point 7's colour is now at its new place.
+    QVERIFY(near(pixelAt(frame(), view_->pointPixel(7)), expertColor(7 % 5)));
+    view_->resetView();
+    QCOMPARE(view_->zoom(), 1.0);
+    QVERIFY(QLineF(view_->pointPixel(0), other).length() < 0.5);
+  }
+
   // --- the Representations dock in the real window ---------------------------------------------
 
   void representationsDockDrawsTheTrainedModelsHiddenStates() {
