@@ -255,7 +255,16 @@ class PointCloudTest : public QObject {
     QVERIFY2(QLineF(view_->pointPixel(7), anchor + delta).length() < 1.0,
              qPrintable(QString("(%1, %2)").arg(view_->pointPixel(7).x()).arg(view_->pointPixel(7).y())));
     // The drawn pixels follow: point 7's colour is now at its new place.
-    QVERIFY(near(pixelAt(frame(), view_->pointPixel(7)), expertColor(7 % 5)));
+    const QImage moved = frame();
+    const QColor at7 = pixelAt(moved, view_->pointPixel(7));
+    QVERIFY2(near(at7, expertColor(7 % 5)), qPrintable(QString("%1 at (%2, %3) in %4x%5, hovered %6, selected %7")
+                                                          .arg(at7.name())
+                                                          .arg(view_->pointPixel(7).x())
+                                                          .arg(view_->pointPixel(7).y())
+                                                          .arg(moved.width())
+                                                          .arg(moved.height())
+                                                          .arg(view_->hoveredIndex())
+                                                          .arg(view_->selection().size())));
     view_->resetView();
     QCOMPARE(view_->zoom(), 1.0);
     QVERIFY(QLineF(view_->pointPixel(0), other).length() < 0.5);

@@ -43,7 +43,7 @@ void drawCategoricalLegend(const PointAttribute& a, const std::vector<int>& coun
     QStringList names;
     for (int label : unused) names << a.labelName(label);
     const QByteArray text = QString("no points: %1").arg(names.join(", ")).toUtf8();
-    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + 190.0f);
+    ImGui::PushTextWrapPos(0.0f);  // at the panel's edge
     ImGui::TextDisabled("%s", text.constData());
     ImGui::PopTextWrapPos();
   }
@@ -76,7 +76,9 @@ void DrawColourPanel(PanelState& state, const PointCloud& cloud,
                      const std::vector<int>& labelCounts, PanelActions& actions,
                      ItemRects& rects) {
   ImGui::SetNextWindowPos(ImVec2(10, 10), ImGuiCond_Always);
-  ImGui::SetNextWindowSizeConstraints(ImVec2(150, 0), ImVec2(260, 10000));
+  // A fixed width (height follows the contents): the cloud is fitted beside the panels, and must not
+  // shift when a legend gets longer or shorter.
+  ImGui::SetNextWindowSizeConstraints(ImVec2(kColourPanelWidth, 0), ImVec2(kColourPanelWidth, 10000));
   const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
                                  ImGuiWindowFlags_NoSavedSettings;  // collapsible: a click on its arrow frees the cloud
   const bool expanded = ImGui::Begin("Colour by", nullptr, flags);

@@ -11,22 +11,21 @@ void DrawViewPanel(PanelState& state, int points, int selected, double zoom,
   const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
                                  ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoTitleBar;
   ImGui::SetNextWindowBgAlpha(0.85f);
+  ImGui::SetNextWindowSizeConstraints(ImVec2(kViewPanelWidth, 0), ImVec2(kViewPanelWidth, 10000));
   if (!ImGui::Begin("View", nullptr, flags)) {
     ImGui::End();
     return;
   }
   rects["view panel"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y, ImGui::GetWindowSize().x,
                                ImGui::GetWindowSize().y);
-  if (zoom != 1.0)
-    ImGui::Text("%d points · %d selected · zoom %.2g×", points, selected, zoom);
-  else
-    ImGui::Text("%d points · %d selected", points, selected);
+  ImGui::Text("%d points · %d selected", points, selected);
   ImGui::SameLine();
   ImGui::TextDisabled("(?)");
   if (ImGui::IsItemHovered())
     ImGui::SetTooltip("wheel: zoom\ndrag: pan\nshift+drag: lasso (ctrl+shift adds)\nclick: select one, esc: clear\n"
                       "double-click: fit");
-  if (ImGui::Button("Fit")) actions.fitView = true;
+  const QByteArray fit = zoom != 1.0 ? QString("Fit (%1×)").arg(zoom, 0, 'g', 2).toUtf8() : QByteArray("Fit");
+  if (ImGui::Button(fit.constData())) actions.fitView = true;
   rects["fit view"] = lastItemRect();
   ImGui::SameLine();
   ImGui::BeginDisabled(selected == 0);

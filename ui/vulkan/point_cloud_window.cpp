@@ -133,19 +133,11 @@ QString PointCloudWindow::hoveredText() const { return cloud_.describePoint(hove
 
 float PointCloudWindow::syncView() {
   view_.setViewport(size());
-  // Keep the cloud clear of the panels (colour panel top-left, view panel bottom-left): beside
-  // them, or between them, whichever leaves the larger square; on a viewport too small for either
-  // to keep half the size, the panels overlap the cloud (they can be collapsed).
-  const QRectF colour = panelItemRect("colour panel"), viewPanel = panelItemRect("view panel");
-  const double w = width(), h = height();
-  const double right = std::max(colour.isNull() ? 0.0 : colour.right(), viewPanel.isNull() ? 0.0 : viewPanel.right()) + 4;
-  const double top = colour.isNull() ? 0.0 : colour.bottom() + 4;
-  const double bottom = viewPanel.isNull() ? 0.0 : h - viewPanel.top() + 4;
-  const double beside = std::min(w - right, h), between = std::min(w, h - top - bottom);
-  QMarginsF insets;
-  if (std::max(beside, between) >= 0.5 * std::min(w, h))
-    insets = beside >= between ? QMarginsF(right, 0, 0, 0) : QMarginsF(0, top, 0, bottom);
-  view_.setInsets(insets);
+  // Keep the cloud clear of the panels (fixed widths, top-left and bottom-left): beside them when
+  // that leaves at least half the width, else under them (they can be collapsed). Depends only on
+  // the viewport size, so nothing moves when a panel's text changes.
+  const double beside = std::max(kColourPanelWidth, kViewPanelWidth) + 14;  // + their 10 px margin
+  view_.setInsets(QMarginsF(beside <= 0.5 * width() ? beside : 0, 0, 0, 0));
   const float t = animation_.progress(nowMs());
   // Until the user zooms or pans, the fit follows the cloud as it glides.
   if (!view_.userAdjusted()) view_.setDataBounds(animation_.bounds(t));
