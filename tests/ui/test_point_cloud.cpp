@@ -47,6 +47,10 @@ bool near(QColor a, QColor b, int tolerance = 6) {
          std::abs(a.blue() - b.blue()) <= tolerance;
 }
 
+// The image pixel whose area holds `p` (its centre is within 0.71 px of p; rounding would pick a
+// neighbour up to 1.41 px away).
+QPoint pixelContaining(const QPointF& p) { return QPoint(int(std::floor(p.x())), int(std::floor(p.y()))); }
+
 // A 5 × 4 grid of points: attribute 0 labels by column (5 labels), attribute 1 by row (4 labels).
 PointCloud gridCloud() {
   PointCloud c;
@@ -117,7 +121,7 @@ class PointCloudTest : public QObject {
   }
   QColor pixelAt(const QImage& image, const QPointF& logical) {
     const qreal dpr = view_->viewportWindow()->devicePixelRatio();
-    return image.pixelColor((logical * dpr).toPoint());
+    return image.pixelColor(pixelContaining(logical * dpr));
   }
   QWindow* window() const { return view_->viewportWindow(); }
 
@@ -320,7 +324,7 @@ class PointCloudTest : public QObject {
       int wrong = 0;
       QString first;
       for (const auto& [i, colour] : points) {
-        const QColor got = image.pixelColor((cloud->pointPixel(i) * dpr).toPoint());
+        const QColor got = image.pixelColor(pixelContaining(cloud->pointPixel(i) * dpr));
         if (!near(got, colour)) {
           if (wrong++ == 0) first = QString("point %1: %2, expected %3").arg(i).arg(got.name(), colour.name());
         }

@@ -8,6 +8,7 @@
 #include <QLabel>
 #include <QMenu>
 #include <QProgressBar>
+#include <QSettings>
 #include <QSpinBox>
 #include <QStackedWidget>
 #include <QThread>
@@ -95,9 +96,49 @@ RepresentationsView::RepresentationsView(QWidget* parent) : QWidget(parent) {
     emit rowsSelected(rows);
   });
   setStatus("Press Refresh (F5) to embed the hidden states of the held-out rows.");
+  restoreSettings();
 }
 
-RepresentationsView::~RepresentationsView() = default;
+RepresentationsView::~RepresentationsView() { saveSettings(); }
+
+// What a user would expect back after a restart: the method and its knobs, the refresh rhythm and
+// the view's panel state (colour-by, point size, legend). QSettings as WindowSettings uses it.
+void RepresentationsView::saveSettings() const {
+  QSettings s("Routelab", "routelab");
+  s.beginGroup("representations");
+  s.setValue("method", tsne::methodName(method_));
+  s.setValue("perplexity", perplexity_);
+  s.setValue("iterations", iterations_);
+  s.setValue("warmIterations", warmIterations_);
+  s.setValue("maxRows", maxRows_);
+  s.setValue("autoRefresh", autoBox_->isChecked());
+  s.setValue("everySteps", everySpin_->value());
+  s.setValue("panel", view_->panelState().toVariantMap());
+  s.endGroup();
+}
+
+void RepresentationsView::restoreSettings() {
+  QSettings s("Routelab", "routelab");
+  s.beginGroup("representations");
+  for (tsne::Method m : {tsne::Method::Cpu, tsne::Method::Vulkan, tsne::Method::Pca})
+    if (s.value("method").toString() == tsne::methodName(m)) setMethod(m);
+  perplexity_ = std::clamp(s.value("perplexity", perplexity_).toDouble(), 2.0, 100.0);
+  iterations_ = std::clamp(s.value("iterations", iterations_).toInt(), 100, 5000);
+  warmIterations_ = std::clamp(s.value("warmIterations", warmIterations_).toInt(), 20, 2000);
+  maxRows_ = std::clamp(s.value("maxRows", maxRows_).toInt(), 50, 10000);
+  autoBox_->setChecked(s.value("autoRefresh", true).toBool());
+  everySpin_->setValue(s.value("everySteps", everySpin_->value()).toInt());
+  if (s.contains("panel")) view_->setPanelState(PanelState::fromVariantMap(s.value("panel").toMap()));
+  s.endGroup();
+  for (QSpinBox* spin : optionsButton_->menu()->findChildren<QSpinBox*>()) {
+    QSignalBlocker block(spin);
+    const QString name = spin->objectName();
+    if (name == "perplexity") spin->setValue(int(perplexity_));
+    if (name == "iterations") spin->setValue(iterations_);
+    if (name == "warmIterations") spin->setValue(warmIterations_);
+    if (name == "maxRows") spin->setValue(maxRows_);
+  }
+}
 
 void RepresentationsView::buildControls() {
   // A tool bar: on a narrow dock the controls that do not fit move into its overflow menu
@@ -144,12 +185,16 @@ void RepresentationsView::buildControls() {
   }
   menu->addSeparator();
   auto* perplexity = menuSpin(menu, "Perplexity", 2, 100, int(perplexity_));
+  perplexity->setObjectName("perplexity");
   connect(perplexity, qOverload<int>(&QSpinBox::valueChanged), this, [this](int v) { perplexity_ = v; });
   auto* iterations = menuSpin(menu, "Iterations (fresh)", 100, 5000, iterations_, 50);
+  iterations->setObjectName("iterations");
   connect(iterations, qOverload<int>(&QSpinBox::valueChanged), this, [this](int v) { iterations_ = v; });
   auto* warm = menuSpin(menu, "Iterations (refresh)", 20, 2000, warmIterations_, 10);
+  warm->setObjectName("warmIterations");
   connect(warm, qOverload<int>(&QSpinBox::valueChanged), this, [this](int v) { warmIterations_ = v; });
   auto* rows = menuSpin(menu, "Held-out rows (at most)", 50, 10000, maxRows_, 100);
+  rows->setObjectName("maxRows");
   connect(rows, qOverload<int>(&QSpinBox::valueChanged), this, [this](int v) { maxRows_ = v; });
   menu->addSeparator();
   menu->addAction("Export PNG…", this, &RepresentationsView::exportDialog);

@@ -90,7 +90,9 @@ class RepresentationsView : public QWidget {
   void setStatus(const QString& text);
   void exportDialog();
   int autoPauseMs() const;
-  void endRefresh(bool shown);  // after every refresh; starts a queued one
+  void endRefresh(bool shown);
+  void saveSettings() const;
+  void restoreSettings();  // after every refresh; starts a queued one
 
   PointCloudView* view_ = nullptr;
   EmbeddingJob* job_ = nullptr;
