@@ -54,8 +54,8 @@ QPoint pixelContaining(const QPointF& p) { return QPoint(int(std::floor(p.x())),
 // A 5 × 4 grid of points: attribute 0 labels by column (5 labels), attribute 1 by row (4 labels).
 PointCloud gridCloud() {
   PointCloud c;
-  PointAttribute byColumn{"column", PointAttribute::Kind::Categorical, {}, {}};
-  PointAttribute byRow{"row", PointAttribute::Kind::Categorical, {}, {}};
+  PointAttribute byColumn{"column", PointAttribute::Kind::Categorical, {}, {}, {}};
+  PointAttribute byRow{"row", PointAttribute::Kind::Categorical, {}, {}, {}};
   for (int row = 0; row < 4; ++row)
     for (int col = 0; col < 5; ++col) {
       c.xy.push_back(float(col));
