@@ -518,6 +518,10 @@ class PointCloudTest : public QObject {
     QVERIFY2(reps->exportPng(png).isEmpty(), qPrintable(reps->exportPng(png)));
     const QImage exported(png);
     QCOMPARE(exported.size(), cloud->viewportWindow()->size() * cloud->viewportWindow()->devicePixelRatio());
+    // File → Export all figures writes it too.
+    const QStringList errors = window.exportAllFigures(files.filePath("figures"));
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.join('\n')));
+    QCOMPARE(QImage(files.filePath("figures/representations.png")).size(), exported.size());
 
     // Cancel: a long fresh t-SNE (another representation) stops early and leaves the picture.
     reps->setAutoRefresh(false, 50);
