@@ -410,6 +410,10 @@ class PointCloudTest : public QObject {
     }
     QCOMPARE(lit, int(highlighted.size()));
     QVERIFY2(routing->heatmapTitle().contains("highlighted"), qPrintable(routing->heatmapTitle()));
+    if (qEnvironmentVariableIsSet("ROUTELAB_TEST_FRAMES")) {  // to look at
+      QTest::qWait(300);
+      grabWholeWindow(window).save(qEnvironmentVariable("ROUTELAB_TEST_FRAMES") + "/lasso-window.png");
+    }
     // Esc clears the selection and the highlight.
     w->requestActivate();
     QTest::keyClick(w, Qt::Key_Escape);
