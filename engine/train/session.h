@@ -75,6 +75,9 @@ struct Snapshot {
   int optimizerBase = 0;  // the step the optimizer state last started from (continueStepsFrom)
 };
 
+struct HiddenStates;     // train/hidden_states.h
+enum class HiddenSide;   // train/hidden_states.h
+
 class Session {
  public:
   Session(Spec spec, BackendSelection backend);
@@ -95,6 +98,9 @@ class Session {
   // Runs the eval phase over arbitrary rows (any count), returning the same fields as a probe.
   // MLP models only (a Transformer reads token ids: probeSequences).
   Probe predict(const std::vector<float>& x, const std::vector<int32_t>& labels);
+  // The representations of the first min(maxRows, held-out size) held-out rows at MoE layer
+  // `moeLayer` (input or output side), with every layer's routing of them (session_hidden.cpp).
+  HiddenStates hiddenStates(int moeLayer, int maxRows, HiddenSide side);
 
   // Transformer: the eval phase over sequences `rows` of the held-out split (any count).
   Probe probeSequences(const std::vector<uint32_t>& rows);

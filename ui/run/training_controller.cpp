@@ -539,4 +539,15 @@ void TrainingController::exportRun(const QString& dir) {
   emit runExported(dir);
 }
 
+void TrainingController::requestHiddenStates(int moeLayer, int side, int maxRows) {
+  if (!d_->session) return;
+  try {
+    auto states = std::make_shared<rl::HiddenStates>(d_->session->hiddenStates(
+        moeLayer, maxRows, side == 1 ? rl::HiddenSide::Output : rl::HiddenSide::Input));
+    emit hiddenStatesReady(std::move(states));
+  } catch (const std::exception& e) {
+    emit hiddenStatesFailed(QString::fromStdString(e.what()));
+  }
+}
+
 }  // namespace rl::ui

@@ -8,8 +8,11 @@
 
 #include "run/run_snapshot.h"
 #include "spec/spec.h"
+#include "train/hidden_states.h"
 
 namespace rl::ui {
+
+using HiddenStatesPtr = std::shared_ptr<const rl::HiddenStates>;
 
 class TrainingController : public QObject {
   Q_OBJECT
@@ -43,6 +46,10 @@ class TrainingController : public QObject {
   // Writes config.json, weights.safetensors, metrics.csv and summary.json into dir, exactly as
   // routelab-cli train does (rl::writeRunOutputs).
   void exportRun(const QString& dir);
+  // Reads the current model's hidden states of the first maxRows held-out rows at a MoE layer
+  // (Session::hiddenStates; side: 0 input, 1 output) and emits hiddenStatesReady, or
+  // hiddenStatesFailed with the reason. The run itself is not affected.
+  void requestHiddenStates(int moeLayer, int side, int maxRows);
 
  signals:
   void published(rl::ui::RunSnapshotPtr snapshot);
@@ -51,6 +58,8 @@ class TrainingController : public QObject {
   void projectSaved(QString path);
   void projectOpened(QString path);
   void runExported(QString dir);
+  void hiddenStatesReady(rl::ui::HiddenStatesPtr states);
+  void hiddenStatesFailed(QString message);
 
  private:
   struct Impl;
@@ -61,3 +70,4 @@ class TrainingController : public QObject {
 
 Q_DECLARE_METATYPE(rl::ui::RunSnapshotPtr)
 Q_DECLARE_METATYPE(rl::Spec)
+Q_DECLARE_METATYPE(rl::ui::HiddenStatesPtr)

@@ -355,9 +355,12 @@ void RoutingView::updateHeatmap(int layer) {
   // Longest title first; the first that fits the width is shown (fitToWidth).
   const QString layerText = layerCount() > 1 ? QString(" · layer %1").arg(layer + 1) : QString();
   const QString stepText = QString(" · step %1").arg(shown_.step);
+  const int highlighted = applyHighlight();
+  const QString highlightText = highlighted > 0 ? QString(" · %1 highlighted").arg(highlighted) : QString();
   setTitles(heatTitle_, heatTitles_,
-            {QString("Gate probabilities of %1 probe rows%2%3").arg(rows).arg(layerText, stepText),
-             QString("Gate probabilities%1%2").arg(layerText, stepText), QString("Gate probabilities%1").arg(layerText),
+            {QString("Gate probabilities of %1 probe rows%2%3%4").arg(rows).arg(layerText, stepText, highlightText),
+             QString("Gate probabilities%1%2%3").arg(layerText, stepText, highlightText),
+             QString("Gate probabilities%1%2").arg(layerText, highlightText), QString("Gate probabilities%1").arg(layerText),
              QStringLiteral("Gate probabilities")});
 
   // Colours span 0 … the largest probability (rounded up to a tenth, at least 0.2): with many
@@ -501,6 +504,43 @@ void RoutingView::fitCellTexts() {
                     matrixPlot_->axisRect()->height() / (matrixClasses_ / (1.0 - kStripFraction)) >= metrics.height();
   for (int i = 0; i < cells && i < int(cellTexts_.size()); ++i) cellTexts_[size_t(i)]->setVisible(fits);
   cellTextsFit_ = fits;
+}
+
+void RoutingView::setHighlightedRows(const std::vector<int>& probeRows) {
+  std::vector<int> rows = probeRows;
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  if (rows == highlighted_) return;
+  highlighted_ = std::move(rows);
+  redraw();
+}
+
+bool RoutingView::heatmapRowHighlighted(int row) const {
+  const int source = heatmapRowSource(row);
+  return source >= 0 && std::binary_search(highlighted_.begin(), highlighted_.end(), source);
+}
+
+double RoutingView::heatmapAlpha(int row, int expert) const {
+  if (row < 0 || row >= heatmapRows() || expert < 0 || expert >= heatmapColumns()) return std::nan("");
+  return const_cast<QCPColorMap*>(heatMap_)->data()->alpha(expert, row);
+}
+
+int RoutingView::applyHighlight() {
+  // Highlighted rows keep their colour; the others fade towards the white background. The cell
+  // values stay as they are (heatmapValue reads them), only their alpha changes.
+  QCPColorMapData* data = heatMap_->data();
+  const int rows = heatmapRows();
+  int shown = 0;
+  for (int r = 0; r < rows; ++r) shown += heatmapRowHighlighted(r);
+  if (shown == 0) {
+    data->clearAlpha();
+    return 0;
+  }
+  for (int sr = 0; sr < data->valueSize(); ++sr) {
+    const unsigned char alpha = heatmapRowHighlighted(logicalCell(rows, sr)) ? 255 : 40;
+    for (int se = 0; se < data->keySize(); ++se) data->setAlpha(se, sr, alpha);
+  }
+  return shown;
 }
 
 bool RoutingView::matrixCellTextsShown() const { return matrixShown() && cellTextsFit_ && matrixClasses_ > 0; }

@@ -46,6 +46,14 @@ class RoutingView : public FigureView {
   int heatmapRowClass(int row) const;   // -1 for regression (rows are not grouped)
   std::vector<int> heatmapGroupStarts() const;  // first display row of each class group
 
+  // Probe rows (= held-out rows: the probe batch is the first rows of the held-out split) to
+  // highlight, e.g. the points lassoed in the Representations view: the other heatmap rows fade.
+  // Rows beyond the probe batch are ignored; empty clears the highlight.
+  void setHighlightedRows(const std::vector<int>& probeRows);
+  const std::vector<int>& highlightedRows() const { return highlighted_; }
+  bool heatmapRowHighlighted(int row) const;  // display row; false when nothing is highlighted
+  double heatmapAlpha(int row, int expert) const;  // 0–255 as drawn (255 without a highlight)
+
   // The class × expert matrix as drawn (each class row sums to 1); 0 classes for regression or
   // before the first evaluation, when a note is shown instead.
   int matrixClasses() const;
@@ -81,6 +89,7 @@ class RoutingView : public FigureView {
   void updateHeatmap(int layer);
   void updateMatrix(int layer);
   void showMatrixNote(const QString& note);
+  int applyHighlight();  // returns the number of highlighted display rows
   static void setTitles(QCPTextElement* title, QStringList& titles, const QStringList& candidates);
   static void fitToWidth(QCustomPlot* plot, QCPTextElement* title, const QStringList& titles, ExpertStrip& strip);
   void fitCellTexts();
@@ -120,6 +129,7 @@ class RoutingView : public FigureView {
   std::vector<int> order_, rowClass_, groupStarts_;
   std::vector<double> matrix_;  // [classes * experts], each class row normalised
   int matrixClasses_ = 0, matrixExperts_ = 0;
+  std::vector<int> highlighted_;  // probe rows, sorted
 };
 
 }  // namespace rl::ui

@@ -1,4 +1,5 @@
 // DrawColourPanel: which attribute colours the points, and what its colours mean.
+#include <QStringList>
 #include <algorithm>
 
 #include "vulkan/imgui_rect.h"
@@ -14,13 +15,17 @@ constexpr float kSwatch = 12.0f;
 
 void drawCategoricalLegend(const PointAttribute& a, const std::vector<int>& counts,
                            PanelActions& actions, ItemRects& rects) {
-  // Long legends (token ids) scroll instead of covering the cloud.
+  // Labels without points (an expert no row chose) are listed on one line at the end rather than
+  // one row each, so the legend covers less of the cloud. Long legends (token ids) scroll.
   const int entries = a.labelCount();
+  auto countOf = [&](int label) { return label < static_cast<int>(counts.size()) ? counts[label] : 0; };
+  std::vector<int> used, unused;
+  for (int label = 0; label < entries; ++label) (countOf(label) > 0 ? used : unused).push_back(label);
   const float rowHeight = ImGui::GetTextLineHeightWithSpacing();
-  const float height = std::min(entries, 14) * rowHeight + ImGui::GetStyle().WindowPadding.y;
+  const float height = std::min(static_cast<int>(used.size()), 14) * rowHeight + 2;
   ImGui::BeginChild("legend", ImVec2(0, height), false);
-  for (int label = 0; label < entries; ++label) {
-    const int count = label < static_cast<int>(counts.size()) ? counts[label] : 0;
+  for (int label : used) {
+    const int count = countOf(label);
     const ImVec2 at = ImGui::GetCursorScreenPos();
     const float y = at.y + (ImGui::GetTextLineHeight() - kSwatch) / 2;
     ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(at.x, y), ImVec2(at.x + kSwatch, y + kSwatch),
@@ -34,6 +39,14 @@ void drawCategoricalLegend(const PointAttribute& a, const std::vector<int>& coun
     ImGui::PopID();
   }
   ImGui::EndChild();
+  if (!unused.empty()) {
+    QStringList names;
+    for (int label : unused) names << a.labelName(label);
+    const QByteArray text = QString("no points: %1").arg(names.join(", ")).toUtf8();
+    ImGui::PushTextWrapPos(0.0f);  // at the panel's edge
+    ImGui::TextDisabled("%s", text.constData());
+    ImGui::PopTextWrapPos();
+  }
 }
 
 void drawOrdinalLegend(const PointAttribute& a) {
@@ -63,15 +76,18 @@ void DrawColourPanel(PanelState& state, const PointCloud& cloud,
                      const std::vector<int>& labelCounts, PanelActions& actions,
                      ItemRects& rects) {
   ImGui::SetNextWindowPos(ImVec2(10, 10), ImGuiCond_Always);
-  ImGui::SetNextWindowSizeConstraints(ImVec2(190, 0), ImVec2(300, 10000));
+  // A fixed width (height follows the contents): the cloud is fitted beside the panels, and must not
+  // shift when a legend gets longer or shorter.
+  ImGui::SetNextWindowSizeConstraints(ImVec2(kColourPanelWidth, 0), ImVec2(kColourPanelWidth, 10000));
   const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
-                                 ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoCollapse;
-  if (!ImGui::Begin("Colour by", nullptr, flags)) {
+                                 ImGuiWindowFlags_NoSavedSettings;  // collapsible: a click on its arrow frees the cloud
+  const bool expanded = ImGui::Begin("Colour by", nullptr, flags);
+  rects["colour panel"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y,
+                                 ImGui::GetWindowSize().x, ImGui::GetWindowSize().y);
+  if (!expanded) {
     ImGui::End();
     return;
   }
-  rects["colour panel"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y,
-                                 ImGui::GetWindowSize().x, ImGui::GetWindowSize().y);
   if (cloud.attributes.empty()) {
     ImGui::TextDisabled("no attributes");
     ImGui::End();
@@ -80,7 +96,7 @@ void DrawColourPanel(PanelState& state, const PointCloud& cloud,
   const int n = static_cast<int>(cloud.attributes.size());
   state.colourBy = std::clamp(state.colourBy, 0, n - 1);
   const QByteArray current = cloud.attributes[state.colourBy].name.toUtf8();
-  ImGui::SetNextItemWidth(180);
+  ImGui::SetNextItemWidth(115);
   if (ImGui::BeginCombo("##colourBy", current.constData())) {
     for (int i = 0; i < n; ++i) {
       const QByteArray name = cloud.attributes[i].name.toUtf8();

@@ -11,12 +11,21 @@ void DrawViewPanel(PanelState& state, int points, int selected, double zoom,
   const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
                                  ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoTitleBar;
   ImGui::SetNextWindowBgAlpha(0.85f);
+  ImGui::SetNextWindowSizeConstraints(ImVec2(kViewPanelWidth, 0), ImVec2(kViewPanelWidth, 10000));
   if (!ImGui::Begin("View", nullptr, flags)) {
     ImGui::End();
     return;
   }
-  ImGui::Text("%d points  ·  %d selected  ·  zoom %.2g×", points, selected, zoom);
-  if (ImGui::Button("Fit view")) actions.fitView = true;
+  rects["view panel"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y, ImGui::GetWindowSize().x,
+                               ImGui::GetWindowSize().y);
+  ImGui::Text("%d points · %d selected", points, selected);
+  ImGui::SameLine();
+  ImGui::TextDisabled("(?)");
+  if (ImGui::IsItemHovered())
+    ImGui::SetTooltip("wheel: zoom\ndrag: pan\nshift+drag: lasso (ctrl+shift adds)\nclick: select one, esc: clear\n"
+                      "double-click: fit");
+  const QByteArray fit = zoom != 1.0 ? QString("Fit (%1×)").arg(zoom, 0, 'g', 2).toUtf8() : QByteArray("Fit");
+  if (ImGui::Button(fit.constData())) actions.fitView = true;
   rects["fit view"] = lastItemRect();
   ImGui::SameLine();
   ImGui::BeginDisabled(selected == 0);
@@ -24,10 +33,10 @@ void DrawViewPanel(PanelState& state, int points, int selected, double zoom,
   rects["clear selection"] = lastItemRect();
   ImGui::EndDisabled();
   ImGui::SameLine();
-  ImGui::SetNextItemWidth(90);
-  ImGui::SliderFloat("size", &state.pointRadius, 1.0f, 12.0f, "%.0f px");
+  ImGui::SetNextItemWidth(60);
+  ImGui::SliderFloat("##size", &state.pointRadius, 1.0f, 12.0f, "%.0f px");
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("point size");
   rects["point size"] = lastItemRect();
-  ImGui::TextDisabled("wheel: zoom · drag: pan · shift+drag: lasso · double-click: fit");
   ImGui::End();
 }
 

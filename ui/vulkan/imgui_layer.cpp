@@ -28,7 +28,7 @@ ImGuiLayer::ImGuiLayer() {
   style.WindowRounding = 4.0f;
   style.FrameRounding = 3.0f;
   style.Colors[ImGuiCol_WindowBg].w = 0.92f;
-  if (QFile::exists(kFontFile)) io.Fonts->AddFontFromFileTTF(kFontFile, 14.0f);
+  if (QFile::exists(kFontFile)) io.Fonts->AddFontFromFileTTF(kFontFile, 13.0f);
   if (io.Fonts->Fonts.empty()) io.Fonts->AddFontDefault();
   ImGui::SetCurrentContext(previous);
 }
@@ -48,7 +48,8 @@ bool ImGuiLayer::initVulkan(QVulkanWindow& window, QString& error) {
 
   // The font atlas is the backend's only texture; a few sets leave room for a re-upload.
   VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 4};
-  VkDescriptorPoolCreateInfo poolInfo{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  VkDescriptorPoolCreateInfo poolInfo{};
+  poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
   poolInfo.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
   poolInfo.maxSets = 4;
   poolInfo.poolSizeCount = 1;
@@ -79,7 +80,8 @@ bool ImGuiLayer::initVulkan(QVulkanWindow& window, QString& error) {
   }
 
   // Upload the font atlas once, synchronously.
-  VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  VkCommandBufferAllocateInfo alloc{};
+  alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
   alloc.commandPool = window.graphicsCommandPool();
   alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   alloc.commandBufferCount = 1;
@@ -89,12 +91,14 @@ bool ImGuiLayer::initVulkan(QVulkanWindow& window, QString& error) {
     releaseVulkan();
     return false;
   }
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  VkCommandBufferBeginInfo begin{};
+  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   df->vkBeginCommandBuffer(cb, &begin);
   ImGui_ImplVulkan_CreateFontsTexture(cb);
   df->vkEndCommandBuffer(cb);
-  VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  VkSubmitInfo submit{};
+  submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &cb;
   const VkResult r = df->vkQueueSubmit(window.graphicsQueue(), 1, &submit, VK_NULL_HANDLE);

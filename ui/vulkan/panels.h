@@ -11,6 +11,11 @@ namespace rl::ui {
 
 struct PointCloud;
 
+// Fixed panel widths (logical pixels): the cloud is fitted beside them (PointCloudWindow), so a
+// panel whose text changes (zoom, legend) must not move the points.
+constexpr float kColourPanelWidth = 210.0f;
+constexpr float kViewPanelWidth = 240.0f;
+
 // Top-left: the colour-by combo and the legend (click an entry to select its points).
 // `labelCounts` holds the number of points per label of the current attribute.
 void DrawColourPanel(PanelState& state, const PointCloud& cloud,

@@ -2,6 +2,7 @@
 // PointCloud: what the VulkanView draws. Positions in data units (any range; the view fits them),
 // any number of per-point attributes to colour by (expert at a layer, task, language, position,
 // token id, …), and the caller's hover text.
+#include <QColor>
 #include <QString>
 #include <functional>
 #include <vector>
@@ -15,6 +16,7 @@ struct PointAttribute {
   Kind kind = Kind::Categorical;
   std::vector<int> labels;          // one per point; a negative label means "none" (grey)
   std::vector<QString> labelNames;  // optional, index = label
+  std::vector<QColor> colours;      // optional categorical palette, index = label (else experts')
 
   // Number of distinct label values: max(labelNames.size(), largest label + 1).
   int labelCount() const;

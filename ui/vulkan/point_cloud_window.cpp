@@ -49,10 +49,13 @@ QString PointCloudWindow::setPoints(PointCloud cloud) {
   if (cloud_.attributes.empty()) panel_.colourBy = 0;
   else panel_.colourBy = std::clamp(panel_.colourBy, 0, int(cloud_.attributes.size()) - 1);
   // A selection of the same tokens survives a refresh; a different cloud starts afresh.
-  if (!sameSize) applySelection({}, !selection_.empty());
-  selected_.resize(static_cast<size_t>(cloud_.size()), 0);
+  const bool dropSelection = !sameSize && !selection_.empty();
+  if (!sameSize) selection_.clear();
+  selected_.assign(static_cast<size_t>(cloud_.size()), 0);
+  for (int i : selection_) selected_[static_cast<size_t>(i)] = 1;
   if (hovered_ >= cloud_.size()) hovered_ = -1;
-  recolour();
+  recolour();  // also rebuilds the instances, now that colours and flags have the new size
+  if (dropSelection) emit selectionChanged({});
   if (cursorInside_) updateHover(cursor_);
   schedule();
   return {};
@@ -130,6 +133,11 @@ QString PointCloudWindow::hoveredText() const { return cloud_.describePoint(hove
 
 float PointCloudWindow::syncView() {
   view_.setViewport(size());
+  // Keep the cloud clear of the panels (fixed widths, top-left and bottom-left): beside them when
+  // that leaves at least half the width, else under them (they can be collapsed). Depends only on
+  // the viewport size, so nothing moves when a panel's text changes.
+  const double beside = std::max(kColourPanelWidth, kViewPanelWidth) + 14;  // + their 10 px margin
+  view_.setInsets(QMarginsF(beside <= 0.5 * width() ? beside : 0, 0, 0, 0));
   const float t = animation_.progress(nowMs());
   // Until the user zooms or pans, the fit follows the cloud as it glides.
   if (!view_.userAdjusted()) view_.setDataBounds(animation_.bounds(t));

@@ -25,7 +25,9 @@ QColor rampColor(double x) {
 
 QColor attributeColor(const PointAttribute& attribute, int label) {
   if (label < 0) return noLabelColor();
-  if (attribute.kind == PointAttribute::Kind::Categorical) return expertColor(label);
+  if (attribute.kind == PointAttribute::Kind::Categorical)
+    return label < static_cast<int>(attribute.colours.size()) ? attribute.colours[static_cast<size_t>(label)]
+                                                                : expertColor(label);
   const int count = attribute.labelCount();
   return rampColor(count > 1 ? static_cast<double>(label) / (count - 1) : 0.0);
 }

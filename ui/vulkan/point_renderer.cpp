@@ -30,13 +30,15 @@ bool PointRenderer::ensureCapacity(InstanceBuffer& b, size_t instances) {
   const size_t capacity = std::max<size_t>(1024, instances + instances / 4);
   VkDevice device = window_.device();
   QVulkanDeviceFunctions& df = *window_.vulkanInstance()->deviceFunctions(device);
-  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  VkBufferCreateInfo info{};
+  info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
   info.size = capacity * sizeof(PointInstance);
   info.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT;
   if (df.vkCreateBuffer(device, &info, nullptr, &b.buffer) != VK_SUCCESS) return false;
   VkMemoryRequirements req;
   df.vkGetBufferMemoryRequirements(device, b.buffer, &req);
-  VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  VkMemoryAllocateInfo alloc{};
+  alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   alloc.allocationSize = req.size;
   // Host-visible and coherent: the CPU rewrites a few hundred KB at most when the scene changes.
   alloc.memoryTypeIndex = window_.hostVisibleMemoryIndex();
@@ -83,7 +85,8 @@ void PointRenderer::startNextFrame() {
   clear[0].color = {{bg.redF(), bg.greenF(), bg.blueF(), 1.0f}};
   clear[1].depthStencil = {1.0f, 0};
   clear[2].color = clear[0].color;
-  VkRenderPassBeginInfo pass{VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO};
+  VkRenderPassBeginInfo pass{};
+  pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO;
   pass.renderPass = window_.defaultRenderPass();
   pass.framebuffer = window_.currentFramebuffer();
   pass.renderArea.extent = {uint32_t(size.width()), uint32_t(size.height())};

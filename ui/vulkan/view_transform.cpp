@@ -17,8 +17,8 @@ void ViewTransform::setDataBounds(const QRectF& bounds) {
 }
 
 double ViewTransform::fitScale() const {
-  const double usableW = viewport_.width() * (1 - 2 * kMargin);
-  const double usableH = viewport_.height() * (1 - 2 * kMargin);
+  const double usableW = std::max(1.0, (viewport_.width() - insets_.left() - insets_.right()) * (1 - 2 * kMargin));
+  const double usableH = std::max(1.0, (viewport_.height() - insets_.top() - insets_.bottom()) * (1 - 2 * kMargin));
   return std::min(usableW / bounds_.width(), usableH / bounds_.height());
 }
 
@@ -29,7 +29,8 @@ QPointF ViewTransform::scale() const {
 
 QPointF ViewTransform::offset() const {
   const QPointF s = scale();
-  const QPointF centrePx(viewport_.width() / 2 + pan_.x(), viewport_.height() / 2 + pan_.y());
+  const QPointF centrePx((viewport_.width() + insets_.left() - insets_.right()) / 2 + pan_.x(),
+                         (viewport_.height() + insets_.top() - insets_.bottom()) / 2 + pan_.y());
   const QPointF c = bounds_.center();
   return {centrePx.x() - c.x() * s.x(), centrePx.y() - c.y() * s.y()};
 }

@@ -2,6 +2,7 @@
 // ViewTransform: data coordinates <-> logical viewport pixels. The data bounds are fitted into the
 // viewport with a margin (aspect kept, y up), then the user's zoom and pan apply on top.
 // px = data * scale + offset (scale.y < 0 flips y), which is what the point shader receives.
+#include <QMarginsF>
 #include <QPointF>
 #include <QRectF>
 #include <QSizeF>
@@ -11,6 +12,8 @@ namespace rl::ui {
 class ViewTransform {
  public:
   void setViewport(const QSizeF& logicalSize);
+  // Pixels along each edge kept free of the fitted data (where overlay panels sit).
+  void setInsets(const QMarginsF& insets) { insets_ = insets; }
   // The rectangle to fit (normalised; empty extents are widened so a single point still maps).
   void setDataBounds(const QRectF& bounds);
   QSizeF viewport() const { return viewport_; }
@@ -36,6 +39,7 @@ class ViewTransform {
   double fitScale() const;
 
   QSizeF viewport_{1, 1};
+  QMarginsF insets_;
   QRectF bounds_{-1, -1, 2, 2};
   double zoom_ = 1.0;
   QPointF pan_;  // pixels

@@ -25,6 +25,7 @@
 #include "views/input_map_view.h"
 #include "views/load_view.h"
 #include "views/loss_view.h"
+#include "views/representations_view.h"
 #include "views/routing_view.h"
 #include "window/look_for_box.h"
 #include "window/message_banner.h"
@@ -136,11 +137,21 @@ void MainWindow::buildDocks() {
     return view;
   };
   addViewDock(withName(new InputMapView, "inputMap"), Qt::RightDockWidgetArea);
-  addViewDock(withName(new RoutingView, "routing"), Qt::RightDockWidgetArea);
+  routing_ = new RoutingView;
+  addViewDock(withName(routing_, "routing"), Qt::RightDockWidgetArea);
   lossView_ = new LossView;
   addViewDock(withName(lossView_, "loss"), Qt::RightDockWidgetArea);
   addViewDock(withName(new LoadView, "load"), Qt::RightDockWidgetArea);
   addViewDock(withName(new CollapseView, "collapse"), Qt::RightDockWidgetArea);
+
+  // t-SNE of the hidden states in the Vulkan point-cloud view; it exports its own PNG (File →
+  // Export all figures renders widgets, which cannot read Vulkan content back).
+  representations_ = new RepresentationsView;
+  QDockWidget* dock = addDock(representations_->title(), "dock-representations", representations_,
+                              Qt::RightDockWidgetArea);
+  connect(dock, &QDockWidget::visibilityChanged, this, [this](bool visible) {
+    if (visible && shown_) representations_->showSnapshot(*shown_);
+  });
 }
 
 QDockWidget* MainWindow::dockNamed(const QString& objectName) const {
@@ -162,21 +173,25 @@ void MainWindow::arrangeDefaultLayout() {
   QDockWidget* loss = dockNamed("dock-loss");
   QDockWidget* load = dockNamed("dock-load");
   QDockWidget* collapse = dockNamed("dock-collapse");
+  QDockWidget* representations = dockNamed("dock-representations");
   addDockWidget(Qt::LeftDockWidgetArea, spec);
   addDockWidget(Qt::RightDockWidgetArea, inputMap);
   splitDockWidget(inputMap, loss, Qt::Horizontal);
   splitDockWidget(inputMap, routing, Qt::Vertical);
+  splitDockWidget(inputMap, representations, Qt::Horizontal);
   splitDockWidget(loss, load, Qt::Vertical);
   splitDockWidget(load, collapse, Qt::Vertical);
 }
 
 void MainWindow::applyDefaultSizes() {
   // Shares of the window measured on the 1600×1000 screenshot: the spec editor's fields need
-  // ~330 px, the time series need the most width for their legends, the input map is square.
+  // ~300 px, the input map is square with its legend beside it, the point cloud beside it, and the
+  // time series' legends wrap to more rows when narrow.
   auto dock = [this](const char* name) { return dockNamed(name); };
   const int w = width(), h = height();
-  resizeDocks({dock("dock-spec"), dock("dock-inputMap"), dock("dock-loss")},
-              {w * 21 / 100, w * 37 / 100, w * 42 / 100}, Qt::Horizontal);
+  resizeDocks({dock("dock-spec"), dock("dock-inputMap"), dock("dock-loss")}, {w * 19 / 100, w * 53 / 100, w * 28 / 100},
+              Qt::Horizontal);
+  resizeDocks({dock("dock-inputMap"), dock("dock-representations")}, {w * 28 / 100, w * 25 / 100}, Qt::Horizontal);
   resizeDocks({dock("dock-inputMap"), dock("dock-routing")}, {h * 53 / 100, h * 47 / 100}, Qt::Vertical);
   resizeDocks({dock("dock-loss"), dock("dock-load"), dock("dock-collapse")}, {h / 3, h / 3, h / 3}, Qt::Vertical);
 }
@@ -220,6 +235,17 @@ void MainWindow::connectController() {
     pause();
     QMetaObject::invokeMethod(controller_, [c = controller_, step] { c->forkAt(step); }, Qt::QueuedConnection);
   });
+
+  // The Representations dock asks the worker for hidden states; lassoed rows light up in the heatmap.
+  connect(representations_, &RepresentationsView::hiddenStatesRequested, this, [this](int layer, int side, int rows) {
+    QMetaObject::invokeMethod(
+        controller_, [c = controller_, layer, side, rows] { c->requestHiddenStates(layer, side, rows); },
+        Qt::QueuedConnection);
+  });
+  connect(controller_, &TrainingController::hiddenStatesReady, representations_, &RepresentationsView::showHiddenStates);
+  connect(controller_, &TrainingController::hiddenStatesFailed, representations_, &RepresentationsView::showFailure);
+  connect(representations_, &RepresentationsView::rowsSelected, this,
+          [this](const QVector<int>& rows) { routing_->setHighlightedRows(std::vector<int>(rows.begin(), rows.end())); });
 
   connect(controller_, &TrainingController::error, this,
           [this](const QString& message) { showError("Error", message); });
@@ -329,6 +355,7 @@ void MainWindow::presentLatest() {
   frames_.record(double(timer.nsecsElapsed()) / 1e6);
   shown_ = snapshot;
 
+  representations_->showSnapshot(*snapshot);  // cheap: may ask for a refresh, draws on its own
   status_->showSnapshot(*snapshot);
   lookFor_->setSpecText(QString::fromStdString(snapshot->spec.name),
                         QString::fromStdString(snapshot->spec.description));

@@ -27,6 +27,8 @@ class LookForBox;
 class LossView;
 class SpecEditor;
 class MessageBanner;
+class RepresentationsView;
+class RoutingView;
 class RunControls;
 class StatusPanel;
 class TrainingController;
@@ -48,6 +50,8 @@ class MainWindow : public QMainWindow {
   StatusPanel* statusPanel() const { return status_; }
   SpecEditor* specEditor() const { return editor_; }
   QList<FigureView*> figureViews() const { return views_; }
+  RepresentationsView* representationsView() const { return representations_; }
+  RoutingView* routingView() const { return routing_; }
   QList<QDockWidget*> docks() const { return docks_; }
   // The snapshot last pushed into the views (null before the first one arrived).
   RunSnapshotPtr shownSnapshot() const { return shown_; }
@@ -129,6 +133,8 @@ class MainWindow : public QMainWindow {
   LookForBox* lookFor_ = nullptr;
   SpecEditor* editor_ = nullptr;
   LossView* lossView_ = nullptr;
+  RoutingView* routing_ = nullptr;
+  RepresentationsView* representations_ = nullptr;  // the Vulkan point cloud (not a FigureView)
   QTimer* frameTimer_ = nullptr;
 
   QList<QDockWidget*> docks_;

@@ -8,6 +8,7 @@
 #include "edit/spec_editor.h"
 #include "run/training_controller.h"
 #include "views/figure_view.h"
+#include "views/representations_view.h"
 #include "window/figure_export.h"
 #include "window/main_window.h"
 #include "window/preset_dialog.h"
@@ -105,7 +106,15 @@ void MainWindow::exportAllFiguresDialog() {
 QStringList MainWindow::exportAllFigures(const QString& dir, bool showProgress) {
   // Hidden views missed frames: bring every view up to the latest snapshot first.
   for (FigureView* view : views_) showSnapshotIn(view);
-  const FigureExportResult result = exportFigures(views_, dir, showProgress ? this : nullptr);
+  FigureExportResult result = exportFigures(views_, dir, showProgress ? this : nullptr);
+  // The point cloud is Vulkan content: PNG only, read back from the view (when it is shown).
+  if (representations_->isVisible() && representations_->shownStep() >= 0) {
+    const QString png = QDir(dir).filePath("representations.png");
+    if (const QString problem = representations_->exportPng(png); problem.isEmpty())
+      result.written << png;
+    else
+      result.errors << problem;
+  }
   if (result.errors.isEmpty()) {
     status_->showMessage(QString("Wrote %1 figure files to %2").arg(result.written.size()).arg(dir));
   }

@@ -14,6 +14,7 @@
 #include <QVBoxLayout>
 
 #include "spec/presets.h"
+#include "views/representations_view.h"
 #include "window/main_window.h"
 #include "window/run_controls.h"
 
@@ -67,6 +68,9 @@ void MainWindow::buildMenus() {
   viewMenu_ = menuBar()->addMenu("&View");
   for (QDockWidget* dock : docks_) viewMenu_->addAction(dock->toggleViewAction());
   viewMenu_->addSeparator();
+  QAction* refresh = viewMenu_->addAction("&Refresh representations", representations_, &RepresentationsView::refresh);
+  refresh->setObjectName("refreshRepresentations");
+  refresh->setShortcut(QKeySequence(Qt::Key_F5));
   viewMenu_->addAction("Reset &layout", this, &MainWindow::resetLayout);
 
   QMenu* help = menuBar()->addMenu("&Help");

@@ -9,11 +9,17 @@
 #include <QWindow>
 
 #include "run/training_controller.h"
+#include "views/representations_view.h"
+#include "vulkan/point_cloud_view.h"
 #include "window/main_window.h"
 
 namespace rl::ui {
 
 // --- screenshot ------------------------------------------------------------------------------
+
+namespace {
+constexpr int kGlideMs = 300;  // the point cloud's glide between embeddings (PointCloudView default)
+}
 
 ScreenshotRun::ScreenshotRun(MainWindow& window, int steps, QString path, int timeoutMs)
     : QObject(&window), window_(window), steps_(steps), path_(std::move(path)), timeoutMs_(timeoutMs) {}
@@ -34,9 +40,20 @@ void ScreenshotRun::onFrame(int step) {
     fail(QString("the run went past step %1 (now %2) before it was drawn").arg(steps_).arg(step));
     return;
   }
-  // The views have drawn step N. Give the rest of the window (status bar, layouts, queued
-  // updates) a moment to settle so the picture is what a person would see.
+  // The views have drawn step N. The Representations dock embeds step N's hidden states on its
+  // own thread; wait for that too (and its glide), then give the rest of the window (status bar,
+  // layouts, queued updates) a moment to settle so the picture is what a person would see.
   capturing_ = true;
+  RepresentationsView* representations = window_.representationsView();
+  if (representations && representations->isVisible() && representations->shownStep() != steps_) {
+    // After the refresh for step N (a failed one leaves its reason in the dock's status line).
+    connect(representations, &RepresentationsView::refreshEnded, this, [this, representations](bool shown) {
+      if (!shown || representations->shownStep() == steps_)
+        QTimer::singleShot(400 + kGlideMs, this, &ScreenshotRun::capture);
+    });
+    representations->refresh();  // queued behind a running embedding if there is one
+    return;
+  }
   QTimer::singleShot(400, this, &ScreenshotRun::capture);
 }
 

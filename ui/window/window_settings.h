@@ -12,7 +12,7 @@ class WindowSettings {
  public:
   static constexpr int kMaxRecentFiles = 8;
   // Bumped whenever the set of docks changes, so an old saved layout is not applied to new docks.
-  static constexpr int kLayoutVersion = 1;
+  static constexpr int kLayoutVersion = 2;  // 2: the Representations dock
 
   static void saveLayout(const QMainWindow& window);
   // Returns false when nothing (or an incompatible layout) was saved.
