@@ -1,5 +1,5 @@
 #version 450
-// dZ = dY (.) act'(Z);  dW[G,O,I] += dZ^T . X;  db[G,O] += sum_m dZ.  (engine/ops/linear.h)
+// dZ = dY (.) act'(Z);  dW[G,O,I] += dZ^T . X;  db[G,O] += sum_m dZ (= with OVERWRITE).  (engine/ops/linear.h)
 // Variant for I % 4 == 0 and O % 4 == 0: dY, Z and X are read as rgba32f texel buffers. One
 // invocation: 8 outputs x 8 inputs (2 x 2 texels, the second clamped and not written at an odd
 // edge) of one group (workgroup y), rows m ascending: 6 texel loads per 64 multiply-adds. The
@@ -18,6 +18,8 @@ layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, 
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
+// rl::GradWrite: 0 adds into dW and db, 1 writes them (the step's first writer; no zeroing dispatch).
+layout(constant_id = 2) const uint OVERWRITE = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
@@ -64,11 +66,11 @@ void main() {
   [[unroll]] for (uint j = 0; j < 8; ++j) {
     if (j >= 4 && ob == oa) break;
     const uint row = (g * p.outputs + 4 * (j < 4 ? oa : ob) + (j & 3u)) * I4;
-    dw[row + ia] += accA[j];
-    if (ib != ia) dw[row + ib] += accB[j];
+    dw[row + ia] = (OVERWRITE != 0u ? vec4(0.0) : dw[row + ia]) + accA[j];
+    if (ib != ia) dw[row + ib] = (OVERWRITE != 0u ? vec4(0.0) : dw[row + ib]) + accB[j];
   }
   if (p.hasBias != 0u && ia == 0u) {
-    db[g * O4 + oa] += biasA;
-    if (ob != oa) db[g * O4 + ob] += biasB;
+    db[g * O4 + oa] = (OVERWRITE != 0u ? vec4(0.0) : db[g * O4 + oa]) + biasA;
+    if (ob != oa) db[g * O4 + ob] = (OVERWRITE != 0u ? vec4(0.0) : db[g * O4 + ob]) + biasB;
   }
 }

@@ -166,6 +166,22 @@ class Builder {
     grad_[t] = g;
     return {g, 0u};
   }
+  // Parameter gradients need no zeroing dispatch: the first op of the reverse walk that writes one
+  // overwrites it (GradWrite::Overwrite), later ones add. dw and db are always claimed together.
+  GradWrite claimParamGrads(TensorId dw, TensorId db) {
+    const bool first = writtenParamGrads_.insert(dw).second;
+    if (db != dw && writtenParamGrads_.insert(db).second != first)
+      throw std::logic_error("parameter gradients: a weight and its bias first written by different ops");
+    return first ? GradWrite::Overwrite : GradWrite::Accumulate;
+  }
+  // After the tape: gradients of parameters no op wrote (none in the models built here) are zeroed,
+  // so the norm and the optimizer never read stale values.
+  void zeroUnwrittenParamGrads() {
+    for (const ParamInfo& p : m_.params) {
+      const TensorId g = paramGrad_.at(p.id);
+      if (!writtenParamGrads_.count(g)) emit(std::make_unique<Fill>(prog(), bind(prog(), g), 0.0f, prog().info(g).name));
+    }
+  }
   bool hasGrad(TensorId t) const { return grad_.count(t) != 0; }
   TensorId gradOf(TensorId t) const { return grad_.at(t); }
   bool needsGrad(TensorId t) const { return needsGrad_.count(t) != 0; }
@@ -188,8 +204,9 @@ class Builder {
       needsGrad_.insert(y);
       tape_.push_back([=, this] {
         TensorId dy = gradOf(y);
-        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, paramGrad_.at(w),
-                                                    hasBias ? paramGrad_.at(b) : paramGrad_.at(w), p, rowMask));
+        const TensorId dw = paramGrad_.at(w), db = hasBias ? paramGrad_.at(b) : dw;
+        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask,
+                                                    claimParamGrads(dw, hasBias ? db : dw)));
         if (needsGrad(x)) {
           auto [dx, acc] = gradTarget(x);
           LinearParams q = p;
@@ -318,12 +335,12 @@ class Builder {
     grad_.clear();
     needsGrad_.clear();
     tape_.clear();
+    writtenParamGrads_.clear();
     pt.batch = n;
     const int in = shape_.inputDim, outDim = shape_.outputDim;
     pt.x = prog().add(phase + ".x", {u(n), u(in)}, Role::Input);
     pt.labels = prog().add(phase + ".labels", {u(n)}, Role::Input, DType::I32);
     pt.target = prog().add(phase + ".target", {u(n), u(outDim)}, Role::Input);
-    if (training) emit(std::make_unique<Fill>(prog(), gradRange(), 0.0f));
 
     TensorId h = pt.x;
     int width = in;
@@ -352,6 +369,7 @@ class Builder {
 
     if (training) {
       for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
+      zeroUnwrittenParamGrads();
       emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
       const TrainSpec& t = spec_.train;
       if (t.optimizer == OptimizerType::Adam)
@@ -409,6 +427,7 @@ class Builder {
   bool training_ = false;
   std::map<TensorId, TensorId> grad_;
   std::set<TensorId> needsGrad_;
+  std::set<TensorId> writtenParamGrads_;
   std::vector<std::function<void()>> tape_;
 };
 

@@ -178,10 +178,13 @@ void LinearBackwardInput::runCpu(const ArenaView& arena) const {
 // --- backward: parameter gradients -----------------------------------------------------------
 
 LinearBackwardParams::LinearBackwardParams(const Program& program, TensorId dy, TensorId z, TensorId x,
-                                           TensorId dw, TensorId db, LinearParams p, TensorId rowMask)
+                                           TensorId dw, TensorId db, LinearParams p, TensorId rowMask,
+                                           GradWrite mode)
     : LinearOpBase("linear_bwd_params(" + program.info(dw).name + ")", p), dy_(dy), z_(z), x_(x), dw_(dw),
-      db_(db) {
+      db_(db), mode_(mode) {
   checkParams(p, label_);
+  if (mode != GradWrite::Accumulate && mode != GradWrite::Overwrite)
+    throw std::invalid_argument(label_ + ": unknown GradWrite mode " + std::to_string(static_cast<uint32_t>(mode)));
   const uint64_t G = p.groups;
   requireWords(program, dy, G * p.rows * p.out, label_, "dy");
   requireWords(program, z, G * p.rows * p.out, label_, "z");
@@ -210,12 +213,29 @@ void LinearBackwardParams::runCpu(const ArenaView& arena) const {
   const float* x = arena.f(x_);
   float* dw = arena.f(dw_);
   float* db = arena.f(db_);
+  const bool overwrite = mode_ == GradWrite::Overwrite;
   for (uint32_t g = 0; g < p_.groups; ++g) {
+    MatMap dW(dw + g * O * I, O, I);
+    RowVecMap dB(db + g * O, O);
     const Eigen::Index rows = rowsOf(arena, g);
-    if (rows == 0) continue;
+    if (rows == 0) {  // no rows: the sums are zero
+      if (overwrite) {
+        dW.setZero();
+        if (p_.hasBias) dB.setZero();
+      }
+      continue;
+    }
     ConstMatMap dZ(activationGradient(p_, dy + g * M * O, z + g * M * O, size_t(rows) * O), rows, O);
-    MatMap(dw + g * O * I, O, I).noalias() += dZ.transpose() * ConstMatMap(x + g * M * I, rows, I);
-    if (p_.hasBias) RowVecMap(db + g * O, O) += dZ.colwise().sum();
+    auto dWsum = dZ.transpose() * ConstMatMap(x + g * M * I, rows, I);
+    if (overwrite)
+      dW.noalias() = dWsum;
+    else
+      dW.noalias() += dWsum;
+    if (!p_.hasBias) continue;
+    if (overwrite)
+      dB = dZ.colwise().sum();
+    else
+      dB += dZ.colwise().sum();
   }
 }
 

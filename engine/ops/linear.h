@@ -6,6 +6,8 @@
 //   forward:         Z[G,M,O] = X[G,M,I] . W[G,O,I]^T + b[G,O];  Y = act(Z)
 //   backward input:  dZ = dY (.) act'(Z);  dX[G,M,I] (= or +=) dZ . W
 //   backward params: dW[G,O,I] += dZ^T . X;  db[G,O] += sum over rows of dZ
+//                    (or =, GradWrite::Overwrite: the step's first writer of a parameter gradient,
+//                    so the gradient range needs no zeroing dispatch)
 // dZ is recomputed from Z in both backward ops instead of being stored.
 // Row mask (maskRows = 1, for the expert layers): an int32 tensor mask[G*M] (RouteAssign's
 // slotAssign) whose non-negative entries form a prefix of each group's M entries. Only the first
@@ -117,18 +119,28 @@ class LinearBackwardInput final : public LinearOpBase {
   TensorId dy_, z_, w_, dx_;
 };
 
-// Parameter gradients always accumulate. With hasBias == 0, db is not touched (may alias dw).
+// How backward params stores dW and db: added to (the rule for parameter gradients) or written,
+// by the first op of a step that touches them. A specialisation constant of the shader (constant 2),
+// not a push constant, so LinearParams stays one block for all three linear shaders.
+enum class GradWrite : uint32_t { Accumulate = 0, Overwrite = 1 };
+
+// With hasBias == 0, db is not touched (may alias dw). Groups with no active rows get zero with
+// GradWrite::Overwrite and are left alone with Accumulate.
 class LinearBackwardParams final : public LinearOpBase {
  public:
   LinearBackwardParams(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId dw, TensorId db,
-                       LinearParams p, TensorId rowMask = kNoRowMask);
+                       LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate);
   std::string shader() const override { return variant("linear_backward_params"); }
+  // Constant 1 = the activation, constant 2 = the GradWrite mode.
+  std::vector<uint32_t> specConstants() const override { return {p_.act, static_cast<uint32_t>(mode_)}; }
+  GradWrite mode() const { return mode_; }
   std::vector<bool> texelBindings() const override;
   Grid grid() const override;
   void runCpu(const ArenaView& arena) const override;
 
  private:
   TensorId dy_, z_, x_, dw_, db_;
+  GradWrite mode_;
 };
 
 }  // namespace rl

@@ -28,6 +28,7 @@ struct LinearCase {
   bool aliasZY = false;  // z and y one tensor (only with Activation::None)
   bool aliasDbDw = false; // db is dw (only with hasBias == 0), as the builder binds bias-free layers
   std::vector<uint32_t> fill = {};  // non-empty: maskRows = 1, group g's first fill[g] rows are occupied
+  GradWrite paramWrite = GradWrite::Accumulate;  // backward params: dW, db added to or written
 
   bool masked() const { return !fill.empty(); }
   bool active(uint32_t g, uint32_t m) const { return !masked() || m < fill[g]; }
@@ -35,7 +36,7 @@ struct LinearCase {
     std::ostringstream os;
     os << "G=" << groups << " M=" << rows << " I=" << in << " O=" << out << " act=" << actName(act)
        << " accumulate=" << accumulate << " hasBias=" << hasBias << " aliasZY=" << aliasZY
-       << " aliasDbDw=" << aliasDbDw;
+       << " aliasDbDw=" << aliasDbDw << " paramWrite=" << (paramWrite == GradWrite::Overwrite ? "overwrite" : "accumulate");
     if (masked()) {
       os << " fill=";
       for (uint32_t f : fill) os << f << ",";
@@ -68,7 +69,7 @@ struct LinearRig {
     };
     add("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p, mask));
     add("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p, mask));
-    add("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p, mask));
+    add("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p, mask, c.paramWrite));
   }
 };
 
@@ -308,6 +309,34 @@ class TestLinear : public QObject {
     }
   }
 
+  // GradWrite::Overwrite writes dW and db (what they would be from zero), also for a masked group
+  // with no rows (zero) and on the scalar and vec4 shapes; hasBias = 0 still leaves db alone.
+  void overwriteSemantics() {
+    for (uint32_t hasBias : {0u, 1u})
+      for (uint32_t in : {3u, 8u}) {
+        LinearCase over{3, 6, in, 4, Activation::Relu, 0, hasBias, false, false, {6, 0, 2}, GradWrite::Overwrite};
+        LinearRig rig(over);
+        LinearInputs start(rig, 21, &over);
+        LinearInputs zeroStart = start;
+        zeroStart.dw0.assign(start.dw0.size(), 0.f);
+        zeroStart.db0.assign(start.db0.size(), 0.f);
+        CpuBackend cpu;
+        auto fresh = runLinear(cpu, rig, zeroStart);
+        auto got = runLinear(cpu, rig, start);
+        const std::string what = over.describe();
+        RL_EXPECT_CLOSE(got.dw, fresh.dw, 1e-30, 0.0, "overwrite writes dw " << what);
+        RL_EXPECT_CLOSE(got.db, hasBias ? fresh.db : start.db0, 1e-30, 0.0, "overwrite writes db " << what);
+        for (uint32_t i = 0; i < 4 * in; ++i)  // group 1 has no rows: its dW is zero, not its start value
+          QVERIFY2(got.dw[4 * in + i] == 0.f, ("empty group's dw not zeroed: " + what).c_str());
+        QVERIFY(std::any_of(got.dw.begin(), got.dw.end(), [](float v) { return v != 0.f; }));
+      }
+    Program p;
+    TensorId t = p.add("t", {4}, Role::Activation);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearBackwardParams(p, t, t, t, t, t, LinearParams{1, 2, 2, 2, 0, 0, 0, 0}, kNoRowMask,
+                                                  GradWrite(7)));
+  }
+
   // The vec4 variants run exactly when I and O are multiples of 4; both kinds are in the parity sweep.
   void variantChoice() {
     for (auto [in, out, vec] : {std::tuple{32u, 12u, true}, {33u, 12u, false}, {32u, 2u, false}, {4u, 4u, true}}) {
@@ -389,8 +418,10 @@ class TestLinear : public QObject {
     RL_REQUIRE_VULKAN(vk);
     CpuBackend cpu;
     uint32_t seed = 700;
-    for (const LinearCase& c : maskedCases())
+    int index = 0;
+    for (LinearCase c : maskedCases())
       for (DeviceClass cls : {DeviceClass::CpuImplementation, DeviceClass::Gpu}) {
+      c.paramWrite = index++ % 3 == 1 ? GradWrite::Overwrite : GradWrite::Accumulate;
       LinearRig rig(c, cls);
       LinearInputs in(rig, seed += 10, &c);
       auto want = runLinear(cpu, rig, in);
@@ -480,6 +511,13 @@ class TestLinear : public QObject {
     cases.push_back({1, 256, 32, 4, Activation::None, 1, 0, true});
     cases.push_back({1, 256, 2, 8, Activation::None, 0, 0, true, true});   // a router: no bias, db is dw
     cases.push_back({1, 65, 32, 8, Activation::None, 1, 0, true, true});
+    // Parameter gradients written instead of added (the builder's first writer), scalar and vec4.
+    for (LinearCase c : {LinearCase{3, 7, 33, 31, Activation::Relu, 0, 1}, LinearCase{8, 65, 32, 32, Activation::Relu, 1, 1},
+                         LinearCase{1, 256, 2, 8, Activation::None, 0, 0, true, true},
+                         LinearCase{3, 37, 12, 20, Activation::Gelu, 0, 1}, LinearCase{1, 256, 32, 4, Activation::None, 1, 1}}) {
+      c.paramWrite = GradWrite::Overwrite;
+      cases.push_back(c);
+    }
 
     CpuBackend cpu;
     uint32_t seed = 1000;
