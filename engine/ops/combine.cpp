@@ -52,6 +52,11 @@ CombineForward::CombineForward(const Program& program, TensorId oe, TensorId slo
   name_ = "combine_forward(" + program.info(y).name + ")";
 }
 
+// vec4 variant: oe as a texel buffer.
+std::vector<bool> CombineForward::texelBindings() const {
+  return p_.D % 4 == 0 ? std::vector<bool>{true} : std::vector<bool>{};
+}
+
 void CombineForward::runCpu(const ArenaView& a) const {
   const uint32_t D = p_.D, k = p_.k;
   const float* oe = a.f(oe_);
@@ -105,6 +110,11 @@ CombineBackward::CombineBackward(const Program& program, TensorId dy, TensorId o
   auto capped = std::make_shared<CombineBackward>(*this);
   capped->gridCap_ = kCombineCpuClassWorkgroups;
   cpuClass_ = std::move(capped);
+}
+
+// vec4 variant: dy and oe as texel buffers.
+std::vector<bool> CombineBackward::texelBindings() const {
+  return p_.D % 4 == 0 ? std::vector<bool>{true, true} : std::vector<bool>{};
 }
 
 Grid CombineBackward::grid() const {

@@ -9,7 +9,9 @@
 // of oe are read.
 // Shaders: combine_forward.comp (per token row), combine_backward_experts.comp (per slot row),
 // combine_backward_weights.comp (per (n,j)); sums run in ascending j or d. CombineBackward is both
-// backward halves in one dispatch (combine_backward.comp), what the builder emits. Whole rows per
+// backward halves in one dispatch (combine_backward.comp), what the builder emits. When D % 4 == 0
+// the forward and the fused backward run *_vec4 variants that read oe and dy as rgba32f texel
+// buffers (lavapipe gathers them; storage-buffer loads are per-lane loops there): ~2x faster. Whole rows per
 // invocation: lavapipe's cost grows with the invocation count far more than with the work in each.
 #include <cstdint>
 #include <memory>
@@ -27,7 +29,8 @@ class CombineForward final : public Op {
  public:
   CombineForward(const Program& program, TensorId oe, TensorId slot, TensorId wt, TensorId y, CombineParams params);
   std::string name() const override { return name_; }
-  std::string shader() const override { return "combine_forward"; }
+  std::string shader() const override { return p_.D % 4 == 0 ? "combine_forward_vec4" : "combine_forward"; }
+  std::vector<bool> texelBindings() const override;
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
   Grid grid() const override { return {ceilDiv(p_.N, localSize())}; }
@@ -87,7 +90,8 @@ class CombineBackward final : public Op {
   CombineBackward(const Program& program, TensorId dy, TensorId oe, TensorId slot, TensorId slotAssign, TensorId wt,
                   TensorId doe, TensorId dwt, CombineParams params);
   std::string name() const override { return name_; }
-  std::string shader() const override { return "combine_backward"; }
+  std::string shader() const override { return p_.D % 4 == 0 ? "combine_backward_vec4" : "combine_backward"; }
+  std::vector<bool> texelBindings() const override;
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
   Grid grid() const override;

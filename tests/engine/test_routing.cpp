@@ -230,12 +230,12 @@ class TestRouting : public QObject {
     };
     Bench b;
     std::vector<Case> cases;
-    const uint32_t widths[] = {1, 3, 16, 33};
+    const uint32_t widths[] = {1, 3, 16, 33, 32};  // 16 and 32: the vec4 combine shaders
     uint32_t seed = 300;
     for (uint32_t N : tokenCounts())
       for (auto [E, k] : expertChoicePairs())
         for (uint32_t C : {std::max(1u, (N * k + E - 1) / E / 2), N}) {  // drops, and does not
-          Case c{N, E, k, C, widths[cases.size() % 4]};
+          Case c{N, E, k, C, widths[cases.size() % 5]};
           const uint32_t S = E * C, D = c.D;
           const std::string p = "c" + std::to_string(cases.size()) + ".";
           TensorId idx = b.i32(p + "idx", {N, k});
