@@ -205,14 +205,20 @@ class Builder {
       tape_.push_back([=, this] {
         TensorId dy = gradOf(y);
         const TensorId dw = paramGrad_.at(w), db = hasBias ? paramGrad_.at(b) : dw;
-        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask,
-                                                    claimParamGrads(dw, hasBias ? db : dw)));
-        if (needsGrad(x)) {
-          auto [dx, acc] = gradTarget(x);
-          LinearParams q = p;
-          q.accumulate = acc;
-          emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q, rowMask));
+        const GradWrite mode = claimParamGrads(dw, db);
+        if (!needsGrad(x)) {
+          emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask, mode));
+          return;
         }
+        auto [dx, acc] = gradTarget(x);
+        LinearParams q = p;
+        q.accumulate = acc;
+        if (LinearBackward::fits(q)) {  // both in one dispatch
+          emit(std::make_unique<LinearBackward>(prog(), dy, z, x, w, dx, dw, db, q, rowMask, mode));
+          return;
+        }
+        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask, mode));
+        emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q, rowMask));
       });
     }
     return y;

@@ -239,4 +239,39 @@ void LinearBackwardParams::runCpu(const ArenaView& arena) const {
   }
 }
 
+// --- backward: both in one dispatch ----------------------------------------------------------
+
+bool LinearBackward::fits(const LinearParams& p) {
+  return p.rows > 0 && p.in > 0 && p.out > 0 && p.in % 4 == 0 && p.out % 4 == 0;
+}
+
+LinearBackward::LinearBackward(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId w, TensorId dx,
+                               TensorId dw, TensorId db, LinearParams p, TensorId rowMask, GradWrite mode)
+    : LinearOpBase("linear_bwd(" + program.info(dw).name + ", " + program.info(dx).name + ")", p),
+      params_(program, dy, z, x, dw, db, p, rowMask, mode),
+      input_(program, dy, z, w, dx, p, rowMask) {
+  if (!fits(p))
+    throw std::invalid_argument(label_ + ": the fused backward needs I and O multiples of 4 and no empty size (I " +
+                                std::to_string(p.in) + ", O " + std::to_string(p.out) + ", M " +
+                                std::to_string(p.rows) + "); use the two backward ops");
+  bindings_ = {bind(program, dy), bind(program, z),  bind(program, x),  bind(program, w),
+               bind(program, dw), bind(program, db), bind(program, dx), maskBinding(program, rowMask, dy)};
+  mask_ = rowMask;
+  makeCpuClassVariant(*this);
+}
+
+std::vector<uint32_t> LinearBackward::specConstants() const {
+  return {p_.act, static_cast<uint32_t>(params_.mode()), params_.grid().x};
+}
+
+// The params part as LinearBackwardParams dispatches it, then the input part (capped on CPU class).
+Grid LinearBackward::grid() const {
+  return {params_.grid().x + tileGrid(p_.rows, kLinearVecRows, p_.in, 4).x, p_.groups, 1};
+}
+
+void LinearBackward::runCpu(const ArenaView& arena) const {
+  params_.runCpu(arena);
+  input_.runCpu(arena);
+}
+
 }  // namespace rl

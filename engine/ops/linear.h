@@ -143,4 +143,26 @@ class LinearBackwardParams final : public LinearOpBase {
   GradWrite mode_;
 };
 
+// Both backward ops in one dispatch (shaders/linear_backward_vec4.comp: the first workgroups run
+// the backward-params tiles, the rest the backward-input tiles), for the shapes the vec4 shaders
+// take (fits()). What the builder emits when a layer needs dX: one ~25 us lavapipe dispatch less per
+// layer. The CPU reference is the two ops' own runCpu (params, then input); p.accumulate applies
+// to dX, `mode` to dW and db, as for the two ops.
+class LinearBackward final : public LinearOpBase {
+ public:
+  static bool fits(const LinearParams& p);
+  LinearBackward(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId w, TensorId dx, TensorId dw,
+                 TensorId db, LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate);
+  std::string shader() const override { return "linear_backward_vec4"; }
+  // Constant 1 = the activation, 2 = the GradWrite mode, 3 = the workgroups (in x) of the params part.
+  std::vector<uint32_t> specConstants() const override;
+  std::vector<bool> texelBindings() const override { return {true, true, true, true}; }
+  Grid grid() const override;
+  void runCpu(const ArenaView& arena) const override;
+
+ private:
+  LinearBackwardParams params_;
+  LinearBackwardInput input_;
+};
+
 }  // namespace rl

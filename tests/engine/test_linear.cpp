@@ -51,7 +51,8 @@ struct LinearRig {
   Program program;
   TensorId x, w, b, z, y, dy, dx, dw, db, mask = kNoRowMask;
 
-  explicit LinearRig(const LinearCase& c, std::optional<DeviceClass> pin = std::nullopt) {
+  // fusedBackward: phase "bwd" holds one LinearBackward instead of the two backward ops (same tensors).
+  explicit LinearRig(const LinearCase& c, std::optional<DeviceClass> pin = std::nullopt, bool fusedBackward = false) {
     const uint32_t G = c.groups, M = c.rows, I = c.in, O = c.out;
     x = program.add("x", {G, M, I}, Role::Input);
     w = program.add("w", {G, O, I}, Role::Param);
@@ -68,6 +69,10 @@ struct LinearRig {
       program.append(phase, pin ? std::make_unique<rltest::PinnedVariant>(std::move(op), *pin) : std::move(op));
     };
     add("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p, mask));
+    if (fusedBackward) {
+      add("bwd", std::make_unique<LinearBackward>(program, dy, z, x, w, dx, dw, db, p, mask, c.paramWrite));
+      return;
+    }
     add("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p, mask));
     add("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p, mask, c.paramWrite));
   }
@@ -335,6 +340,82 @@ class TestLinear : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              LinearBackwardParams(p, t, t, t, t, t, LinearParams{1, 2, 2, 2, 0, 0, 0, 0}, kNoRowMask,
                                                   GradWrite(7)));
+  }
+
+  // LinearBackward (both backward ops in one dispatch) against the two ops on the CPU: the same
+  // numbers bit for bit on the CPU (it runs their code), and within the parity tolerance of
+  // vulkanMatchesCpu on Vulkan for both device classes' grids; with a row mask, empty rows of dX
+  // keep their start value. Shapes: texel counts odd and even, M not a multiple of the 8-row tile,
+  // empty and full groups, every activation, accumulate 0/1 and both GradWrite modes.
+  void fusedBackwardMatchesUnfused() {
+    std::vector<LinearCase> cases;
+    int k = 0;
+    for (Activation a : kActs)
+      for (uint32_t acc : {0u, 1u}) {
+        LinearCase c{uint32_t(1 + 2 * (k % 2)), uint32_t(13 + 50 * (k % 3)), 32, 12, a, acc, uint32_t(k % 4 != 3)};
+        c.paramWrite = k % 2 ? GradWrite::Overwrite : GradWrite::Accumulate;
+        cases.push_back(c);
+        ++k;
+      }
+    cases.push_back({1, 256, 32, 4, Activation::None, 0, 1, true});  // the default preset's head
+    cases.push_back({3, 37, 12, 20, Activation::Gelu, 1, 1});
+    cases.push_back({2, 9, 4, 4, Activation::Tanh, 0, 0, false, true});
+    cases.push_back({1, 300, 128, 64, Activation::Relu, 0, 1});
+    for (LinearCase c : maskedCases())
+      if (LinearBackward::fits({c.groups, c.rows, c.in, c.out, 0, 0, 0, 0})) {
+        c.paramWrite = GradWrite::Overwrite;
+        cases.push_back(c);  // incl. the default preset's fc2 (8 groups, 32 -> 32, masked)
+      }
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    CpuBackend cpu;
+    uint32_t seed = 2000;
+    for (const LinearCase& c : cases) {
+      LinearRig plain(c), fused(c, std::nullopt, true);
+      LinearInputs in(plain, seed += 10, &c);
+      const auto want = runLinear(cpu, plain, in);
+      const auto gotCpu = runLinear(cpu, fused, in);
+      const std::string what = c.describe();
+      RL_EXPECT_CLOSE(gotCpu.dx, want.dx, 1e-30, 0.0, "fused dx (cpu) " << what);
+      RL_EXPECT_CLOSE(gotCpu.dw, want.dw, 1e-30, 0.0, "fused dw (cpu) " << what);
+      RL_EXPECT_CLOSE(gotCpu.db, want.db, 1e-30, 0.0, "fused db (cpu) " << what);
+      for (DeviceClass cls : {DeviceClass::CpuImplementation, DeviceClass::Gpu}) {
+        LinearRig pinned(c, cls, true);
+        const auto got = runLinear(*vk, pinned, in);
+        const std::string on = what + (cls == DeviceClass::Gpu ? " (GPU-class grid)" : " (CPU-class grid)");
+        RL_EXPECT_CLOSE(rowsWhere(c, got.dx, c.in, true), rowsWhere(c, want.dx, c.in, true), sumTolerance(c.out),
+                        sumTolerance(c.out), "fused dx (vulkan) " << on);
+        RL_EXPECT_CLOSE(rowsWhere(c, got.dx, c.in, false), rowsWhere(c, in.dx0, c.in, false), 1e-30, 0.0,
+                        "fused dx empty rows untouched (vulkan) " << on);
+        RL_EXPECT_CLOSE(got.dw, want.dw, sumTolerance(c.rows), sumTolerance(c.rows), "fused dw (vulkan) " << on);
+        RL_EXPECT_CLOSE(got.db, want.db, sumTolerance(c.rows), sumTolerance(c.rows), "fused db (vulkan) " << on);
+      }
+    }
+  }
+
+  // The fused backward's grid: the params part as LinearBackwardParams dispatches it, then the input
+  // part as LinearBackwardInput (capped on CPU class); shapes outside the vec4 shaders are refused.
+  void fusedBackwardGridAndShapes() {
+    for (uint32_t G : {1u, 8u}) {
+      LinearCase c{G, 300, 32, 32, Activation::Relu};
+      LinearRig plain(c), fused(c, std::nullopt, true);
+      const Op& input = *plain.program.phases["bwd"][0];
+      const Op& params = *plain.program.phases["bwd"][1];
+      const Op& both = *fused.program.phases["bwd"][0];
+      QCOMPARE(both.shader(), std::string("linear_backward_vec4"));
+      for (DeviceClass cls : {DeviceClass::CpuImplementation, DeviceClass::Gpu}) {
+        QCOMPARE(both.forDevice(cls).grid().x, params.grid().x + input.forDevice(cls).grid().x);
+        QCOMPARE(both.forDevice(cls).grid().y, G);
+        QCOMPARE(both.forDevice(cls).specConstants().at(2), params.grid().x);
+      }
+    }
+    QVERIFY(!LinearBackward::fits({1, 5, 2, 32, 0, 0, 1, 0}));
+    QVERIFY(!LinearBackward::fits({1, 5, 32, 30, 0, 0, 1, 0}));
+    QVERIFY(LinearBackward::fits({1, 5, 32, 4, 0, 0, 1, 0}));
+    Program p;
+    TensorId t = p.add("t", {64}, Role::Activation);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearBackward(p, t, t, t, t, t, t, t, LinearParams{1, 4, 2, 8, 0, 0, 1, 0}));
   }
 
   // The vec4 variants run exactly when I and O are multiples of 4; both kinds are in the parity sweep.
