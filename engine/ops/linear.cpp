@@ -79,6 +79,10 @@ bool LinearOpBase::vectorized() const {
   return p_.rows > 0 && p_.in > 0 && p_.out > 0 && p_.in % 4 == 0 && p_.out % 4 == 0;
 }
 
+bool LinearOpBase::outputsVectorized() const {
+  return !vectorized() && p_.rows > 0 && p_.in > 0 && p_.out > 0 && p_.out % 4 == 0;
+}
+
 Grid LinearOpBase::tileGrid(uint32_t a, uint32_t tileA, uint32_t b, uint32_t tileB) const {
   const uint64_t tiles = uint64_t(ceilDiv(a, tileA)) * ceilDiv(b, tileB);
   return {std::max(1u, std::min(gridCap_, ceilDiv(tiles, localSize()))), p_.groups, 1};
@@ -110,7 +114,8 @@ std::vector<bool> LinearForward::texelBindings() const {
 }
 
 Grid LinearForward::grid() const {
-  return vectorized() ? tileGrid(p_.rows, kLinearVecRows, p_.out, 4) : tileGrid(p_.rows, kLinearTile, p_.out, kLinearTile);
+  return vectorized() || outputsVectorized() ? tileGrid(p_.rows, kLinearVecRows, p_.out, 4)
+                                             : tileGrid(p_.rows, kLinearTile, p_.out, kLinearTile);
 }
 
 void LinearForward::runCpu(const ArenaView& arena) const {
@@ -196,12 +201,14 @@ LinearBackwardParams::LinearBackwardParams(const Program& program, TensorId dy, 
   mask_ = rowMask;
 }
 
-// vec4 variant: dy, z and x as texel buffers.
+// vec4 variant: dy, z and x as texel buffers; out4 variant: dy and z.
 std::vector<bool> LinearBackwardParams::texelBindings() const {
-  return vectorized() ? std::vector<bool>{true, true, true} : std::vector<bool>{};
+  if (vectorized()) return {true, true, true};
+  return outputsVectorized() ? std::vector<bool>{true, true} : std::vector<bool>{};
 }
 
 Grid LinearBackwardParams::grid() const {
+  if (outputsVectorized()) return tileGrid(p_.out, kLinearParamsVecTile, p_.in, kLinearTile);  // 8 outputs x 4 inputs
   const uint32_t t = vectorized() ? kLinearParamsVecTile : kLinearTile;
   return tileGrid(p_.out, t, p_.in, t);
 }

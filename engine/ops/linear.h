@@ -17,6 +17,8 @@
 // Shaders: linear_forward, linear_backward_input, linear_backward_params (4x4 register tiles, any
 // shape), and their *_vec4 variants when I % 4 == 0 and O % 4 == 0 (operands read as rgba32f
 // texel buffers, 4 floats per load: ~4-9x faster on lavapipe, where buffer loads are per-lane loops).
+// When only O % 4 == 0 (inputs like 2-D points), forward and backward params run *_out4 variants:
+// X and W as floats, the output-side tensors (b, Z, Y; dY, Z, db) a vec4 at a time (~2x faster).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -66,12 +68,18 @@ class LinearOpBase : public Op {
   std::vector<uint32_t> specConstants() const override { return {p_.act}; }
   // True when the *_vec4 shaders run: I and O multiples of 4 (and nothing empty).
   bool vectorized() const;
+  // True when forward and backward params run their *_out4 shaders: O a multiple of 4, I not.
+  bool outputsVectorized() const;
   // On a CPU implementation: the same op with its grid capped (see kCpuClassWorkgroups).
   const Op& forDevice(DeviceClass c) const override;
 
  protected:
   LinearOpBase(std::string label, LinearParams p) : label_(std::move(label)), p_(p) {}
-  std::string variant(const char* base) const { return vectorized() ? std::string(base) + "_vec4" : base; }
+  // base_vec4, base_out4 (only for ops with that variant: withOut4) or base.
+  std::string variant(const char* base, bool withOut4 = false) const {
+    if (vectorized()) return std::string(base) + "_vec4";
+    return withOut4 && outputsVectorized() ? std::string(base) + "_out4" : base;
+  }
   // Dispatch of ceil(a / tileA) * ceil(b / tileB) tiles in x, groups in y.
   Grid tileGrid(uint32_t a, uint32_t tileA, uint32_t b, uint32_t tileB) const;
   // Checks the mask tensor (with maskRows) and returns its binding, the last one of every linear
@@ -97,7 +105,7 @@ class LinearForward final : public LinearOpBase {
  public:
   LinearForward(const Program& program, TensorId x, TensorId w, TensorId b, TensorId z, TensorId y,
                 LinearParams p, TensorId rowMask = kNoRowMask);
-  std::string shader() const override { return variant("linear_forward"); }
+  std::string shader() const override { return variant("linear_forward", true); }
   std::vector<bool> texelBindings() const override;
   Grid grid() const override;
   void runCpu(const ArenaView& arena) const override;
@@ -130,7 +138,7 @@ class LinearBackwardParams final : public LinearOpBase {
  public:
   LinearBackwardParams(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId dw, TensorId db,
                        LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate);
-  std::string shader() const override { return variant("linear_backward_params"); }
+  std::string shader() const override { return variant("linear_backward_params", true); }
   // Constant 1 = the activation, constant 2 = the GradWrite mode.
   std::vector<uint32_t> specConstants() const override { return {p_.act, static_cast<uint32_t>(mode_)}; }
   GradWrite mode() const { return mode_; }

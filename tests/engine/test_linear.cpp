@@ -418,15 +418,19 @@ class TestLinear : public QObject {
                              LinearBackward(p, t, t, t, t, t, t, t, LinearParams{1, 4, 2, 8, 0, 0, 1, 0}));
   }
 
-  // The vec4 variants run exactly when I and O are multiples of 4; both kinds are in the parity sweep.
+  // The vec4 variants run exactly when I and O are multiples of 4; the out4 variants of forward and
+  // backward params when only O is (backward input stays scalar then); all kinds are in the parity sweep.
   void variantChoice() {
-    for (auto [in, out, vec] : {std::tuple{32u, 12u, true}, {33u, 12u, false}, {32u, 2u, false}, {4u, 4u, true}}) {
+    for (auto [in, out, vec] : {std::tuple{32u, 12u, true}, {33u, 12u, false}, {32u, 2u, false}, {4u, 4u, true},
+                                {2u, 32u, false}, {3u, 5u, false}}) {
       LinearRig rig({2, 5, in, out, Activation::Relu});
-      const char* suffix = vec ? "_vec4" : "";
-      QCOMPARE(rig.program.phases["fwd"][0]->shader(), std::string("linear_forward") + suffix);
-      QCOMPARE(rig.program.phases["bwd"][0]->shader(), std::string("linear_backward_input") + suffix);
-      QCOMPARE(rig.program.phases["bwd"][1]->shader(), std::string("linear_backward_params") + suffix);
+      const bool out4 = !vec && out % 4 == 0;
+      const std::string suffix = vec ? "_vec4" : out4 ? "_out4" : "";
+      QCOMPARE(rig.program.phases["fwd"][0]->shader(), "linear_forward" + suffix);
+      QCOMPARE(rig.program.phases["bwd"][0]->shader(), std::string("linear_backward_input") + (vec ? "_vec4" : ""));
+      QCOMPARE(rig.program.phases["bwd"][1]->shader(), "linear_backward_params" + suffix);
       QCOMPARE(rig.program.phases["fwd"][0]->texelBindings().empty(), !vec);
+      QCOMPARE(rig.program.phases["bwd"][1]->texelBindings().size(), size_t(vec ? 3 : out4 ? 2 : 0));
     }
   }
 
@@ -571,6 +575,7 @@ class TestLinear : public QObject {
       for (uint32_t acc : {0u, 1u}) {
         cases.push_back({3, 7, 33, 31, a, acc, 1});
         cases.push_back({3, 13, 32, 12, a, acc, 1});
+        cases.push_back({2, 21, 3, 12, a, acc, 1});  // out4 shaders (O % 4 == 0, I not)
       }
     // Shape sweep: groups, activations, accumulate and bias cycle across the cases.
     const uint32_t shapes[][3] = {{1, 1, 1},    {7, 2, 3},     {63, 31, 32},  {65, 32, 33}, {256, 2, 32},
@@ -590,7 +595,10 @@ class TestLinear : public QObject {
     cases.push_back({8, 300, 128, 128, Activation::Gelu, 1, 1});  // the largest supported-size class
     cases.push_back({8, 65, 2, 32, Activation::None, 0, 1, true});  // z and y one tensor
     cases.push_back({1, 256, 32, 4, Activation::None, 1, 0, true});
-    cases.push_back({1, 256, 2, 8, Activation::None, 0, 0, true, true});   // a router: no bias, db is dw
+    cases.push_back({1, 256, 2, 8, Activation::None, 0, 0, true, true});   // a router: no bias, db is dw (out4)
+    cases.push_back({8, 80, 2, 32, Activation::Relu, 0, 1});   // an expert's first layer on 2-D inputs (out4)
+    cases.push_back({3, 41, 5, 20, Activation::Gelu, 1, 1});   // out4, odd output-texel count, I past one tile
+    cases.push_back({2, 9, 7, 4, Activation::Tanh, 0, 1});     // out4, one output texel
     cases.push_back({1, 65, 32, 8, Activation::None, 1, 0, true, true});
     // Parameter gradients written instead of added (the builder's first writer), scalar and vec4.
     for (LinearCase c : {LinearCase{3, 7, 33, 31, Activation::Relu, 0, 1}, LinearCase{8, 65, 32, 32, Activation::Relu, 1, 1},
