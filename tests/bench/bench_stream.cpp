@@ -4,6 +4,7 @@
 // barriers) and the command buffer's time divided by R; the fastest of several runs is kept, since
 // other processes only ever add time. The arena holds a real training state (after warm-up steps)
 // and is restored before each op, so repeated accumulating ops do not drift.
+// (preset: a built-in name or reference-64, bench_train's larger reference)
 // Usage: bench_stream [preset] [R] [runs]   (R = 0: only the whole command buffer)
 #include <algorithm>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "backend/vulkan/recorder.h"
 #include "backend/vulkan/vulkan_backend.h"
 #include "ops/op.h"
+#include "reference_spec.h"
 #include "spec/presets.h"
 #include "train/session.h"
 
@@ -59,7 +61,7 @@ int main(int argc, char** argv) {
   const std::string preset = argc > 1 ? argv[1] : kDefaultPreset;
   const int repeat = argc > 2 ? std::max(0, std::atoi(argv[2])) : 20;
   const int runs = argc > 3 ? std::max(1, std::atoi(argv[3])) : 15;
-  Session s(loadPreset(preset), createBackend(BackendChoice::Vulkan));
+  Session s(rlbench::benchSpec(preset), createBackend(BackendChoice::Vulkan));
   for (int i = 0; i < 20; ++i) s.step();  // realistic routing (row-mask prefixes)
   const Program& program = s.model().program;
   std::vector<uint32_t> state(program.arenaWords);
