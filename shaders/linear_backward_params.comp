@@ -41,14 +41,14 @@ void main() {
   uint zCol[TILE], xCol[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
     zCol[t] = g * p.rows * O + min(o0 + t, O - 1);
-    xCol[t] = g * p.rows * I + min(i0 + t, I - 1);
+    xCol[t] = min(i0 + t, I - 1);
   }
   vec4 acc[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] = vec4(0.0);
   vec4 biasAcc = vec4(0.0);
   const uint rows = activeRows(g);  // all p.rows, or the masked prefix
   for (uint m = 0; m < rows; ++m) {
-    const uint zo = m * O, xo = m * I;
+    const uint zo = m * O, xo = inputRow(g, m) * I;
     vec4 xm = vec4(x[xCol[0] + xo], x[xCol[1] + xo], x[xCol[2] + xo], x[xCol[3] + xo]);
     vec4 dz;
     [[unroll]] for (uint t = 0; t < TILE; ++t) dz[t] = rl_act_backward(ACT, dy[zCol[t] + zo], z[zCol[t] + zo]);

@@ -39,7 +39,7 @@ void main() {
   const uint oa = 2u * (gl_GlobalInvocationID.x / colTiles()), ob = min(oa + 1u, O4 - 1u);
   const uint i0 = (gl_GlobalInvocationID.x % colTiles()) * TILE;
   uint xCol[TILE];
-  [[unroll]] for (uint t = 0; t < TILE; ++t) xCol[t] = g * p.rows * I + min(i0 + t, I - 1);
+  [[unroll]] for (uint t = 0; t < TILE; ++t) xCol[t] = min(i0 + t, I - 1);
 
   vec4 accA[TILE], accB[TILE];  // [input t][4 outputs of texel a / b]
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
@@ -51,10 +51,11 @@ void main() {
   const uint rows = activeRows(g);  // all p.rows, or the masked prefix
   for (uint m = 0; m < rows; ++m) {
     const int zr = zBase + int(m * O4);
+    const uint xr = inputRow(g, m) * I;
     const vec4 dzA = rl_act_backward4(ACT, imageLoad(DY, zr + int(oa)), imageLoad(Z, zr + int(oa)));
     const vec4 dzB = rl_act_backward4(ACT, imageLoad(DY, zr + int(ob)), imageLoad(Z, zr + int(ob)));
     [[unroll]] for (uint t = 0; t < TILE; ++t) {
-      const float xm = x[xCol[t] + m * I];
+      const float xm = x[xr + xCol[t]];
       accA[t] += xm * dzA;
       accB[t] += xm * dzB;
     }

@@ -22,10 +22,10 @@ void paramsTile(const uint g, const uint tile) {
     accB[j] = vec4(0.0);
   }
   vec4 biasA = vec4(0.0), biasB = vec4(0.0);
-  const int zBase = int(g * p.rows * O4), xBase = int(g * p.rows * I4);
+  const int zBase = int(g * p.rows * O4);
   const int rows = int(activeRows(g));  // all p.rows, or the masked prefix
   for (int m = 0; m < rows; ++m) {
-    const int zr = zBase + m * int(O4), xr = xBase + m * int(I4);
+    const int zr = zBase + m * int(O4), xr = int(inputRow(g, uint(m)) * I4);
     const vec4 dzA = rl_act_backward4(ACT, imageLoad(DY, zr + int(oa)), imageLoad(Z, zr + int(oa)));
     const vec4 dzB = rl_act_backward4(ACT, imageLoad(DY, zr + int(ob)), imageLoad(Z, zr + int(ob)));
     const vec4 xa = imageLoad(X, xr + int(ia)), xb = imageLoad(X, xr + int(ib));

@@ -36,7 +36,7 @@ void tile(const uint g, const uint index, const uint rows) {
   // Edge tiles read clamped (valid) rows/columns and skip them when writing.
   uint xRow[TILE], wRow[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
-    xRow[t] = (g * p.rows + min(r0 + t, rows - 1)) * I;
+    xRow[t] = inputRow(g, min(r0 + t, rows - 1)) * I;
     wRow[t] = (g * O + min(c0 + t, O - 1)) * I;
   }
   vec4 acc[TILE];

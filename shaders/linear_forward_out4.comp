@@ -35,7 +35,7 @@ void tile(const uint g, const uint index, const uint rows) {
   const uint I = p.inputs, O4 = p.outputs / 4;
 
   uint xRow[ROWS];  // edge tiles read a clamped (valid) row and skip it when writing
-  [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = (g * p.rows + min(r0 + t, rows - 1)) * I;
+  [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = inputRow(g, min(r0 + t, rows - 1)) * I;
   const uint wRow = (g * p.outputs + 4 * c4) * I;
   vec4 acc[ROWS];
   [[unroll]] for (uint t = 0; t < ROWS; ++t) acc[t] = vec4(0.0);

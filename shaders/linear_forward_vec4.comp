@@ -36,7 +36,7 @@ void tile(const uint g, const uint index, const uint rows) {
   const uint I4 = p.inputs / 4, O4 = p.outputs / 4;
 
   int xRow[ROWS], wRow[4];
-  [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = int((g * p.rows + min(r0 + t, rows - 1)) * I4);
+  [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = int(inputRow(g, min(r0 + t, rows - 1)) * I4);
   [[unroll]] for (uint c = 0; c < 4; ++c) wRow[c] = int((g * p.outputs + 4 * c4 + c) * I4);
   vec4 acc[ROWS];
   [[unroll]] for (uint t = 0; t < ROWS; ++t) acc[t] = vec4(0.0);

@@ -192,32 +192,36 @@ class Builder {
   // rowMask: the expert layers pass slotAssign, so only occupied slots (a prefix per expert) are
   // computed; their empty rows are never read (dispatch, combine and the losses follow slot indices).
   // emitForward false: a fused op computes y (the router chain), only the backward is taped here.
+  // gather (the first expert layer): x holds the tokens and each slot row reads its token's row
+  // (the dispatch folded into the layer); dX is then the gradient of `gatherGrad`, the slot-layout
+  // tensor [groups * rows, in] that the dispatch backward sums into the tokens.
   TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups,
                   int rows, int in, int out, Activation a, TensorId rowMask = kNoRowMask,
-                  bool emitForward = true) {
+                  bool emitForward = true, RowGather gather = {}, TensorId gatherGrad = kNoRowMask) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
     TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
     const uint32_t masked = rowMask != kNoRowMask ? 1u : 0u;
     LinearParams p{u(groups), u(rows), u(in), u(out), actCode(a), 0, hasBias ? 1u : 0u, masked};
-    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
+    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask, gather));
+    const TensorId xGrad = gather.k ? gatherGrad : x;  // the tensor dX is the gradient of
     if (training_) {
       needsGrad_.insert(y);
       tape_.push_back([=, this] {
         TensorId dy = gradOf(y);
         const TensorId dw = paramGrad_.at(w), db = hasBias ? paramGrad_.at(b) : dw;
         const GradWrite mode = claimParamGrads(dw, db);
-        if (!needsGrad(x)) {
-          emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask, mode));
+        if (xGrad == kNoRowMask || !needsGrad(xGrad)) {
+          emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask, mode, gather));
           return;
         }
-        auto [dx, acc] = gradTarget(x);
+        auto [dx, acc] = gradTarget(xGrad);
         LinearParams q = p;
         q.accumulate = acc;
         if (LinearBackward::fits(q)) {  // both in one dispatch
-          emit(std::make_unique<LinearBackward>(prog(), dy, z, x, w, dx, dw, db, q, rowMask, mode));
+          emit(std::make_unique<LinearBackward>(prog(), dy, z, x, w, dx, dw, db, q, rowMask, mode, gather));
           return;
         }
-        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask, mode));
+        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask, mode, gather));
         emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q, rowMask));
       });
     }
@@ -297,10 +301,12 @@ class Builder {
                                                  m_.globals, mt.load, dlogits, dnoise, gb));
       });
 
-    TensorId xe = act(p + ".xe", {u(E * C), u(width)});
-    emit(std::make_unique<DispatchForward>(prog(), h, slotAssign, xe,
-                                           DispatchParams{u(n), u(width), u(E * C), u(k)}));
+    // The dispatch into expert slots is folded into the first expert linear (a row gather through
+    // slotAssign): no slot copy of the tokens. Its input gradient is still in slot layout (xe, a
+    // gradient-only tensor), summed into the tokens by the dispatch backward.
+    TensorId xe = kNoRowMask;
     if (training_ && needsGrad(h)) {
+      xe = act(p + ".xe", {u(E * C), u(width)});
       needsGrad_.insert(xe);  // so the first expert linear writes d(xe) for the dispatch backward
       tape_.push_back([=, this] {
         auto [dh, acc] = gradTarget(h);
@@ -309,12 +315,13 @@ class Builder {
         emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, dp));
       });
     }
-    TensorId cur = xe;
+    TensorId cur = h;
     for (size_t l = 0; l < mp.layers.size(); ++l) {
       const ExpertLayerParams& e = mp.layers[l];
       bool finalLinear = outputLayer && l + 1 == mp.layers.size();
+      const RowGather gather = l == 0 ? RowGather{u(k), u(n)} : RowGather{};
       cur = linear(p + ".experts.fc" + std::to_string(l + 1), cur, e.w, e.b, true, E, C, e.in, e.out,
-                   finalLinear ? Activation::None : L.activation, slotAssign);
+                   finalLinear ? Activation::None : L.activation, slotAssign, true, gather, xe);
     }
     expertOut = cur;
     const int out = mp.layers.back().out;

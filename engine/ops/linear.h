@@ -54,6 +54,16 @@ constexpr uint32_t kCpuClassWorkgroups = 8;
 // Passed as the row mask of an op whose maskRows == 0.
 constexpr TensorId kNoRowMask = ~TensorId(0);
 
+// Row gather: the dispatch of tokens into expert slots folded into an expert layer's first linear.
+// With k > 0 (and the row mask = RouteAssign's slotAssign, whose entries are token * k + choice),
+// row m of group g reads row mask[g*M + m] / k of x, which is then [tokens, I] instead of [G, M, I].
+// Forward and backward params (also inside LinearBackward) take it; dX stays in slot layout
+// [G, M, I] (the dispatch backward sums it into the tokens). Spec constant 4 of the shaders.
+struct RowGather {
+  uint32_t k = 0;       // 0: no gather
+  uint32_t tokens = 0;  // rows of x
+};
+
 // Active rows of group g under a row mask: the end of the prefix of entries >= 0, by binary search.
 // Twin of linear_rows.glsl's activeRows().
 uint32_t maskedRows(const int32_t* mask, uint32_t g, uint32_t rows);
@@ -87,6 +97,11 @@ class LinearOpBase : public Op {
   Binding maskBinding(const Program& program, TensorId mask, TensorId fallback) const;
   // Rows of group g that take part: M, or the masked prefix.
   uint32_t rowsOf(const ArenaView& arena, uint32_t g) const;
+  // Checks a gather against the params and x; call before bindings are made.
+  void setGather(const Program& program, RowGather gather, TensorId x);
+  // The first `rows` rows of x for group g as the op reads them ([rows, I], contiguous): the group's
+  // own rows, or with a gather the token rows copied into a scratch buffer.
+  const float* inputRows(const ArenaView& arena, TensorId x, uint32_t g, uint32_t rows) const;
   // Called last by a constructor whose shader strides over tiles: keeps a copy with a capped grid.
   template <class OpT>
   void makeCpuClassVariant(const OpT& self);
@@ -95,6 +110,7 @@ class LinearOpBase : public Op {
   LinearParams p_;
   std::vector<Binding> bindings_;
   TensorId mask_ = kNoRowMask;
+  RowGather gather_;
   uint32_t gridCap_ = ~0u;                // workgroups in x at most
   std::shared_ptr<const Op> cpuClass_;    // this op with a capped grid, for forDevice
 };
@@ -104,8 +120,10 @@ class LinearOpBase : public Op {
 class LinearForward final : public LinearOpBase {
  public:
   LinearForward(const Program& program, TensorId x, TensorId w, TensorId b, TensorId z, TensorId y,
-                LinearParams p, TensorId rowMask = kNoRowMask);
+                LinearParams p, TensorId rowMask = kNoRowMask, RowGather gather = {});
   std::string shader() const override { return variant("linear_forward", true); }
+  // Constant 1 = the activation; with a gather, constant 4 = its k.
+  std::vector<uint32_t> specConstants() const override;
   std::vector<bool> texelBindings() const override;
   Grid grid() const override;
   void runCpu(const ArenaView& arena) const override;
@@ -137,10 +155,11 @@ enum class GradWrite : uint32_t { Accumulate = 0, Overwrite = 1 };
 class LinearBackwardParams final : public LinearOpBase {
  public:
   LinearBackwardParams(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId dw, TensorId db,
-                       LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate);
+                       LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate,
+                       RowGather gather = {});
   std::string shader() const override { return variant("linear_backward_params", true); }
-  // Constant 1 = the activation, constant 2 = the GradWrite mode.
-  std::vector<uint32_t> specConstants() const override { return {p_.act, static_cast<uint32_t>(mode_)}; }
+  // Constant 1 = the activation, constant 2 = the GradWrite mode; with a gather, constant 4 = its k.
+  std::vector<uint32_t> specConstants() const override;
   GradWrite mode() const { return mode_; }
   std::vector<bool> texelBindings() const override;
   Grid grid() const override;
@@ -160,9 +179,11 @@ class LinearBackward final : public LinearOpBase {
  public:
   static bool fits(const LinearParams& p);
   LinearBackward(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId w, TensorId dx, TensorId dw,
-                 TensorId db, LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate);
+                 TensorId db, LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate,
+                 RowGather gather = {});
   std::string shader() const override { return "linear_backward_vec4"; }
-  // Constant 1 = the activation, 2 = the GradWrite mode, 3 = the workgroups (in x) of the params part.
+  // Constant 1 = the activation, 2 = the GradWrite mode, 3 = the workgroups (in x) of the params part,
+  // 4 = the gather's k (0: none).
   std::vector<uint32_t> specConstants() const override;
   std::vector<bool> texelBindings() const override { return {true, true, true, true}; }
   Grid grid() const override;

@@ -418,6 +418,112 @@ class TestLinear : public QObject {
                              LinearBackward(p, t, t, t, t, t, t, t, LinearParams{1, 4, 2, 8, 0, 0, 1, 0}));
   }
 
+  // Row gather (the dispatch into expert slots folded into the layer): forward, backward params and
+  // the fused backward reading token rows through the mask against the same ops on the slot copy
+  // xe[s] = h[mask[s] / k] (NaN in empty slots, never read). CPU: equal bit for bit (the same
+  // arithmetic on the same numbers); Vulkan, both device-class grids: within vulkanMatchesCpu's
+  // tolerance of the CPU slot-copy results. Scalar, out4 and vec4 shapes; empty and full groups.
+  void gatherMatchesDispatchedRows() {
+    struct GatherCase {
+      uint32_t G, M, I, O, k, tokens;
+      Activation act;
+      std::vector<uint32_t> fill;
+      bool fused;  // LinearBackward instead of LinearBackwardParams
+    };
+    const std::vector<GatherCase> cases = {
+        {8, 37, 2, 32, 2, 50, Activation::Relu, {0, 37, 1, 8, 9, 20, 33, 36}, false},  // out4 (2-D inputs)
+        {3, 40, 12, 20, 2, 30, Activation::Gelu, {17, 40, 0}, false},                  // vec4
+        {4, 13, 5, 7, 1, 20, Activation::Tanh, {13, 5, 0, 4}, false},                  // scalar
+        {8, 37, 32, 32, 2, 60, Activation::Relu, {0, 37, 1, 8, 9, 20, 33, 36}, true},  // fused backward
+        {3, 21, 4, 8, 3, 9, Activation::None, {21, 3, 0}, true},
+    };
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    uint32_t seed = 3000;
+    for (const GatherCase& c : cases)
+      for (int run = 0; run < 3; ++run) {  // 0: CPU; 1, 2: Vulkan with the CPU-class / GPU-class grid
+        const DeviceClass cls = run == 2 ? DeviceClass::Gpu : DeviceClass::CpuImplementation;
+        const uint32_t S = c.G * c.M;
+        Program P;
+        const TensorId h = P.add("h", {c.tokens, c.I}, Role::Input), xe = P.add("xe", {S, c.I}, Role::Activation);
+        const TensorId mask = P.add("mask", {S}, Role::Activation, DType::I32);
+        const TensorId w = P.add("w", {c.G, c.O, c.I}, Role::Param), b = P.add("b", {c.G, c.O}, Role::Param);
+        const TensorId dy = P.add("dy", {S, c.O}, Role::Gradient);
+        TensorId z[2], y[2], dw[2], db[2], dx[2];
+        for (int v = 0; v < 2; ++v) {
+          const std::string n = v ? "gathered." : "copied.";
+          z[v] = P.add(n + "z", {S, c.O}, Role::Activation);
+          y[v] = P.add(n + "y", {S, c.O}, Role::Activation);
+          dw[v] = P.add(n + "dw", {c.G, c.O, c.I}, Role::Grad);
+          db[v] = P.add(n + "db", {c.G, c.O}, Role::Grad);
+          dx[v] = P.add(n + "dx", {S, c.I}, Role::Gradient);
+        }
+        const LinearParams lp{c.G, c.M, c.I, c.O, static_cast<uint32_t>(c.act), 0, 1, 1};
+        auto add = [&](std::unique_ptr<Op> op) {
+          P.append("run", run ? std::make_unique<rltest::PinnedVariant>(std::move(op), cls) : std::move(op));
+        };
+        const RowGather gather{c.k, c.tokens};
+        add(std::make_unique<LinearForward>(P, xe, w, b, z[0], y[0], lp, mask));
+        add(std::make_unique<LinearForward>(P, h, w, b, z[1], y[1], lp, mask, gather));
+        add(std::make_unique<LinearBackwardParams>(P, dy, z[0], xe, dw[0], db[0], lp, mask));
+        add(std::make_unique<LinearBackwardInput>(P, dy, z[0], w, dx[0], lp, mask));
+        if (c.fused) {
+          add(std::make_unique<LinearBackward>(P, dy, z[1], h, w, dx[1], dw[1], db[1], lp, mask, GradWrite::Accumulate,
+                                               gather));
+        } else {
+          add(std::make_unique<LinearBackwardParams>(P, dy, z[1], h, dw[1], db[1], lp, mask, GradWrite::Accumulate,
+                                                     gather));
+          add(std::make_unique<LinearBackwardInput>(P, dy, z[1], w, dx[1], lp, mask));
+        }
+        // Slots: an occupied prefix per group holding token * k + choice; xe is their copy.
+        const auto hv = rltest::randomVector(size_t(c.tokens) * c.I, seed += 7);
+        std::vector<int32_t> mv(S, -1);
+        std::vector<float> xv(size_t(S) * c.I, NAN);
+        for (uint32_t g = 0; g < c.G; ++g)
+          for (uint32_t m = 0; m < c.fill[g]; ++m) {
+            const uint32_t s = g * c.M + m, token = (g * 7 + m * 3) % c.tokens, choice = (g + m) % c.k;
+            mv[s] = int32_t(token * c.k + choice);
+            std::copy_n(hv.begin() + size_t(token) * c.I, c.I, xv.begin() + size_t(s) * c.I);
+          }
+        CpuBackend cpu;
+        Backend& be = run ? *vk : static_cast<Backend&>(cpu);
+        be.load(P);
+        be.writeTensor(P, h, hv);
+        be.writeTensor(P, xe, xv);
+        be.writeTensor(P, mask, mv);
+        be.writeTensor(P, w, rltest::randomVector(P.info(w).count, seed + 1, -0.5f, 0.5f));
+        be.writeTensor(P, b, rltest::randomVector(P.info(b).count, seed + 2));
+        be.writeTensor(P, dy, rltest::randomVector(P.info(dy).count, seed + 3));
+        be.run("run");
+        std::ostringstream os;
+        os << "G=" << c.G << " M=" << c.M << " I=" << c.I << " O=" << c.O << " k=" << c.k << " tokens=" << c.tokens
+           << " act=" << actName(c.act) << " fused=" << c.fused << " shader=" << P.phases["run"][1]->shader()
+           << (run == 0 ? " (cpu)" : run == 1 ? " (vulkan, CPU-class grid)" : " (vulkan, GPU-class grid)");
+        const std::string what = os.str();
+        // Reference: the copied-slot ops on the CPU (run 0 compares against its own first half).
+        CpuBackend ref;
+        ref.load(P);
+        for (TensorId t : {h, xe, mask, w, b, dy}) ref.writeTensor(P, t, be.readTensor<float>(P, t));
+        ref.run("run");
+        const double exact = run == 0;
+        for (auto [name, pair, K] : {std::tuple{"z", z, c.I}, {"y", y, c.I}, {"dw", dw, c.M}, {"db", db, c.M},
+                                      {"dx", dx, c.O}}) {
+          const double tol = exact ? 0.0 : sumTolerance(K);
+          RL_EXPECT_CLOSE(be.readTensor<float>(P, pair[1]), ref.readTensor<float>(P, pair[0]), tol + 1e-30, tol,
+                          name << " gathered vs copied slots, " << what);
+        }
+      }
+    Program p;
+    TensorId x = p.add("x", {5, 2}, Role::Activation), w = p.add("w", {2, 4, 2}, Role::Param);
+    TensorId mask = p.add("mask", {8}, Role::Activation, DType::I32), y = p.add("y", {8, 4}, Role::Activation);
+    const LinearParams masked{2, 4, 2, 4, 0, 0, 0, 1}, unmasked{2, 4, 2, 4, 0, 0, 0, 0};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, w, y, y, unmasked, kNoRowMask, RowGather{2, 5}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, w, y, y, masked, mask, RowGather{2, 6}));  // x short
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, w, y, y, masked, mask, RowGather{2, 0}));
+    LinearForward ok(p, x, w, w, y, y, masked, mask, RowGather{2, 5});
+    QCOMPARE(ok.specConstants().at(3), 2u);
+  }
+
   // The vec4 variants run exactly when I and O are multiples of 4; the out4 variants of forward and
   // backward params when only O is (backward input stays scalar then); all kinds are in the parity sweep.
   void variantChoice() {
