@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <stdexcept>
+#include <cstdlib>
 
 #include "ops/activation.h"
 #include "ops/shape_check.h"
@@ -96,7 +97,8 @@ const Op& LinearOpBase::forDevice(DeviceClass c) const {
 template <class OpT>
 void LinearOpBase::makeCpuClassVariant(const OpT& self) {
   auto v = std::make_shared<OpT>(self);
-  v->gridCap_ = std::max(1u, kCpuClassWorkgroups / std::max(1u, p_.groups));
+  const uint32_t cap = std::getenv("RL_CAP") ? uint32_t(std::atoi(std::getenv("RL_CAP"))) : kCpuClassWorkgroups;
+  v->gridCap_ = std::max(1u, cap / std::max(1u, p_.groups));
   cpuClass_ = std::move(v);
 }
 
@@ -304,13 +306,17 @@ LinearBackward::LinearBackward(const Program& program, TensorId dy, TensorId z, 
   makeCpuClassVariant(*this);
 }
 
+// The CPU-class variant (capped grid) runs both parts in the input part's workgroups: 0 params groups.
 std::vector<uint32_t> LinearBackward::specConstants() const {
-  return {p_.act, static_cast<uint32_t>(params_.mode()), params_.grid().x, gather_.k};
+  const uint32_t paramsGroups = gridCap_ == ~0u ? params_.grid().x : 0u;
+  return {p_.act, static_cast<uint32_t>(params_.mode()), paramsGroups, gather_.k};
 }
 
-// The params part as LinearBackwardParams dispatches it, then the input part (capped on CPU class).
+// GPU class: the params part as LinearBackwardParams dispatches it, then the input part. CPU class:
+// the input part's capped grid, every invocation taking params tiles first.
 Grid LinearBackward::grid() const {
-  return {params_.grid().x + tileGrid(p_.rows, kLinearVecRows, p_.in, 4).x, p_.groups, 1};
+  const uint32_t input = tileGrid(p_.rows, kLinearVecRows, p_.in, 4).x;
+  return {(gridCap_ == ~0u ? params_.grid().x : 0u) + input, p_.groups, 1};
 }
 
 void LinearBackward::runCpu(const ArenaView& arena) const {

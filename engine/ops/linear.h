@@ -182,8 +182,8 @@ class LinearBackward final : public LinearOpBase {
                  TensorId db, LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate,
                  RowGather gather = {});
   std::string shader() const override { return "linear_backward_vec4"; }
-  // Constant 1 = the activation, 2 = the GradWrite mode, 3 = the workgroups (in x) of the params part,
-  // 4 = the gather's k (0: none).
+  // Constant 1 = the activation, 2 = the GradWrite mode, 3 = the workgroups (in x) of the params part
+  // (0 on the CPU-class grid: every invocation takes params tiles, then input tiles), 4 = the gather's k.
   std::vector<uint32_t> specConstants() const override;
   std::vector<bool> texelBindings() const override { return {true, true, true, true}; }
   Grid grid() const override;

@@ -393,8 +393,10 @@ class TestLinear : public QObject {
     }
   }
 
-  // The fused backward's grid: the params part as LinearBackwardParams dispatches it, then the input
-  // part as LinearBackwardInput (capped on CPU class); shapes outside the vec4 shaders are refused.
+  // The fused backward's grid: on GPU class the params part as LinearBackwardParams dispatches it,
+  // then the input part as LinearBackwardInput; on CPU class only the input part's capped grid
+  // (spec constant 3 = 0: every invocation takes params tiles too). Shapes outside the vec4 shaders
+  // are refused.
   void fusedBackwardGridAndShapes() {
     for (uint32_t G : {1u, 8u}) {
       LinearCase c{G, 300, 32, 32, Activation::Relu};
@@ -403,11 +405,14 @@ class TestLinear : public QObject {
       const Op& params = *plain.program.phases["bwd"][1];
       const Op& both = *fused.program.phases["bwd"][0];
       QCOMPARE(both.shader(), std::string("linear_backward_vec4"));
-      for (DeviceClass cls : {DeviceClass::CpuImplementation, DeviceClass::Gpu}) {
-        QCOMPARE(both.forDevice(cls).grid().x, params.grid().x + input.forDevice(cls).grid().x);
-        QCOMPARE(both.forDevice(cls).grid().y, G);
-        QCOMPARE(both.forDevice(cls).specConstants().at(2), params.grid().x);
-      }
+      const Op& gpu = both.forDevice(DeviceClass::Gpu);
+      const Op& cpuClass = both.forDevice(DeviceClass::CpuImplementation);
+      QCOMPARE(gpu.grid().x, params.grid().x + input.forDevice(DeviceClass::Gpu).grid().x);
+      QCOMPARE(gpu.specConstants().at(2), params.grid().x);
+      QCOMPARE(cpuClass.grid().x, input.forDevice(DeviceClass::CpuImplementation).grid().x);
+      QCOMPARE(cpuClass.specConstants().at(2), 0u);
+      QCOMPARE(gpu.grid().y, G);
+      QCOMPARE(cpuClass.grid().y, G);
     }
     QVERIFY(!LinearBackward::fits({1, 5, 2, 32, 0, 0, 1, 0}));
     QVERIFY(!LinearBackward::fits({1, 5, 32, 30, 0, 0, 1, 0}));
