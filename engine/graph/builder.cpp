@@ -13,6 +13,7 @@
 #include "ops/globals.h"
 #include "ops/jitter.h"
 #include "ops/linear.h"
+#include "ops/linear_loss.h"
 #include "ops/losses.h"
 #include "ops/optimizer.h"
 #include "ops/route_assign.h"
@@ -375,10 +376,16 @@ class Builder {
         pt.moe.push_back(mt);
       }
     }
+    // A head under the cross-entropy runs in one dispatch with its loss (LinearSoftmaxCrossEntropy);
+    // only its backward is taped by linear().
+    const LinearParams headParams{1, u(n), u(width), u(outDim), 0, 0, 1, 0};
+    const bool fuseHeadLoss = spec_.model.head && spec_.model.loss == LossType::CrossEntropy &&
+                              LinearSoftmaxCrossEntropy::fits(headParams);
+    const TensorId headInput = fuseHeadLoss ? h : kNoRowMask;
     if (spec_.model.head)
-      h = linear("head", h, head_.w, head_.b, true, 1, n, width, outDim, Activation::None);
+      h = linear("head", h, head_.w, head_.b, true, 1, n, width, outDim, Activation::None, kNoRowMask, !fuseHeadLoss);
     pt.prediction = h;
-    emitLoss(pt, n, outDim, lastExpertOut);
+    emitLoss(pt, n, outDim, lastExpertOut, headInput, headParams);
 
     if (training) {
       for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
@@ -396,12 +403,20 @@ class Builder {
     }
   }
 
-  void emitLoss(PhaseTensors& pt, int n, int outDim, TensorId lastExpertOut) {
+  // headInput != kNoRowMask: the head's forward was not emitted; the loss op computes it (headParams).
+  void emitLoss(PhaseTensors& pt, int n, int outDim, TensorId lastExpertOut, TensorId headInput,
+                const LinearParams& headParams) {
     const LossType loss = spec_.model.loss;
     pt.lossOut = act("loss", {2});
     const uint32_t classify = shape_.classify ? 1u : 0u;
     if (loss == LossType::CrossEntropy) {
       TensorId d = gradTarget(pt.prediction).first;
+      if (headInput != kNoRowMask) {
+        emit(std::make_unique<LinearSoftmaxCrossEntropy>(prog(), headInput, head_.w, head_.b, pt.prediction, pt.labels,
+                                                         d, pt.lossOut, headParams,
+                                                         CrossEntropyParams{u(n), u(outDim), 1.0f}));
+        return;
+      }
       emit(std::make_unique<SoftmaxCrossEntropy>(prog(), pt.prediction, pt.labels, d, pt.lossOut,
                                                  CrossEntropyParams{u(n), u(outDim), 1.0f}));
       return;
