@@ -18,6 +18,7 @@ layout(std430, binding = 4) writeonly buffer Y { vec4 y[]; };
 layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, M]; read only with p.maskRows
 
 layout(constant_id = 1) const uint ACT = 0;  // = p.act: one pipeline per activation, no branches over them
+layout(constant_id = 2) const uint SEPARATE_Z = 1;  // 0: Z is the same tensor as Y (no activation or ReLU), stored once
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
@@ -50,7 +51,7 @@ void tile(const uint g, const uint index, const uint rows) {
   [[unroll]] for (uint t = 0; t < ROWS; ++t) {
     if (r0 + t >= rows) break;
     const uint o = (g * p.rows + r0 + t) * O4 + c4;
-    z[o] = acc[t];
+    if (SEPARATE_Z != 0u) z[o] = acc[t];
     y[o] = rl_act4(ACT, acc[t]);
   }
 }

@@ -200,7 +200,7 @@ class Builder {
                   int rows, int in, int out, Activation a, TensorId rowMask = kNoRowMask,
                   bool emitForward = true, RowGather gather = {}, TensorId gatherGrad = kNoRowMask) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
-    TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
+    TensorId z = LinearForward::zMayAliasY(a) ? y : act(name + ".z", {u(groups), u(rows), u(out)});
     const uint32_t masked = rowMask != kNoRowMask ? 1u : 0u;
     LinearParams p{u(groups), u(rows), u(in), u(out), actCode(a), 0, hasBias ? 1u : 0u, masked};
     if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask, gather));

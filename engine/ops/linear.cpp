@@ -121,8 +121,8 @@ LinearForward::LinearForward(const Program& program, TensorId x, TensorId w, Ten
                              LinearParams p, TensorId rowMask, RowGather gather)
     : LinearOpBase("linear_fwd(" + program.info(y).name + ")", p), x_(x), w_(w), b_(b), z_(z), y_(y) {
   checkParams(p, label_);
-  if (z == y && activationOf(p) != Activation::None)
-    throw std::invalid_argument(label_ + ": z and y may be one tensor only without an activation");
+  if (z == y && !zMayAliasY(activationOf(p)))
+    throw std::invalid_argument(label_ + ": z and y may be one tensor only with no activation or ReLU");
   const uint64_t G = p.groups;
   setGather(program, gather, x);
   if (gather.k == 0) requireWords(program, x, G * p.rows * p.in, label_, "x");
@@ -137,7 +137,8 @@ LinearForward::LinearForward(const Program& program, TensorId x, TensorId w, Ten
 }
 
 std::vector<uint32_t> LinearForward::specConstants() const {
-  return gather_.k ? std::vector<uint32_t>{p_.act, 0u, 0u, gather_.k} : std::vector<uint32_t>{p_.act};
+  const uint32_t separateZ = z_ != y_ ? 1u : 0u;
+  return gather_.k ? std::vector<uint32_t>{p_.act, separateZ, 0u, gather_.k} : std::vector<uint32_t>{p_.act, separateZ};
 }
 
 // vec4 variant: x and w as texel buffers.

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ops/op.h"
+#include "spec/spec.h"  // rl::Activation
 
 namespace rl {
 
@@ -115,15 +116,19 @@ class LinearOpBase : public Op {
   std::shared_ptr<const Op> cpuClass_;    // this op with a capped grid, for forDevice
 };
 
-// When act == None the caller may pass z == y (one tensor); otherwise Z must be kept separately
-// for the backward ops. With hasBias == 0, b may be any tensor.
+// With act None or ReLU the caller may pass z == y (one tensor): the backward ops then read Y as
+// their Z, which gives the same gradient (relu'(relu(z)) = relu'(z): both are [z > 0]), and the
+// forward stores once instead of twice (spec constant 2 = 0). Other activations need Z kept
+// separately for the backward ops. With hasBias == 0, b may be any tensor.
 class LinearForward final : public LinearOpBase {
  public:
   LinearForward(const Program& program, TensorId x, TensorId w, TensorId b, TensorId z, TensorId y,
                 LinearParams p, TensorId rowMask = kNoRowMask, RowGather gather = {});
   std::string shader() const override { return variant("linear_forward", true); }
-  // Constant 1 = the activation; with a gather, constant 4 = its k.
+  // Constant 1 = the activation, 2 = 1 when Z is stored apart from Y; with a gather, 4 = its k.
   std::vector<uint32_t> specConstants() const override;
+  // True when Z may be the same tensor as Y (see above).
+  static bool zMayAliasY(Activation a) { return a == Activation::None || a == Activation::Relu; }
   std::vector<bool> texelBindings() const override;
   Grid grid() const override;
   void runCpu(const ArenaView& arena) const override;

@@ -25,7 +25,7 @@ struct LinearCase {
   Activation act;
   uint32_t accumulate = 0;
   uint32_t hasBias = 1;
-  bool aliasZY = false;  // z and y one tensor (only with Activation::None)
+  bool aliasZY = false;  // z and y one tensor (only with Activation::None or Relu)
   bool aliasDbDw = false; // db is dw (only with hasBias == 0), as the builder binds bias-free layers
   std::vector<uint32_t> fill = {};  // non-empty: maskRows = 1, group g's first fill[g] rows are occupied
   GradWrite paramWrite = GradWrite::Accumulate;  // backward params: dW, db added to or written
@@ -155,6 +155,8 @@ std::vector<LinearCase> maskedCases() {
   cases.push_back({2, 300, 32, 12, Activation::Tanh, 1, 0, false, false, {77, 300}});
   cases.push_back({2, 16, 8, 8, Activation::Sigmoid, 0, 1, false, false, {0, 0}});
   cases.push_back({2, 9, 8, 4, Activation::None, 0, 1, true, false, {9, 1}});  // z and y one tensor
+  cases.push_back({3, 30, 2, 32, Activation::Relu, 0, 1, true, false, {30, 0, 17}});  // ReLU, z is y (out4, gather-free)
+  cases.push_back({3, 30, 32, 32, Activation::Relu, 1, 1, true, false, {11, 30, 0}});  // ReLU, z is y (vec4)
   cases.push_back({3, 40, 12, 20, Activation::Relu, 0, 1, false, false, {17, 40, 0}});  // odd texel counts
   return cases;
 }
@@ -241,16 +243,24 @@ class TestLinear : public QObject {
   // dX, dW, db against central differences of L = sum(dY (.) Y), computed in double from the float
   // forward. Step h = 1e-2 (smooth activations; for ReLU the seed is chosen so that no z is within
   // 4h of the kink, where the one-sided slopes would differ). Tolerance: atol 2e-3, rtol 1e-2.
+  // With ReLU the case also runs with z and y one tensor (the builder's ReLU layers): the backward
+  // then reads Y as Z, and must still match the finite differences.
   void backwardMatchesFiniteDifferences() {
     const float h = 1e-2f;
-    for (Activation a : kActs) {
-      LinearCase c{2, 3, 4, 5, a, 0, 1};
+    std::vector<std::pair<Activation, bool>> runs;
+    for (Activation a : kActs) runs.push_back({a, false});
+    runs.push_back({Activation::Relu, true});
+    for (auto [a, alias] : runs) {
+      LinearCase c{2, 3, 4, 5, a, 0, 1, alias};
       LinearRig rig(c);
+      LinearCase separate = c;  // z kept apart: the seed search looks at the pre-activations
+      separate.aliasZY = false;
+      LinearRig probe(separate);
       CpuBackend cpu;
       uint32_t seed = 100;
       LinearInputs in(rig, seed);
       for (;; in = LinearInputs(rig, ++seed)) {  // deterministic: first seed with no z near 0
-        auto out = runLinear(cpu, rig, in);
+        auto out = runLinear(cpu, probe, LinearInputs(probe, seed));
         float nearest = INFINITY;
         for (float z : out.z) nearest = std::min(nearest, std::abs(z));
         if (a != Activation::Relu || nearest > 4 * h) break;
@@ -553,7 +563,7 @@ class TestLinear : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              LinearForward(p, x, w, b, z, y, LinearParams{1, 4, 3, 3, 0, 0, 1, 0}));  // w too small
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                             LinearForward(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 1, 0, 1, 0}));  // z==y with relu
+                             LinearForward(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 3, 0, 1, 0}));  // z==y with tanh
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              LinearForward(p, x, w, b, z, y, LinearParams{1, 4, 3, 2, 9, 0, 1, 0}));  // activation
     LinearForward ok(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 0, 0, 1, 0});
@@ -705,6 +715,9 @@ class TestLinear : public QObject {
     cases.push_back({1, 70, 20, 8, Activation::None, 0, 1});
     cases.push_back({8, 300, 128, 128, Activation::Gelu, 1, 1});  // the largest supported-size class
     cases.push_back({8, 65, 2, 32, Activation::None, 0, 1, true});  // z and y one tensor
+    cases.push_back({8, 65, 2, 32, Activation::Relu, 0, 1, true});  // ReLU with z and y one tensor (out4)
+    cases.push_back({3, 37, 32, 12, Activation::Relu, 1, 1, true});  // ... vec4
+    cases.push_back({2, 7, 5, 7, Activation::Relu, 0, 1, true});    // ... scalar
     cases.push_back({1, 256, 32, 4, Activation::None, 1, 0, true});
     cases.push_back({1, 256, 2, 8, Activation::None, 0, 0, true, true});   // a router: no bias, db is dw (out4)
     cases.push_back({8, 80, 2, 32, Activation::Relu, 0, 1});   // an expert's first layer on 2-D inputs (out4)
