@@ -7,6 +7,9 @@
 // Each invocation owns whole row tiles (ROWS rows x all C classes, strided over the lanes), so a
 // row's logits are in its registers when its loss and gradient are computed. Per-lane loss and
 // correct counts meet after one barrier; lane 0 adds them in lane order (deterministic).
+// With COMBINE_K > 0 the layer's input is an MoE combine, computed here (as combine_forward_vec4):
+// x[n,:] = sum_j wt[n,j] oe[slot[n,j],:] over the COMBINE_K choices (j ascending, dropped ones
+// skipped); X is then oe [S, I/4] and the rows are also written to Xout for the backward.
 #include "common.glsl"
 
 const uint ROWS = 8;  // = rl::kLinearVecRows
@@ -19,7 +22,13 @@ layout(std430, binding = 4) readonly buffer Labels { int labels[]; };
 layout(std430, binding = 5) writeonly buffer DLogits { vec4 dlogits[]; };  // [N, C/4]
 layout(std430, binding = 6) writeonly buffer Out { float outv[]; };  // [loss, correct]
 
+// Combine input (COMBINE_K > 0 only; otherwise bound to any tensor and never read or written).
+layout(std430, binding = 7) readonly buffer Slot { int slot[]; };    // [N, COMBINE_K]
+layout(std430, binding = 8) readonly buffer Wt { float wt[]; };      // [N, COMBINE_K]
+layout(std430, binding = 9) writeonly buffer Xout { vec4 xout[]; };  // [N, I/4]: the combined rows
+
 layout(constant_id = 1) const uint CLASS_TEXELS = 1;  // = C / 4
+layout(constant_id = 2) const uint COMBINE_K = 0;     // 0: X is the input itself
 
 // Mirrors rl::LinearLossParams: rl::LinearParams (groups 1, act none, no row mask), then
 // rl::CrossEntropyParams (rows = N, classes = C) and a padding word.
@@ -41,13 +50,34 @@ void main() {
     for (uint r0 = lane * ROWS; r0 < N; r0 += gl_WorkGroupSize.x * ROWS) {
       int xRow[ROWS];
       [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = int(min(r0 + t, N - 1u) * I4);
+      // Combine input: each row's choices (slot texel row, weight), read once per tile.
+      int cRow[ROWS * (COMBINE_K > 0u ? COMBINE_K : 1u)];
+      float cWt[ROWS * (COMBINE_K > 0u ? COMBINE_K : 1u)];
+      if (COMBINE_K > 0u)
+        [[unroll]] for (uint t = 0; t < ROWS; ++t)
+          [[unroll]] for (uint j = 0; j < COMBINE_K; ++j) {
+            const uint c = min(r0 + t, N - 1u) * COMBINE_K + j;
+            const int s = slot[c];
+            cRow[t * COMBINE_K + j] = s < 0 ? -1 : s * int(I4);
+            cWt[t * COMBINE_K + j] = wt[c];
+          }
       vec4 z[ROWS][CLASS_TEXELS];
       [[unroll]] for (uint c4 = 0; c4 < CLASS_TEXELS; ++c4) {
         const vec4 bias = p.hasBias != 0u ? b[c4] : vec4(0.0);
         [[unroll]] for (uint t = 0; t < ROWS; ++t) z[t][c4] = vec4(0.0);
         for (int k = 0; k < int(I4); ++k) {
           vec4 xk[ROWS], wk[4];
-          [[unroll]] for (uint t = 0; t < ROWS; ++t) xk[t] = imageLoad(X, xRow[t] + k);
+          if (COMBINE_K == 0u) {
+            [[unroll]] for (uint t = 0; t < ROWS; ++t) xk[t] = imageLoad(X, xRow[t] + k);
+          } else {
+            [[unroll]] for (uint t = 0; t < ROWS; ++t) {
+              vec4 sum = vec4(0.0);
+              [[unroll]] for (uint j = 0; j < COMBINE_K; ++j)
+                if (cRow[t * COMBINE_K + j] >= 0) sum += cWt[t * COMBINE_K + j] * imageLoad(X, cRow[t * COMBINE_K + j] + k);
+              xk[t] = sum;
+              if (c4 == 0u && r0 + t < N) xout[(r0 + t) * I4 + uint(k)] = sum;
+            }
+          }
           [[unroll]] for (uint c = 0; c < 4; ++c) wk[c] = imageLoad(W, int((4u * c4 + c) * I4) + k);
           [[unroll]] for (uint t = 0; t < ROWS; ++t)
             z[t][c4] += vec4(dot(xk[t], wk[0]), dot(xk[t], wk[1]), dot(xk[t], wk[2]), dot(xk[t], wk[3]));

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -328,7 +329,10 @@ class Builder {
     const int out = mp.layers.back().out;
     TensorId y = act(p + ".y", {u(n), u(out)});
     CombineParams cp{u(n), u(out), u(k), u(E * C)};
-    emit(std::make_unique<CombineForward>(prog(), cur, mt.slot, mt.wt, y, cp));
+    if (combineIntoHead_ && i + 1 == spec_.model.layers.size())
+      pendingCombine_ = CombineInput{cur, mt.slot, mt.wt, y, cp};  // LinearSoftmaxCrossEntropy computes it
+    else
+      emit(std::make_unique<CombineForward>(prog(), cur, mt.slot, mt.wt, y, cp));
 
     if (training_) {
       needsGrad_.insert(y);
@@ -361,6 +365,16 @@ class Builder {
     int denseIndex = 0, moeIndex = 0;
     TensorId lastExpertOut = 0;
     const auto& layers = spec_.model.layers;
+    // A head under the cross-entropy runs in one dispatch with its loss (LinearSoftmaxCrossEntropy),
+    // and with the last MoE layer's combine when that layer feeds it; only the head's backward is
+    // taped by linear().
+    const LayerSpec& lastLayer = layers.back();
+    const int headWidth = lastLayer.type == LayerType::Dense ? lastLayer.units : lastLayer.expertWidths.back();
+    const LinearParams headParams{1, u(n), u(headWidth), u(outDim), 0, 0, 1, 0};
+    const bool fuseHeadLoss = spec_.model.head && spec_.model.loss == LossType::CrossEntropy &&
+                              LinearSoftmaxCrossEntropy::fits(headParams);
+    combineIntoHead_ = fuseHeadLoss && lastLayer.type == LayerType::Moe;
+    pendingCombine_.reset();
     for (size_t i = 0; i < layers.size(); ++i) {
       const LayerSpec& L = layers[i];
       bool outputLayer = i + 1 == layers.size() && !spec_.model.head;
@@ -376,11 +390,6 @@ class Builder {
         pt.moe.push_back(mt);
       }
     }
-    // A head under the cross-entropy runs in one dispatch with its loss (LinearSoftmaxCrossEntropy);
-    // only its backward is taped by linear().
-    const LinearParams headParams{1, u(n), u(width), u(outDim), 0, 0, 1, 0};
-    const bool fuseHeadLoss = spec_.model.head && spec_.model.loss == LossType::CrossEntropy &&
-                              LinearSoftmaxCrossEntropy::fits(headParams);
     const TensorId headInput = fuseHeadLoss ? h : kNoRowMask;
     if (spec_.model.head)
       h = linear("head", h, head_.w, head_.b, true, 1, n, width, outDim, Activation::None, kNoRowMask, !fuseHeadLoss);
@@ -414,7 +423,8 @@ class Builder {
       if (headInput != kNoRowMask) {
         emit(std::make_unique<LinearSoftmaxCrossEntropy>(prog(), headInput, head_.w, head_.b, pt.prediction, pt.labels,
                                                          d, pt.lossOut, headParams,
-                                                         CrossEntropyParams{u(n), u(outDim), 1.0f}));
+                                                         CrossEntropyParams{u(n), u(outDim), 1.0f}, pendingCombine_));
+        pendingCombine_.reset();
         return;
       }
       emit(std::make_unique<SoftmaxCrossEntropy>(prog(), pt.prediction, pt.labels, d, pt.lossOut,
@@ -457,6 +467,8 @@ class Builder {
   std::map<TensorId, TensorId> grad_;
   std::set<TensorId> needsGrad_;
   std::set<TensorId> writtenParamGrads_;
+  bool combineIntoHead_ = false;               // this phase's last MoE combine runs in the head's loss op
+  std::optional<CombineInput> pendingCombine_;  // that combine, until emitLoss emits it
   std::vector<std::function<void()>> tape_;
 };
 

@@ -10,10 +10,14 @@
 // reduction), each invocation owning whole row tiles so a row's logits stay in registers for its
 // loss; for I % 4 == 0 and C % 4 == 0, C <= kLinearLossMaxClasses (fits()). The CPU reference
 // is the two ops' own runCpu. Saves a dispatch per step (~25 us on lavapipe).
+// With a CombineInput the head's input X is an MoE layer's combine (CombineForward), computed in
+// the same dispatch and written to its tensor for the backward: one dispatch more saved.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ops/combine.h"
 #include "ops/linear.h"
 #include "ops/losses.h"
 
@@ -29,19 +33,27 @@ struct LinearLossParams {
 };
 static_assert(sizeof(LinearLossParams) == 48);
 
+// The combine that produces the head's input x (= y here): CombineForward(oe, slot, wt, y, params).
+struct CombineInput {
+  TensorId oe, slot, wt, y;
+  CombineParams params;
+};
+
 class LinearSoftmaxCrossEntropy final : public Op {
  public:
   static bool fits(const LinearParams& p);
   // x [N,I], w [C,I], b [C] (read with p.hasBias), logits [N,C] (the layer's z and y), labels I32 [N],
-  // dlogits [N,C], out [2]; p.rows == ce.rows, p.out == ce.classes.
+  // dlogits [N,C], out [2]; p.rows == ce.rows, p.out == ce.classes. With `combine`, x must be
+  // combine->y, and combine->params N and D must be the layer's rows and inputs.
   LinearSoftmaxCrossEntropy(const Program& program, TensorId x, TensorId w, TensorId b, TensorId logits,
-                            TensorId labels, TensorId dlogits, TensorId out, LinearParams p, CrossEntropyParams ce);
+                            TensorId labels, TensorId dlogits, TensorId out, LinearParams p, CrossEntropyParams ce,
+                            std::optional<CombineInput> combine = std::nullopt);
   std::string name() const override { return label_; }
   std::string shader() const override { return "linear_softmax_cross_entropy"; }
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(LinearLossParams{p_, ce_}); }
-  // Constant 1 = C / 4 (the shader's per-row logit registers).
-  std::vector<uint32_t> specConstants() const override { return {p_.out / 4}; }
+  // Constant 1 = C / 4 (the shader's per-row logit registers), 2 = the combine's k (0: none).
+  std::vector<uint32_t> specConstants() const override { return {p_.out / 4, combine_ ? combineParams_.k : 0u}; }
   std::vector<bool> texelBindings() const override { return {true, true}; }
   uint32_t localSize() const override { return kLossLocalSize; }
   Grid grid() const override { return {1, 1, 1}; }
@@ -53,6 +65,8 @@ class LinearSoftmaxCrossEntropy final : public Op {
   CrossEntropyParams ce_;
   LinearForward forward_;
   SoftmaxCrossEntropy loss_;
+  std::optional<CombineForward> combine_;
+  CombineParams combineParams_;
   std::vector<Binding> bindings_;
 };
 
