@@ -3,7 +3,6 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <stdexcept>
-#include <cstdlib>
 
 #include "ops/activation.h"
 #include "ops/shape_check.h"
@@ -97,8 +96,7 @@ const Op& LinearOpBase::forDevice(DeviceClass c) const {
 template <class OpT>
 void LinearOpBase::makeCpuClassVariant(const OpT& self) {
   auto v = std::make_shared<OpT>(self);
-  const uint32_t cap = std::getenv("RL_CAP") ? uint32_t(std::atoi(std::getenv("RL_CAP"))) : kCpuClassWorkgroups;
-  v->gridCap_ = std::max(1u, cap / std::max(1u, p_.groups));
+  v->gridCap_ = std::max(1u, kCpuClassWorkgroups / std::max(1u, p_.groups));
   cpuClass_ = std::move(v);
 }
 
