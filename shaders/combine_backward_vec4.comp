@@ -5,6 +5,7 @@
 // of doe (empty slots not written); i >= S: gate weight c = i - S of dwt (features ascending, one
 // at a time, as on the CPU). Invocations stride over the items (lavapipe pays per workgroup).
 #include "common.glsl"
+#include "activation.glsl"
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Dy;  // [N, D/4] texels
 layout(binding = 1, rgba32f) uniform readonly imageBuffer Oe;  // [S, D/4] texels
@@ -13,6 +14,11 @@ layout(std430, binding = 3) readonly buffer SlotAssign { int slotAssign[]; };
 layout(std430, binding = 4) readonly buffer Wt { float wt[]; };
 layout(std430, binding = 5) writeonly buffer Doe { vec4 doe[]; };  // [S, D/4]
 layout(std430, binding = 6) writeonly buffer Dwt { float dwt[]; };
+
+// rl::Activation of the experts' output whose derivative the expert rows apply (0: none); see
+// engine/ops/combine.h. act'(z) from y: ReLU [y > 0] (rl_act_grad tests its first argument > 0,
+// and y > 0 exactly when z > 0), tanh 1 - y^2, sigmoid y (1 - y).
+layout(constant_id = 1) const uint ACT = 0;
 
 layout(push_constant) uniform P {
   uint N, D, k, S;
@@ -24,7 +30,14 @@ void expertRow(const uint s, const uint D4) {
   const float w = wt[a];
   const int in0 = int((uint(a) / p.k) * D4);
   const uint out0 = s * D4;
-  for (uint d4 = 0u; d4 < D4; ++d4) doe[out0 + d4] = w * imageLoad(Dy, in0 + int(d4));
+  for (uint d4 = 0u; d4 < D4; ++d4) {
+    vec4 g = w * imageLoad(Dy, in0 + int(d4));
+    if (ACT != RL_ACT_NONE) {  // the experts' output activation, folded in: act' from the output
+      const vec4 o = imageLoad(Oe, int(out0 + d4));
+      g *= vec4(rl_act_grad(ACT, o.x, o.x), rl_act_grad(ACT, o.y, o.y), rl_act_grad(ACT, o.z, o.z), rl_act_grad(ACT, o.w, o.w));
+    }
+    doe[out0 + d4] = g;
+  }
 }
 
 void gateWeight(const uint c, const uint D4) {

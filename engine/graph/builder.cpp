@@ -197,15 +197,20 @@ class Builder {
   // gather (the first expert layer): x holds the tokens and each slot row reads its token's row
   // (the dispatch folded into the layer); dX is then the gradient of `gatherGrad`, the slot-layout
   // tensor [groups * rows, in] that the dispatch backward sums into the tokens.
+  // gradIsPreActivation: the gradient written for y is already d/dz (the combine backward folds the
+  // activation in), so the backward ops run without the activation.
   TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups,
                   int rows, int in, int out, Activation a, TensorId rowMask = kNoRowMask,
-                  bool emitForward = true, RowGather gather = {}, TensorId gatherGrad = kNoRowMask) {
+                  bool emitForward = true, RowGather gather = {}, TensorId gatherGrad = kNoRowMask,
+                  bool gradIsPreActivation = false) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
     TensorId z = LinearForward::zMayAliasY(a) ? y : act(name + ".z", {u(groups), u(rows), u(out)});
     const uint32_t masked = rowMask != kNoRowMask ? 1u : 0u;
     LinearParams p{u(groups), u(rows), u(in), u(out), actCode(a), 0, hasBias ? 1u : 0u, masked};
     if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask, gather));
     const TensorId xGrad = gather.k ? gatherGrad : x;  // the tensor dX is the gradient of
+    LinearParams pb = p;  // the backward ops' parameters
+    if (gradIsPreActivation) pb.act = actCode(Activation::None);
     if (training_) {
       needsGrad_.insert(y);
       tape_.push_back([=, this] {
@@ -213,17 +218,17 @@ class Builder {
         const TensorId dw = paramGrad_.at(w), db = hasBias ? paramGrad_.at(b) : dw;
         const GradWrite mode = claimParamGrads(dw, db);
         if (xGrad == kNoRowMask || !needsGrad(xGrad)) {
-          emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask, mode, gather));
+          emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, pb, rowMask, mode, gather));
           return;
         }
         auto [dx, acc] = gradTarget(xGrad);
-        LinearParams q = p;
+        LinearParams q = pb;
         q.accumulate = acc;
         if (LinearBackward::fits(q)) {  // both in one dispatch
           emit(std::make_unique<LinearBackward>(prog(), dy, z, x, w, dx, dw, db, q, rowMask, mode, gather));
           return;
         }
-        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, p, rowMask, mode, gather));
+        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, pb, rowMask, mode, gather));
         emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q, rowMask));
       });
     }
@@ -318,12 +323,16 @@ class Builder {
       });
     }
     TensorId cur = h;
+    // The last expert layer's activation is folded into the combine backward when its derivative is
+    // a function of the output (CombineBackward::foldsActivation): that layer's backward then skips it.
+    const Activation outputAct = outputLayer ? Activation::None : L.activation;
+    const bool foldAct = training_ && outputAct != Activation::None && CombineBackward::foldsActivation(outputAct);
     for (size_t l = 0; l < mp.layers.size(); ++l) {
       const ExpertLayerParams& e = mp.layers[l];
-      bool finalLinear = outputLayer && l + 1 == mp.layers.size();
+      const bool lastLinear = l + 1 == mp.layers.size();
       const RowGather gather = l == 0 ? RowGather{u(k), u(n)} : RowGather{};
       cur = linear(p + ".experts.fc" + std::to_string(l + 1), cur, e.w, e.b, true, E, C, e.in, e.out,
-                   finalLinear ? Activation::None : L.activation, slotAssign, true, gather, xe);
+                   lastLinear ? outputAct : L.activation, slotAssign, true, gather, xe, lastLinear && foldAct);
     }
     expertOut = cur;
     const int out = mp.layers.back().out;
@@ -341,7 +350,8 @@ class Builder {
         auto [doe, accE] = gradTarget(cur);
         auto [dwt, accW] = gradTarget(mt.wt);
         if (accE || accW) throw std::logic_error("combine backward: expert gradients already written");
-        emit(std::make_unique<CombineBackward>(prog(), gradOf(y), cur, mt.slot, slotAssign, mt.wt, doe, dwt, cp));
+        emit(std::make_unique<CombineBackward>(prog(), gradOf(y), cur, mt.slot, slotAssign, mt.wt, doe, dwt, cp,
+                                               foldAct ? outputAct : Activation::None));
       });
     }
     return y;

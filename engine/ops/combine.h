@@ -7,6 +7,11 @@
 //   backward weights: dwt[n,j] = <dy[n,:], oe[slot[n,j],:]>; 0 for a dropped choice
 // All three write (=): each slot has one occupant, and wt feeds only this op. Only occupied slots
 // of oe are read.
+// CombineBackward may also fold in the experts' output activation (outputAct, when oe = act(z)
+// and act' is a function of the output: ReLU [oe > 0], tanh 1 - oe^2, sigmoid oe (1 - oe)):
+//   doe[s,:] = wt[a] * dy[a / k,:] * act'(oe[s,:])   = the gradient of the pre-activation z, so
+// the experts' last linear runs its backward without the activation and never reads Z (on lavapipe
+// its backward-input tiles re-read dY and Z once per input column tile).
 // Shaders: combine_forward.comp (per token row), combine_backward_experts.comp (per slot row),
 // combine_backward_weights.comp (per (n,j)); sums run in ascending j or d. CombineBackward is both
 // backward halves in one dispatch (combine_backward.comp), what the builder emits. When D % 4 == 0
@@ -17,6 +22,7 @@
 #include <memory>
 
 #include "ops/op.h"
+#include "spec/spec.h"  // rl::Activation
 
 namespace rl {
 
@@ -87,8 +93,14 @@ constexpr uint32_t kCombineCpuClassWorkgroups = 4;
 
 class CombineBackward final : public Op {
  public:
+  // True when outputAct's derivative can be computed from the output (see above).
+  static bool foldsActivation(Activation a) {
+    return a == Activation::None || a == Activation::Relu || a == Activation::Tanh || a == Activation::Sigmoid;
+  }
   CombineBackward(const Program& program, TensorId dy, TensorId oe, TensorId slot, TensorId slotAssign, TensorId wt,
-                  TensorId doe, TensorId dwt, CombineParams params);
+                  TensorId doe, TensorId dwt, CombineParams params, Activation outputAct = Activation::None);
+  // Constant 1 = outputAct (rl::Activation), whose derivative the expert rows apply.
+  std::vector<uint32_t> specConstants() const override { return {static_cast<uint32_t>(act_)}; }
   std::string name() const override { return name_; }
   std::string shader() const override { return p_.D % 4 == 0 ? "combine_backward_vec4" : "combine_backward"; }
   std::vector<bool> texelBindings() const override;
@@ -101,6 +113,7 @@ class CombineBackward final : public Op {
  private:
   TensorId dy_, oe_, slot_, slotAssign_, wt_, doe_, dwt_;
   CombineParams p_;
+  Activation act_;
   std::vector<Binding> bindings_;
   std::string name_;
   uint32_t gridCap_ = ~0u;
