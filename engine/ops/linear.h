@@ -19,6 +19,11 @@
 // texel buffers, 4 floats per load: ~4-9x faster on lavapipe, where buffer loads are per-lane loops).
 // When only O % 4 == 0 (inputs like 2-D points), forward and backward params run *_out4 variants:
 // X and W as floats, the output-side tensors (b, Z, Y; dY, Z, db) a vec4 at a time (~2x faster).
+// Also here: LinearBackward (both backward ops in one dispatch, linear_backward_vec4), RowGather
+// (an expert layer reading its tokens through the slot table instead of a dispatched copy), and
+// Z == Y for ReLU (stored once). Specialisation constants of the linear shaders: 1 = act,
+// 2 = GradWrite (backward params) or separate Z (forward), 3 = LinearBackward's params workgroups,
+// 4 = the gather's k.
 #include <cstdint>
 #include <memory>
 #include <string>
