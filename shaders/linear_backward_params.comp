@@ -1,5 +1,5 @@
 #version 450
-// dZ = dY (.) act'(Z);  dW[G,O,I] += dZ^T . X;  db[G,O] += sum_m dZ.  (engine/ops/linear.h)
+// dZ = dY (.) act'(Z);  dW[G,O,I] += dZ^T . X;  db[G,O] += sum_m dZ (= with OVERWRITE).  (engine/ops/linear.h)
 // One invocation: a TILE x TILE block of (outputs, inputs) of one group (workgroup y), rows m
 // ascending; the invocations of the first input tile also own db for their outputs.
 #include "common.glsl"
@@ -18,6 +18,8 @@ layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, 
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
+// rl::GradWrite: 0 adds into dW and db, 1 writes them (the step's first writer; no zeroing dispatch).
+layout(constant_id = 2) const uint OVERWRITE = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
@@ -39,14 +41,14 @@ void main() {
   uint zCol[TILE], xCol[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
     zCol[t] = g * p.rows * O + min(o0 + t, O - 1);
-    xCol[t] = g * p.rows * I + min(i0 + t, I - 1);
+    xCol[t] = min(i0 + t, I - 1);
   }
   vec4 acc[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) acc[t] = vec4(0.0);
   vec4 biasAcc = vec4(0.0);
   const uint rows = activeRows(g);  // all p.rows, or the masked prefix
   for (uint m = 0; m < rows; ++m) {
-    const uint zo = m * O, xo = m * I;
+    const uint zo = m * O, xo = inputRow(g, m) * I;
     vec4 xm = vec4(x[xCol[0] + xo], x[xCol[1] + xo], x[xCol[2] + xo], x[xCol[3] + xo]);
     vec4 dz;
     [[unroll]] for (uint t = 0; t < TILE; ++t) dz[t] = rl_act_backward(ACT, dy[zCol[t] + zo], z[zCol[t] + zo]);
@@ -58,8 +60,8 @@ void main() {
     const uint base = (g * O + o0 + t) * I + i0;
     [[unroll]] for (uint c = 0; c < TILE; ++c) {
       if (i0 + c >= I) break;
-      dw[base + c] += acc[t][c];
+      dw[base + c] = (OVERWRITE != 0u ? 0.0 : dw[base + c]) + acc[t][c];
     }
-    if (p.hasBias != 0u && i0 == 0u) db[g * O + o0 + t] += biasAcc[t];
+    if (p.hasBias != 0u && i0 == 0u) db[g * O + o0 + t] = (OVERWRITE != 0u ? 0.0 : db[g * O + o0 + t]) + biasAcc[t];
   }
 }

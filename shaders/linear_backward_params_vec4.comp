@@ -1,9 +1,7 @@
 #version 450
-// dZ = dY (.) act'(Z);  dW[G,O,I] += dZ^T . X;  db[G,O] += sum_m dZ.  (engine/ops/linear.h)
+// dZ = dY (.) act'(Z);  dW[G,O,I] += dZ^T . X;  db[G,O] += sum_m dZ (= with OVERWRITE).  (engine/ops/linear.h)
 // Variant for I % 4 == 0 and O % 4 == 0: dY, Z and X are read as rgba32f texel buffers. One
-// invocation: 8 outputs x 8 inputs (2 x 2 texels, the second clamped and not written at an odd
-// edge) of one group (workgroup y), rows m ascending: 6 texel loads per 64 multiply-adds. The
-// invocations of the first input pair also own db for their outputs.
+// invocation: one 8 x 8 tile of one group (workgroup y); see linear_backward_params_vec4.glsl.
 #include "common.glsl"
 #include "activation.glsl"
 
@@ -18,6 +16,8 @@ layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, 
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
+// rl::GradWrite: 0 adds into dW and db, 1 writes them (the step's first writer; no zeroing dispatch).
+layout(constant_id = 2) const uint OVERWRITE = 0;
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
@@ -26,49 +26,9 @@ layout(push_constant) uniform P {
 
 #include "linear_rows.glsl"
 
-const uint TILE = 8;  // outputs and inputs per invocation: rl::kLinearParamsVecTile
-
-uint colTiles() { return (p.inputs / 4 + 1) / 2; }  // pairs of input texels
-uint tileCount() { return ((p.outputs / 4 + 1) / 2) * colTiles(); }
+#include "linear_backward_params_vec4.glsl"
 
 void main() {
-  if (gl_GlobalInvocationID.x >= tileCount() || gl_WorkGroupID.y >= p.groups) return;
-  const uint g = gl_WorkGroupID.y;
-  const uint I4 = p.inputs / 4, O4 = p.outputs / 4;
-  // Output texels oa, ob and input texels ia, ib; at an odd edge the second equals the first.
-  const uint oa = 2u * (gl_GlobalInvocationID.x / colTiles()), ob = min(oa + 1u, O4 - 1u);
-  const uint ia = 2u * (gl_GlobalInvocationID.x % colTiles()), ib = min(ia + 1u, I4 - 1u);
-
-  vec4 accA[8], accB[8];  // [output j of the 8][input texel a / b]
-  [[unroll]] for (uint j = 0; j < 8; ++j) {
-    accA[j] = vec4(0.0);
-    accB[j] = vec4(0.0);
-  }
-  vec4 biasA = vec4(0.0), biasB = vec4(0.0);
-  const int zBase = int(g * p.rows * O4), xBase = int(g * p.rows * I4);
-  const int rows = int(activeRows(g));  // all p.rows, or the masked prefix
-  for (int m = 0; m < rows; ++m) {
-    const int zr = zBase + m * int(O4), xr = xBase + m * int(I4);
-    const vec4 dzA = rl_act_backward4(ACT, imageLoad(DY, zr + int(oa)), imageLoad(Z, zr + int(oa)));
-    const vec4 dzB = rl_act_backward4(ACT, imageLoad(DY, zr + int(ob)), imageLoad(Z, zr + int(ob)));
-    const vec4 xa = imageLoad(X, xr + int(ia)), xb = imageLoad(X, xr + int(ib));
-    [[unroll]] for (uint j = 0; j < 4; ++j) {
-      accA[j] += dzA[j] * xa;
-      accB[j] += dzA[j] * xb;
-      accA[4 + j] += dzB[j] * xa;
-      accB[4 + j] += dzB[j] * xb;
-    }
-    biasA += dzA;
-    biasB += dzB;
-  }
-  [[unroll]] for (uint j = 0; j < 8; ++j) {
-    if (j >= 4 && ob == oa) break;
-    const uint row = (g * p.outputs + 4 * (j < 4 ? oa : ob) + (j & 3u)) * I4;
-    dw[row + ia] += accA[j];
-    if (ib != ia) dw[row + ib] += accB[j];
-  }
-  if (p.hasBias != 0u && ia == 0u) {
-    db[g * O4 + oa] += biasA;
-    if (ob != oa) db[g * O4 + ob] += biasB;
-  }
+  if (gl_GlobalInvocationID.x >= paramsTileCount() || gl_WorkGroupID.y >= p.groups) return;
+  paramsTile(gl_WorkGroupID.y, gl_GlobalInvocationID.x);
 }

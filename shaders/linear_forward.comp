@@ -17,6 +17,7 @@ layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, 
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
+layout(constant_id = 2) const uint SEPARATE_Z = 1;  // 0: Z is the same tensor as Y (no activation or ReLU), stored once
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
@@ -36,7 +37,7 @@ void tile(const uint g, const uint index, const uint rows) {
   // Edge tiles read clamped (valid) rows/columns and skip them when writing.
   uint xRow[TILE], wRow[TILE];
   [[unroll]] for (uint t = 0; t < TILE; ++t) {
-    xRow[t] = (g * p.rows + min(r0 + t, rows - 1)) * I;
+    xRow[t] = inputRow(g, min(r0 + t, rows - 1)) * I;
     wRow[t] = (g * O + min(c0 + t, O - 1)) * I;
   }
   vec4 acc[TILE];
@@ -56,7 +57,7 @@ void tile(const uint g, const uint index, const uint rows) {
     const uint base = (g * p.rows + r0 + t) * O;
     [[unroll]] for (uint c = 0; c < TILE; ++c) {
       if (c0 + c >= O) break;
-      z[base + c0 + c] = acc[t][c];
+      if (SEPARATE_Z != 0u) z[base + c0 + c] = acc[t][c];
       y[base + c0 + c] = rl_act(ACT, acc[t][c]);
     }
   }

@@ -19,6 +19,7 @@ layout(std430, binding = 5) readonly buffer RowMask { int rowMask[]; };  // [G, 
 // The activation code as a specialisation constant (equal to p.act): each pipeline is compiled for one
 // activation, so the inner loops carry no branches over activations.
 layout(constant_id = 1) const uint ACT = 0;
+layout(constant_id = 2) const uint SEPARATE_Z = 1;  // 0: Z is the same tensor as Y (no activation or ReLU), stored once
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords).
 layout(push_constant) uniform P {
@@ -36,7 +37,7 @@ void tile(const uint g, const uint index, const uint rows) {
   const uint I4 = p.inputs / 4, O4 = p.outputs / 4;
 
   int xRow[ROWS], wRow[4];
-  [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = int((g * p.rows + min(r0 + t, rows - 1)) * I4);
+  [[unroll]] for (uint t = 0; t < ROWS; ++t) xRow[t] = int(inputRow(g, min(r0 + t, rows - 1)) * I4);
   [[unroll]] for (uint c = 0; c < 4; ++c) wRow[c] = int((g * p.outputs + 4 * c4 + c) * I4);
   vec4 acc[ROWS];
   [[unroll]] for (uint t = 0; t < ROWS; ++t) acc[t] = vec4(0.0);
@@ -54,7 +55,7 @@ void tile(const uint g, const uint index, const uint rows) {
   [[unroll]] for (uint t = 0; t < ROWS; ++t) {
     if (r0 + t >= rows) break;
     const uint o = (g * p.rows + r0 + t) * O4 + c4;
-    z[o] = acc[t];
+    if (SEPARATE_Z != 0u) z[o] = acc[t];
     y[o] = rl_act4(ACT, acc[t]);
   }
 }

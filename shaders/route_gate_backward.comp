@@ -1,8 +1,10 @@
 #version 450
 // Router gate backward, one invocation per token row. Twin of RouteGateBackward::runCpu
 // (engine/ops/route_gate_backward.cpp), which states the formulas. N tokens, E experts, k choices.
-// The row of dlogits holds d/dprobs and (NoisyTopK) the row of dnoiseLogits holds d/dh until the
-// last pass overwrites them; only this invocation touches those rows.
+// The row's softmax terms, d/dprobs and (NoisyTopK) d/dh live in per-invocation arrays of EXPERTS
+// (= E, a specialisation constant) entries, so each input is read once and each output written
+// once (on lavapipe every buffer access is a per-lane loop; the global-scratch version spent most
+// of its time re-reading and re-writing the output rows).
 #include "common.glsl"
 #include "routing.glsl"
 
@@ -14,8 +16,10 @@ layout(std430, binding = 4) readonly buffer Wt { float wt[]; };
 layout(std430, binding = 5) readonly buffer NoiseLogits { float noiseLogits[]; };
 layout(std430, binding = 6) readonly buffer Globals { uint globals[]; };  // step, seed, lr, train
 layout(std430, binding = 7) readonly buffer Load { float load[]; };
-layout(std430, binding = 8) buffer Dlogits { float dp[]; };
-layout(std430, binding = 9) buffer Dnoise { float dh[]; };
+layout(std430, binding = 8) writeonly buffer Dlogits { float dp[]; };
+layout(std430, binding = 9) writeonly buffer Dnoise { float dh[]; };  // NoisyTopK only (else the same tensor as Dlogits)
+
+layout(constant_id = 1) const uint EXPERTS = 1;  // = p.E
 
 layout(push_constant) uniform P {
   uint N, E, k, type;
@@ -26,43 +30,57 @@ layout(push_constant) uniform P {
 
 void main() {
   if (gl_GlobalInvocationID.x >= p.N) return;
-  uint n = gl_GlobalInvocationID.x;
-  uint E = p.E, k = p.k, row = n * E, c0 = n * k;
-  bool noisyType = p.type == RL_ROUTER_NOISY_TOPK;
-  float auxScale = p.auxCoef * float(E) / float(p.N), zScale = 2.0 * p.zCoef / float(p.N);
+  const uint n = gl_GlobalInvocationID.x;
+  const uint k = p.k, row = n * EXPERTS, c0 = n * k;
+  const bool noisyType = p.type == RL_ROUTER_NOISY_TOPK;
+  const float auxScale = p.auxCoef * float(EXPERTS) / float(p.N), zScale = 2.0 * p.zCoef / float(p.N);
 
+  float ex[EXPERTS], pr[EXPERTS], dpr[EXPERTS], dhr[EXPERTS];  // exp(h - max), probs, d/dprobs, d/dh
+  float m = h[row];
+  [[unroll]] for (uint e = 0u; e < EXPERTS; ++e) {
+    ex[e] = h[row + e];
+    m = max(m, ex[e]);
+  }
+  float s = 0.0;
+  [[unroll]] for (uint e = 0u; e < EXPERTS; ++e) {
+    ex[e] = exp(ex[e] - m);
+    s += ex[e];
+  }
+  const float zc = zScale * (m + log(s));
+  [[unroll]] for (uint e = 0u; e < EXPERTS; ++e) {
+    pr[e] = probs[row + e];
+    dpr[e] = auxScale * load[e];
+    dhr[e] = noisyType ? zc * (ex[e] / s) : 0.0;
+  }
+
+  // The k choices in turn (j ascending, as on the CPU), each applied to its expert by comparison
+  // over the unrolled e: every array index is then a compile-time constant and the arrays stay in
+  // registers (an index read from idx made lavapipe keep them in per-lane memory: ~2x slower).
   float G = 0.0, selected = 0.0;
   for (uint j = 0u; j < k; ++j) {
+    const int chosen = idx[c0 + j];
     G += dwt[c0 + j] * wt[c0 + j];
-    selected += probs[row + uint(idx[c0 + j])];
-  }
-  float m = h[row];
-  for (uint e = 1u; e < E; ++e) m = max(m, h[row + e]);
-  float s = 0.0;
-  for (uint e = 0u; e < E; ++e) s += exp(h[row + e] - m);
-  float lse = m + log(s), zc = zScale * lse;
-
-  for (uint e = 0u; e < E; ++e) {
-    dp[row + e] = auxScale * load[e];
-    if (noisyType) dh[row + e] = zc * (exp(h[row + e] - m) / s);
+    [[unroll]] for (uint e = 0u; e < EXPERTS; ++e)
+      if (int(e) == chosen) selected += pr[e];
   }
   for (uint j = 0u; j < k; ++j) {
-    int e = idx[c0 + j];
-    if (e < 0 || e >= int(E)) continue;
-    uint i = row + uint(e);
-    float g = dwt[c0 + j];
-    if (p.type == RL_ROUTER_TOPK) dp[i] = dp[i] + (g - G) / selected;
-    else if (noisyType) dh[i] = dh[i] + wt[c0 + j] * (g - G);
-    else dp[i] = dp[i] + g;  // Dense, Switch: wt = p
+    const int chosen = idx[c0 + j];
+    const float g = dwt[c0 + j], w = wt[c0 + j];
+    [[unroll]] for (uint e = 0u; e < EXPERTS; ++e) {
+      if (int(e) != chosen) continue;
+      if (p.type == RL_ROUTER_TOPK) dpr[e] += (g - G) / selected;
+      else if (noisyType) dhr[e] += w * (g - G);
+      else dpr[e] += g;  // Dense, Switch: wt = p
+    }
   }
   float pd = 0.0;
-  for (uint e = 0u; e < E; ++e) pd += probs[row + e] * dp[row + e];
+  [[unroll]] for (uint e = 0u; e < EXPERTS; ++e) pd += pr[e] * dpr[e];
 
-  bool noise = noisyType && globals[3] != 0u;
-  for (uint e = 0u; e < E; ++e) {
-    uint i = row + e;
-    float dhe = noisyType ? dh[i] : zc * (exp(h[i] - m) / s);
-    dp[i] = (probs[i] * (dp[i] - pd) + dhe) / p.temperature;
+  const bool noise = noisyType && globals[3] != 0u;
+  [[unroll]] for (uint e = 0u; e < EXPERTS; ++e) {
+    const uint i = row + e;
+    const float dhe = noisyType ? dhr[e] : zc * (ex[e] / s);
+    dp[i] = (pr[e] * (dpr[e] - pd) + dhe) / p.temperature;
     if (noisyType)
       dh[i] = noise ? dhe * rl_normal_noise(globals[1], globals[0], p.noiseStream, i) * rl_sigmoid(noiseLogits[i])
                     : 0.0;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -15,6 +16,7 @@
 #include "ops/globals.h"
 #include "ops/jitter.h"
 #include "ops/linear.h"
+#include "ops/linear_loss.h"
 #include "ops/losses.h"
 #include "ops/optimizer.h"
 #include "ops/route_assign.h"
@@ -169,6 +171,22 @@ class Builder {
     grad_[t] = g;
     return {g, 0u};
   }
+  // Parameter gradients need no zeroing dispatch: the first op of the reverse walk that writes one
+  // overwrites it (GradWrite::Overwrite), later ones add. dw and db are always claimed together.
+  GradWrite claimParamGrads(TensorId dw, TensorId db) {
+    const bool first = writtenParamGrads_.insert(dw).second;
+    if (db != dw && writtenParamGrads_.insert(db).second != first)
+      throw std::logic_error("parameter gradients: a weight and its bias first written by different ops");
+    return first ? GradWrite::Overwrite : GradWrite::Accumulate;
+  }
+  // After the tape: gradients of parameters no op wrote (none in the models built here) are zeroed,
+  // so the norm and the optimizer never read stale values.
+  void zeroUnwrittenParamGrads() {
+    for (const ParamInfo& p : m_.params) {
+      const TensorId g = paramGrad_.at(p.id);
+      if (!writtenParamGrads_.count(g)) emit(std::make_unique<Fill>(prog(), bind(prog(), g), 0.0f, prog().info(g).name));
+    }
+  }
   bool hasGrad(TensorId t) const { return grad_.count(t) != 0; }
   TensorId gradOf(TensorId t) const { return grad_.at(t); }
   bool needsGrad(TensorId t) const { return needsGrad_.count(t) != 0; }
@@ -179,26 +197,42 @@ class Builder {
   // rowMask: the expert layers pass slotAssign, so only occupied slots (a prefix per expert) are
   // computed; their empty rows are never read (dispatch, combine and the losses follow slot indices).
   // emitForward false: a fused op computes y (the router chain), only the backward is taped here.
+  // gather (the first expert layer): x holds the tokens and each slot row reads its token's row
+  // (the dispatch folded into the layer); dX is then the gradient of `gatherGrad`, the slot-layout
+  // tensor [groups * rows, in] that the dispatch backward sums into the tokens.
+  // gradIsPreActivation: the gradient written for y is already d/dz (the combine backward folds the
+  // activation in), so the backward ops run without the activation.
   TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups,
                   int rows, int in, int out, Activation a, TensorId rowMask = kNoRowMask,
-                  bool emitForward = true) {
+                  bool emitForward = true, RowGather gather = {}, TensorId gatherGrad = kNoRowMask,
+                  bool gradIsPreActivation = false) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
-    TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
+    TensorId z = LinearForward::zMayAliasY(a) ? y : act(name + ".z", {u(groups), u(rows), u(out)});
     const uint32_t masked = rowMask != kNoRowMask ? 1u : 0u;
     LinearParams p{u(groups), u(rows), u(in), u(out), actCode(a), 0, hasBias ? 1u : 0u, masked};
-    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
+    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask, gather));
+    const TensorId xGrad = gather.k ? gatherGrad : x;  // the tensor dX is the gradient of
+    LinearParams pb = p;  // the backward ops' parameters
+    if (gradIsPreActivation) pb.act = actCode(Activation::None);
     if (training_) {
       needsGrad_.insert(y);
       tape_.push_back([=, this] {
         TensorId dy = gradOf(y);
-        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, paramGrad_.at(w),
-                                                    hasBias ? paramGrad_.at(b) : paramGrad_.at(w), p, rowMask));
-        if (needsGrad(x)) {
-          auto [dx, acc] = gradTarget(x);
-          LinearParams q = p;
-          q.accumulate = acc;
-          emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q, rowMask));
+        const TensorId dw = paramGrad_.at(w), db = hasBias ? paramGrad_.at(b) : dw;
+        const GradWrite mode = claimParamGrads(dw, db);
+        if (xGrad == kNoRowMask || !needsGrad(xGrad)) {
+          emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, pb, rowMask, mode, gather));
+          return;
         }
+        auto [dx, acc] = gradTarget(xGrad);
+        LinearParams q = pb;
+        q.accumulate = acc;
+        if (LinearBackward::fits(q)) {  // both in one dispatch
+          emit(std::make_unique<LinearBackward>(prog(), dy, z, x, w, dx, dw, db, q, rowMask, mode, gather));
+          return;
+        }
+        emit(std::make_unique<LinearBackwardParams>(prog(), dy, z, x, dw, db, pb, rowMask, mode, gather));
+        emit(std::make_unique<LinearBackwardInput>(prog(), dy, z, w, dx, q, rowMask));
       });
     }
     return y;
@@ -277,10 +311,12 @@ class Builder {
                                                  m_.globals, mt.load, dlogits, dnoise, gb));
       });
 
-    TensorId xe = act(p + ".xe", {u(E * C), u(width)});
-    emit(std::make_unique<DispatchForward>(prog(), h, slotAssign, xe,
-                                           DispatchParams{u(n), u(width), u(E * C), u(k)}));
+    // The dispatch into expert slots is folded into the first expert linear (a row gather through
+    // slotAssign): no slot copy of the tokens. Its input gradient is still in slot layout (xe, a
+    // gradient-only tensor), summed into the tokens by the dispatch backward.
+    TensorId xe = kNoRowMask;
     if (training_ && needsGrad(h)) {
+      xe = act(p + ".xe", {u(E * C), u(width)});
       needsGrad_.insert(xe);  // so the first expert linear writes d(xe) for the dispatch backward
       tape_.push_back([=, this] {
         auto [dh, acc] = gradTarget(h);
@@ -289,18 +325,26 @@ class Builder {
         emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, dp));
       });
     }
-    TensorId cur = xe;
+    TensorId cur = h;
+    // The last expert layer's activation is folded into the combine backward when its derivative is
+    // a function of the output (CombineBackward::foldsActivation): that layer's backward then skips it.
+    const Activation outputAct = outputLayer ? Activation::None : L.activation;
+    const bool foldAct = training_ && outputAct != Activation::None && CombineBackward::foldsActivation(outputAct);
     for (size_t l = 0; l < mp.layers.size(); ++l) {
       const ExpertLayerParams& e = mp.layers[l];
-      bool finalLinear = outputLayer && l + 1 == mp.layers.size();
+      const bool lastLinear = l + 1 == mp.layers.size();
+      const RowGather gather = l == 0 ? RowGather{u(k), u(n)} : RowGather{};
       cur = linear(p + ".experts.fc" + std::to_string(l + 1), cur, e.w, e.b, true, E, C, e.in, e.out,
-                   finalLinear ? Activation::None : L.activation, slotAssign);
+                   lastLinear ? outputAct : L.activation, slotAssign, true, gather, xe, lastLinear && foldAct);
     }
     expertOut = cur;
     const int out = mp.layers.back().out;
     TensorId y = act(p + ".y", {u(n), u(out)});
     CombineParams cp{u(n), u(out), u(k), u(E * C)};
-    emit(std::make_unique<CombineForward>(prog(), cur, mt.slot, mt.wt, y, cp));
+    if (combineIntoHead_ && i + 1 == spec_.model.layers.size())
+      pendingCombine_ = CombineInput{cur, mt.slot, mt.wt, y, cp};  // LinearSoftmaxCrossEntropy computes it
+    else
+      emit(std::make_unique<CombineForward>(prog(), cur, mt.slot, mt.wt, y, cp));
 
     if (training_) {
       needsGrad_.insert(y);
@@ -309,7 +353,8 @@ class Builder {
         auto [doe, accE] = gradTarget(cur);
         auto [dwt, accW] = gradTarget(mt.wt);
         if (accE || accW) throw std::logic_error("combine backward: expert gradients already written");
-        emit(std::make_unique<CombineBackward>(prog(), gradOf(y), cur, mt.slot, slotAssign, mt.wt, doe, dwt, cp));
+        emit(std::make_unique<CombineBackward>(prog(), gradOf(y), cur, mt.slot, slotAssign, mt.wt, doe, dwt, cp,
+                                               foldAct ? outputAct : Activation::None));
       });
     }
     return y;
@@ -321,18 +366,28 @@ class Builder {
     grad_.clear();
     needsGrad_.clear();
     tape_.clear();
+    writtenParamGrads_.clear();
     pt.batch = n;
     const int in = shape_.inputDim, outDim = shape_.outputDim;
     pt.x = prog().add(phase + ".x", {u(n), u(in)}, Role::Input);
     pt.labels = prog().add(phase + ".labels", {u(n)}, Role::Input, DType::I32);
     pt.target = prog().add(phase + ".target", {u(n), u(outDim)}, Role::Input);
-    if (training) emit(std::make_unique<Fill>(prog(), gradRange(), 0.0f));
 
     TensorId h = pt.x;
     int width = in;
     int denseIndex = 0, moeIndex = 0;
     TensorId lastExpertOut = 0;
     const auto& layers = spec_.model.layers;
+    // A head under the cross-entropy runs in one dispatch with its loss (LinearSoftmaxCrossEntropy),
+    // and with the last MoE layer's combine when that layer feeds it; only the head's backward is
+    // taped by linear().
+    const LayerSpec& lastLayer = layers.back();
+    const int headWidth = lastLayer.type == LayerType::Dense ? lastLayer.units : lastLayer.expertWidths.back();
+    const LinearParams headParams{1, u(n), u(headWidth), u(outDim), 0, 0, 1, 0};
+    const bool fuseHeadLoss = spec_.model.head && spec_.model.loss == LossType::CrossEntropy &&
+                              LinearSoftmaxCrossEntropy::fits(headParams);
+    combineIntoHead_ = fuseHeadLoss && lastLayer.type == LayerType::Moe;
+    pendingCombine_.reset();
     for (size_t i = 0; i < layers.size(); ++i) {
       const LayerSpec& L = layers[i];
       bool outputLayer = i + 1 == layers.size() && !spec_.model.head;
@@ -348,31 +403,43 @@ class Builder {
         pt.moe.push_back(mt);
       }
     }
+    const TensorId headInput = fuseHeadLoss ? h : kNoRowMask;
     if (spec_.model.head)
-      h = linear("head", h, head_.w, head_.b, true, 1, n, width, outDim, Activation::None);
+      h = linear("head", h, head_.w, head_.b, true, 1, n, width, outDim, Activation::None, kNoRowMask, !fuseHeadLoss);
     pt.prediction = h;
-    emitLoss(pt, n, outDim, lastExpertOut);
+    emitLoss(pt, n, outDim, lastExpertOut, headInput, headParams);
 
     if (training) {
       for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
-      emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
+      zeroUnwrittenParamGrads();
       const TrainSpec& t = spec_.train;
-      if (t.optimizer == OptimizerType::Adam)
-        emit(std::make_unique<Adam>(prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_),
-                                    m_.globals,
-                                    AdamParams{u(prog().paramWords), float(t.beta1), float(t.beta2), float(t.epsilon)}));
-      else
+      if (t.optimizer == OptimizerType::Adam) {  // the norm and the step in one dispatch
+        emit(std::make_unique<AdamGradNorm>(
+            prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_), m_.globals, m_.gradNorm,
+            AdamParams{u(prog().paramWords), float(t.beta1), float(t.beta2), float(t.epsilon)}));
+      } else {
+        emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
         emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
                                            SgdParams{u(prog().paramWords), float(t.momentum)}));
+      }
     }
   }
 
-  void emitLoss(PhaseTensors& pt, int n, int outDim, TensorId lastExpertOut) {
+  // headInput != kNoRowMask: the head's forward was not emitted; the loss op computes it (headParams).
+  void emitLoss(PhaseTensors& pt, int n, int outDim, TensorId lastExpertOut, TensorId headInput,
+                const LinearParams& headParams) {
     const LossType loss = spec_.model.loss;
     pt.lossOut = act("loss", {2});
     const uint32_t classify = shape_.classify ? 1u : 0u;
     if (loss == LossType::CrossEntropy) {
       TensorId d = gradTarget(pt.prediction).first;
+      if (headInput != kNoRowMask) {
+        emit(std::make_unique<LinearSoftmaxCrossEntropy>(prog(), headInput, head_.w, head_.b, pt.prediction, pt.labels,
+                                                         d, pt.lossOut, headParams,
+                                                         CrossEntropyParams{u(n), u(outDim), 1.0f}, pendingCombine_));
+        pendingCombine_.reset();
+        return;
+      }
       emit(std::make_unique<SoftmaxCrossEntropy>(prog(), pt.prediction, pt.labels, d, pt.lossOut,
                                                  CrossEntropyParams{u(n), u(outDim), 1.0f}));
       return;
@@ -412,6 +479,9 @@ class Builder {
   bool training_ = false;
   std::map<TensorId, TensorId> grad_;
   std::set<TensorId> needsGrad_;
+  std::set<TensorId> writtenParamGrads_;
+  bool combineIntoHead_ = false;               // this phase's last MoE combine runs in the head's loss op
+  std::optional<CombineInput> pendingCombine_;  // that combine, until emitLoss emits it
   std::vector<std::function<void()>> tape_;
 };
 

@@ -12,9 +12,20 @@ void validate(const CombineParams& p, const char* op) {
                                 std::to_string(p.D) + ")");
 }
 
-// doe[s,:] = wt[a] * dy[a / k,:] for occupied slots (a = slotAssign[s] >= 0); empty slots untouched.
+// act'(z) from the output y = act(z), for the activations CombineBackward folds in.
+float gradFromOutput(Activation a, float y) {
+  switch (a) {
+    case Activation::Relu: return y > 0.f ? 1.f : 0.f;
+    case Activation::Tanh: return 1.f - y * y;
+    case Activation::Sigmoid: return y * (1.f - y);
+    default: return 1.f;
+  }
+}
+
+// doe[s,:] = wt[a] * dy[a / k,:] (* act'(oe[s,:])) for occupied slots (a = slotAssign[s] >= 0);
+// empty slots untouched.
 void combineBackwardExperts(const CombineParams& p, const float* dy, const int32_t* assign, const float* wt,
-                            float* doe) {
+                            float* doe, Activation act = Activation::None, const float* oe = nullptr) {
   const uint32_t D = p.D;
   for (uint32_t s = 0; s < p.S; ++s) {
     if (assign[s] < 0) continue;  // empty: never read
@@ -22,6 +33,9 @@ void combineBackwardExperts(const CombineParams& p, const float* dy, const int32
     const float w = wt[assign[s]];
     const float* g = dy + size_t(uint32_t(assign[s]) / p.k) * D;
     for (uint32_t d = 0; d < D; ++d) out[d] = w * g[d];
+    if (act == Activation::None) continue;
+    const float* o = oe + size_t(s) * D;
+    for (uint32_t d = 0; d < D; ++d) out[d] *= gradFromOutput(act, o[d]);
   }
 }
 
@@ -50,6 +64,11 @@ CombineForward::CombineForward(const Program& program, TensorId oe, TensorId slo
   validate(p_, "combine_forward");
   bindings_ = {bind(program, oe), bind(program, slot), bind(program, wt), bind(program, y)};
   name_ = "combine_forward(" + program.info(y).name + ")";
+}
+
+// vec4 variant: oe as a texel buffer.
+std::vector<bool> CombineForward::texelBindings() const {
+  return p_.D % 4 == 0 ? std::vector<bool>{true} : std::vector<bool>{};
 }
 
 void CombineForward::runCpu(const ArenaView& a) const {
@@ -96,15 +115,25 @@ void CombineBackwardWeights::runCpu(const ArenaView& a) const {
 }
 
 CombineBackward::CombineBackward(const Program& program, TensorId dy, TensorId oe, TensorId slot, TensorId slotAssign,
-                                 TensorId wt, TensorId doe, TensorId dwt, CombineParams params)
-    : dy_(dy), oe_(oe), slot_(slot), slotAssign_(slotAssign), wt_(wt), doe_(doe), dwt_(dwt), p_(params) {
+                                 TensorId wt, TensorId doe, TensorId dwt, CombineParams params, Activation outputAct)
+    : dy_(dy), oe_(oe), slot_(slot), slotAssign_(slotAssign), wt_(wt), doe_(doe), dwt_(dwt), p_(params),
+      act_(outputAct) {
   validate(p_, "combine_backward");
+  if (!foldsActivation(outputAct))
+    throw std::invalid_argument("combine_backward: the experts' output activation " +
+                                std::to_string(static_cast<int>(outputAct)) +
+                                " has no derivative in terms of its output (use none and the linear's own)");
   bindings_ = {bind(program, dy),  bind(program, oe),  bind(program, slot), bind(program, slotAssign),
                bind(program, wt),  bind(program, doe), bind(program, dwt)};
   name_ = "combine_backward(" + program.info(doe).name + ")";
   auto capped = std::make_shared<CombineBackward>(*this);
   capped->gridCap_ = kCombineCpuClassWorkgroups;
   cpuClass_ = std::move(capped);
+}
+
+// vec4 variant: dy and oe as texel buffers.
+std::vector<bool> CombineBackward::texelBindings() const {
+  return p_.D % 4 == 0 ? std::vector<bool>{true, true} : std::vector<bool>{};
 }
 
 Grid CombineBackward::grid() const {
@@ -116,7 +145,7 @@ const Op& CombineBackward::forDevice(DeviceClass c) const {
 }
 
 void CombineBackward::runCpu(const ArenaView& a) const {
-  combineBackwardExperts(p_, a.f(dy_), a.i(slotAssign_), a.f(wt_), a.f(doe_));
+  combineBackwardExperts(p_, a.f(dy_), a.i(slotAssign_), a.f(wt_), a.f(doe_), act_, a.f(oe_));
   combineBackwardWeights(p_, a.f(dy_), a.f(oe_), a.i(slot_), a.f(dwt_));
 }
 

@@ -7,14 +7,22 @@
 //   backward weights: dwt[n,j] = <dy[n,:], oe[slot[n,j],:]>; 0 for a dropped choice
 // All three write (=): each slot has one occupant, and wt feeds only this op. Only occupied slots
 // of oe are read.
+// CombineBackward may also fold in the experts' output activation (outputAct, when oe = act(z)
+// and act' is a function of the output: ReLU [oe > 0], tanh 1 - oe^2, sigmoid oe (1 - oe)):
+//   doe[s,:] = wt[a] * dy[a / k,:] * act'(oe[s,:])   = the gradient of the pre-activation z, so
+// the experts' last linear runs its backward without the activation and never reads Z (on lavapipe
+// its backward-input tiles re-read dY and Z once per input column tile).
 // Shaders: combine_forward.comp (per token row), combine_backward_experts.comp (per slot row),
 // combine_backward_weights.comp (per (n,j)); sums run in ascending j or d. CombineBackward is both
-// backward halves in one dispatch (combine_backward.comp), what the builder emits. Whole rows per
+// backward halves in one dispatch (combine_backward.comp), what the builder emits. When D % 4 == 0
+// the forward and the fused backward run *_vec4 variants that read oe and dy as rgba32f texel
+// buffers (lavapipe gathers them; storage-buffer loads are per-lane loops there): ~2x faster. Whole rows per
 // invocation: lavapipe's cost grows with the invocation count far more than with the work in each.
 #include <cstdint>
 #include <memory>
 
 #include "ops/op.h"
+#include "spec/spec.h"  // rl::Activation
 
 namespace rl {
 
@@ -27,7 +35,8 @@ class CombineForward final : public Op {
  public:
   CombineForward(const Program& program, TensorId oe, TensorId slot, TensorId wt, TensorId y, CombineParams params);
   std::string name() const override { return name_; }
-  std::string shader() const override { return "combine_forward"; }
+  std::string shader() const override { return p_.D % 4 == 0 ? "combine_forward_vec4" : "combine_forward"; }
+  std::vector<bool> texelBindings() const override;
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
   Grid grid() const override { return {ceilDiv(p_.N, localSize())}; }
@@ -84,10 +93,17 @@ constexpr uint32_t kCombineCpuClassWorkgroups = 4;
 
 class CombineBackward final : public Op {
  public:
+  // True when outputAct's derivative can be computed from the output (see above).
+  static bool foldsActivation(Activation a) {
+    return a == Activation::None || a == Activation::Relu || a == Activation::Tanh || a == Activation::Sigmoid;
+  }
   CombineBackward(const Program& program, TensorId dy, TensorId oe, TensorId slot, TensorId slotAssign, TensorId wt,
-                  TensorId doe, TensorId dwt, CombineParams params);
+                  TensorId doe, TensorId dwt, CombineParams params, Activation outputAct = Activation::None);
+  // Constant 1 = outputAct (rl::Activation), whose derivative the expert rows apply.
+  std::vector<uint32_t> specConstants() const override { return {static_cast<uint32_t>(act_)}; }
   std::string name() const override { return name_; }
-  std::string shader() const override { return "combine_backward"; }
+  std::string shader() const override { return p_.D % 4 == 0 ? "combine_backward_vec4" : "combine_backward"; }
+  std::vector<bool> texelBindings() const override;
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
   Grid grid() const override;
@@ -97,6 +113,7 @@ class CombineBackward final : public Op {
  private:
   TensorId dy_, oe_, slot_, slotAssign_, wt_, doe_, dwt_;
   CombineParams p_;
+  Activation act_;
   std::vector<Binding> bindings_;
   std::string name_;
   uint32_t gridCap_ = ~0u;

@@ -64,6 +64,31 @@ uint32_t LinearOpBase::rowsOf(const ArenaView& arena, uint32_t g) const {
   return p_.maskRows ? maskedRows(arena.i(mask_), g, p_.rows) : p_.rows;
 }
 
+void LinearOpBase::setGather(const Program& program, RowGather gather, TensorId x) {
+  gather_ = gather;
+  if (gather.k == 0) return;
+  if (p_.maskRows != 1) throw std::invalid_argument(label_ + ": a row gather needs the row mask (maskRows = 1)");
+  if (gather.tokens == 0) throw std::invalid_argument(label_ + ": a row gather needs at least one token row");
+  requireWords(program, x, uint64_t(gather.tokens) * p_.in, label_, "x (gathered token rows)");
+}
+
+const float* LinearOpBase::inputRows(const ArenaView& arena, TensorId x, uint32_t g, uint32_t rows) const {
+  const size_t I = p_.in;
+  const float* base = arena.f(x);
+  if (gather_.k == 0) return base + size_t(g) * p_.rows * I;
+  thread_local std::vector<float> gathered;
+  if (gathered.size() < size_t(rows) * I) gathered.resize(size_t(rows) * I);
+  const int32_t* mask = arena.i(mask_) + size_t(g) * p_.rows;
+  for (uint32_t m = 0; m < rows; ++m) {
+    const uint32_t token = uint32_t(mask[m]) / gather_.k;  // occupied rows only: mask[m] >= 0
+    if (token >= gather_.tokens)
+      throw std::runtime_error(label_ + ": slot " + std::to_string(size_t(g) * p_.rows + m) + " holds token " +
+                               std::to_string(token) + ", past the " + std::to_string(gather_.tokens) + " token rows");
+    std::copy_n(base + size_t(token) * I, I, gathered.begin() + size_t(m) * I);
+  }
+  return gathered.data();
+}
+
 const Op& LinearOpBase::forDevice(DeviceClass c) const {
   return c == DeviceClass::CpuImplementation && cpuClass_ ? *cpuClass_ : *this;
 }
@@ -79,6 +104,10 @@ bool LinearOpBase::vectorized() const {
   return p_.rows > 0 && p_.in > 0 && p_.out > 0 && p_.in % 4 == 0 && p_.out % 4 == 0;
 }
 
+bool LinearOpBase::outputsVectorized() const {
+  return !vectorized() && p_.rows > 0 && p_.in > 0 && p_.out > 0 && p_.out % 4 == 0;
+}
+
 Grid LinearOpBase::tileGrid(uint32_t a, uint32_t tileA, uint32_t b, uint32_t tileB) const {
   const uint64_t tiles = uint64_t(ceilDiv(a, tileA)) * ceilDiv(b, tileB);
   return {std::max(1u, std::min(gridCap_, ceilDiv(tiles, localSize()))), p_.groups, 1};
@@ -87,13 +116,14 @@ Grid LinearOpBase::tileGrid(uint32_t a, uint32_t tileA, uint32_t b, uint32_t til
 // --- forward ---------------------------------------------------------------------------------
 
 LinearForward::LinearForward(const Program& program, TensorId x, TensorId w, TensorId b, TensorId z, TensorId y,
-                             LinearParams p, TensorId rowMask)
+                             LinearParams p, TensorId rowMask, RowGather gather)
     : LinearOpBase("linear_fwd(" + program.info(y).name + ")", p), x_(x), w_(w), b_(b), z_(z), y_(y) {
   checkParams(p, label_);
-  if (z == y && activationOf(p) != Activation::None)
-    throw std::invalid_argument(label_ + ": z and y may be one tensor only without an activation");
+  if (z == y && !zMayAliasY(activationOf(p)))
+    throw std::invalid_argument(label_ + ": z and y may be one tensor only with no activation or ReLU");
   const uint64_t G = p.groups;
-  requireWords(program, x, G * p.rows * p.in, label_, "x");
+  setGather(program, gather, x);
+  if (gather.k == 0) requireWords(program, x, G * p.rows * p.in, label_, "x");
   requireWords(program, w, G * p.out * p.in, label_, "w");
   if (p.hasBias) requireWords(program, b, G * p.out, label_, "b");
   requireWords(program, z, G * p.rows * p.out, label_, "z");
@@ -104,18 +134,23 @@ LinearForward::LinearForward(const Program& program, TensorId x, TensorId w, Ten
   makeCpuClassVariant(*this);
 }
 
+std::vector<uint32_t> LinearForward::specConstants() const {
+  const uint32_t separateZ = z_ != y_ ? 1u : 0u;
+  return gather_.k ? std::vector<uint32_t>{p_.act, separateZ, 0u, gather_.k} : std::vector<uint32_t>{p_.act, separateZ};
+}
+
 // vec4 variant: x and w as texel buffers.
 std::vector<bool> LinearForward::texelBindings() const {
   return vectorized() ? std::vector<bool>{true, true} : std::vector<bool>{};
 }
 
 Grid LinearForward::grid() const {
-  return vectorized() ? tileGrid(p_.rows, kLinearVecRows, p_.out, 4) : tileGrid(p_.rows, kLinearTile, p_.out, kLinearTile);
+  return vectorized() || outputsVectorized() ? tileGrid(p_.rows, kLinearVecRows, p_.out, 4)
+                                             : tileGrid(p_.rows, kLinearTile, p_.out, kLinearTile);
 }
 
 void LinearForward::runCpu(const ArenaView& arena) const {
   const Eigen::Index M = p_.rows, I = p_.in, O = p_.out;
-  const float* x = arena.f(x_);
   const float* w = arena.f(w_);
   const float* b = arena.f(b_);
   float* z = arena.f(z_);
@@ -124,7 +159,8 @@ void LinearForward::runCpu(const ArenaView& arena) const {
     const Eigen::Index rows = rowsOf(arena, g);
     if (rows == 0) continue;
     MatMap Z(z + g * M * O, rows, O);
-    Z.noalias() = ConstMatMap(x + g * M * I, rows, I) * ConstMatMap(w + g * O * I, O, I).transpose();
+    Z.noalias() = ConstMatMap(inputRows(arena, x_, g, uint32_t(rows)), rows, I) *
+                  ConstMatMap(w + g * O * I, O, I).transpose();
     if (p_.hasBias) Z.rowwise() += ConstRowVecMap(b + g * O, O);
     applyActivation(activationOf(p_), z + g * M * O, y + g * M * O, size_t(rows) * O);
   }
@@ -178,14 +214,18 @@ void LinearBackwardInput::runCpu(const ArenaView& arena) const {
 // --- backward: parameter gradients -----------------------------------------------------------
 
 LinearBackwardParams::LinearBackwardParams(const Program& program, TensorId dy, TensorId z, TensorId x,
-                                           TensorId dw, TensorId db, LinearParams p, TensorId rowMask)
+                                           TensorId dw, TensorId db, LinearParams p, TensorId rowMask,
+                                           GradWrite mode, RowGather gather)
     : LinearOpBase("linear_bwd_params(" + program.info(dw).name + ")", p), dy_(dy), z_(z), x_(x), dw_(dw),
-      db_(db) {
+      db_(db), mode_(mode) {
   checkParams(p, label_);
+  if (mode != GradWrite::Accumulate && mode != GradWrite::Overwrite)
+    throw std::invalid_argument(label_ + ": unknown GradWrite mode " + std::to_string(static_cast<uint32_t>(mode)));
   const uint64_t G = p.groups;
   requireWords(program, dy, G * p.rows * p.out, label_, "dy");
   requireWords(program, z, G * p.rows * p.out, label_, "z");
-  requireWords(program, x, G * p.rows * p.in, label_, "x");
+  setGather(program, gather, x);
+  if (gather.k == 0) requireWords(program, x, G * p.rows * p.in, label_, "x");
   requireWords(program, dw, G * p.out * p.in, label_, "dw");
   if (p.hasBias) requireWords(program, db, G * p.out, label_, "db");
   bindings_ = {bind(program, dy), bind(program, z), bind(program, x), bind(program, dw), bind(program, db),
@@ -193,12 +233,19 @@ LinearBackwardParams::LinearBackwardParams(const Program& program, TensorId dy, 
   mask_ = rowMask;
 }
 
-// vec4 variant: dy, z and x as texel buffers.
+std::vector<uint32_t> LinearBackwardParams::specConstants() const {
+  const uint32_t mode = static_cast<uint32_t>(mode_);
+  return gather_.k ? std::vector<uint32_t>{p_.act, mode, 0u, gather_.k} : std::vector<uint32_t>{p_.act, mode};
+}
+
+// vec4 variant: dy, z and x as texel buffers; out4 variant: dy and z.
 std::vector<bool> LinearBackwardParams::texelBindings() const {
-  return vectorized() ? std::vector<bool>{true, true, true} : std::vector<bool>{};
+  if (vectorized()) return {true, true, true};
+  return outputsVectorized() ? std::vector<bool>{true, true} : std::vector<bool>{};
 }
 
 Grid LinearBackwardParams::grid() const {
+  if (outputsVectorized()) return tileGrid(p_.out, kLinearParamsVecTile, p_.in, kLinearTile);  // 8 outputs x 4 inputs
   const uint32_t t = vectorized() ? kLinearParamsVecTile : kLinearTile;
   return tileGrid(p_.out, t, p_.in, t);
 }
@@ -207,16 +254,73 @@ void LinearBackwardParams::runCpu(const ArenaView& arena) const {
   const Eigen::Index M = p_.rows, I = p_.in, O = p_.out;
   const float* dy = arena.f(dy_);
   const float* z = arena.f(z_);
-  const float* x = arena.f(x_);
   float* dw = arena.f(dw_);
   float* db = arena.f(db_);
+  const bool overwrite = mode_ == GradWrite::Overwrite;
   for (uint32_t g = 0; g < p_.groups; ++g) {
+    MatMap dW(dw + g * O * I, O, I);
+    RowVecMap dB(db + g * O, O);
     const Eigen::Index rows = rowsOf(arena, g);
-    if (rows == 0) continue;
+    if (rows == 0) {  // no rows: the sums are zero
+      if (overwrite) {
+        dW.setZero();
+        if (p_.hasBias) dB.setZero();
+      }
+      continue;
+    }
     ConstMatMap dZ(activationGradient(p_, dy + g * M * O, z + g * M * O, size_t(rows) * O), rows, O);
-    MatMap(dw + g * O * I, O, I).noalias() += dZ.transpose() * ConstMatMap(x + g * M * I, rows, I);
-    if (p_.hasBias) RowVecMap(db + g * O, O) += dZ.colwise().sum();
+    auto dWsum = dZ.transpose() * ConstMatMap(inputRows(arena, x_, g, uint32_t(rows)), rows, I);
+    if (overwrite)
+      dW.noalias() = dWsum;
+    else
+      dW.noalias() += dWsum;
+    if (!p_.hasBias) continue;
+    if (overwrite)
+      dB = dZ.colwise().sum();
+    else
+      dB += dZ.colwise().sum();
   }
+}
+
+// --- backward: both in one dispatch ----------------------------------------------------------
+
+bool LinearBackward::fits(const LinearParams& p) {
+  return p.rows > 0 && p.in > 0 && p.out > 0 && p.in % 4 == 0 && p.out % 4 == 0;
+}
+
+LinearBackward::LinearBackward(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId w, TensorId dx,
+                               TensorId dw, TensorId db, LinearParams p, TensorId rowMask, GradWrite mode,
+                               RowGather gather)
+    : LinearOpBase("linear_bwd(" + program.info(dw).name + ", " + program.info(dx).name + ")", p),
+      params_(program, dy, z, x, dw, db, p, rowMask, mode, gather),
+      input_(program, dy, z, w, dx, p, rowMask) {
+  if (!fits(p))
+    throw std::invalid_argument(label_ + ": the fused backward needs I and O multiples of 4 and no empty size (I " +
+                                std::to_string(p.in) + ", O " + std::to_string(p.out) + ", M " +
+                                std::to_string(p.rows) + "); use the two backward ops");
+  setGather(program, gather, x);
+  bindings_ = {bind(program, dy), bind(program, z),  bind(program, x),  bind(program, w),
+               bind(program, dw), bind(program, db), bind(program, dx), maskBinding(program, rowMask, dy)};
+  mask_ = rowMask;
+  makeCpuClassVariant(*this);
+}
+
+// The CPU-class variant (capped grid) runs both parts in the input part's workgroups: 0 params groups.
+std::vector<uint32_t> LinearBackward::specConstants() const {
+  const uint32_t paramsGroups = gridCap_ == ~0u ? params_.grid().x : 0u;
+  return {p_.act, static_cast<uint32_t>(params_.mode()), paramsGroups, gather_.k};
+}
+
+// GPU class: the params part as LinearBackwardParams dispatches it, then the input part. CPU class:
+// the input part's capped grid, every invocation taking params tiles first.
+Grid LinearBackward::grid() const {
+  const uint32_t input = tileGrid(p_.rows, kLinearVecRows, p_.in, 4).x;
+  return {(gridCap_ == ~0u ? params_.grid().x : 0u) + input, p_.groups, 1};
+}
+
+void LinearBackward::runCpu(const ArenaView& arena) const {
+  params_.runCpu(arena);
+  input_.runCpu(arena);
 }
 
 }  // namespace rl

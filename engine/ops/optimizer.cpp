@@ -109,4 +109,31 @@ void GradNorm::runCpu(const ArenaView& arena) const {
   arena.f(out_)[0] = rangeOf(arena, bindings_[0], p_.count).matrix().norm();
 }
 
+// --- gradient norm and Adam in one dispatch ---------------------------------------------------
+
+AdamGradNorm::AdamGradNorm(const Program& program, Binding params, Binding grads, Binding m, Binding v,
+                           TensorId globals, TensorId out, AdamParams p)
+    : adam_(program, params, grads, m, v, globals, p), norm_(program, grads, out, GradNormParams{p.count}) {
+  bindings_ = adam_.bindings();
+  bindings_.push_back(bind(program, out));
+  auto copy = std::make_shared<AdamGradNorm>(*this);
+  copy->cpuClassGrid_ = true;
+  cpuClass_ = std::move(copy);
+}
+
+// Workgroup 0 for the norm, then Adam's grid for the device class.
+Grid AdamGradNorm::grid() const {
+  const Grid g = adam_.forDevice(cpuClassGrid_ ? DeviceClass::CpuImplementation : DeviceClass::Gpu).grid();
+  return {1 + g.x, 1, 1};
+}
+
+const Op& AdamGradNorm::forDevice(DeviceClass c) const {
+  return c == DeviceClass::CpuImplementation && cpuClass_ ? *cpuClass_ : *this;
+}
+
+void AdamGradNorm::runCpu(const ArenaView& arena) const {
+  norm_.runCpu(arena);  // the gradients as Adam reads them
+  adam_.runCpu(arena);
+}
+
 }  // namespace rl

@@ -9,7 +9,8 @@
 //                p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)      (t = globals.step)
 //   SgdMomentum: v = mu v + g;  p -= lr * v
 //   GradNorm:    out[0] = sqrt(sum g^2), one workgroup, fixed summation order
-// Shaders: adam, sgd_momentum, grad_norm.
+//   AdamGradNorm: GradNorm, then Adam, in one dispatch (what the builder emits for Adam)
+// Shaders: adam, sgd_momentum, grad_norm, adam_grad_norm.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -111,6 +112,31 @@ class GradNorm final : public Op {
   GradNormParams p_;
   TensorId out_;
   std::vector<Binding> bindings_;  // grads, out
+};
+
+// The gradient norm and the Adam step in one dispatch (shaders/adam_grad_norm.comp): workgroup 0
+// computes the norm as GradNorm does, the others run Adam's grid (capped on CPU class as Adam's);
+// Adam only reads the gradients, so the two need no ordering. The CPU reference is the two ops'
+// own runCpu. `out` is GradNorm's output tensor.
+class AdamGradNorm final : public Op {
+ public:
+  AdamGradNorm(const Program& program, Binding params, Binding grads, Binding m, Binding v, TensorId globals,
+               TensorId out, AdamParams p);
+  std::string name() const override { return "adam+grad_norm"; }
+  std::string shader() const override { return "adam_grad_norm"; }
+  std::vector<Binding> bindings() const override { return bindings_; }
+  std::vector<uint32_t> pushConstants() const override { return adam_.pushConstants(); }
+  uint32_t localSize() const override { return kOptimizerLocalSize; }
+  Grid grid() const override;
+  void runCpu(const ArenaView& arena) const override;
+  const Op& forDevice(DeviceClass c) const override;
+
+ private:
+  Adam adam_;
+  GradNorm norm_;
+  std::vector<Binding> bindings_;  // params, grads, m, v, globals, out
+  bool cpuClassGrid_ = false;
+  std::shared_ptr<const Op> cpuClass_;  // this op with Adam's capped grid, for forDevice
 };
 
 }  // namespace rl

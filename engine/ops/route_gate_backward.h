@@ -40,6 +40,8 @@ class RouteGateBackward final : public Op {
   std::string shader() const override { return "route_gate_backward"; }
   std::vector<Binding> bindings() const override { return bindings_; }
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
+  // Constant 1 = E: the shader keeps a row's terms in arrays of E entries.
+  std::vector<uint32_t> specConstants() const override { return {p_.E}; }
   Grid grid() const override { return {ceilDiv(p_.N, localSize())}; }
   void runCpu(const ArenaView& arena) const override;
 

@@ -1,6 +1,7 @@
 // Benchmark (not a test) for A/B comparisons on a busy machine: the Vulkan training step of a preset
 // timed in short chunks, reporting the fastest chunk and the median chunk (other processes only ever
 // add time, so the minimum is the steadiest figure), plus the recorded dispatch count.
+// (preset: a built-in name or reference-64, bench_train's larger reference)
 // Usage: bench_step [preset] [chunks] [steps per chunk]
 #include <algorithm>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "backend/vulkan/vulkan_backend.h"
+#include "reference_spec.h"
 #include "spec/presets.h"
 #include "train/session.h"
 
@@ -19,7 +21,7 @@ int main(int argc, char** argv) {
   const std::string preset = argc > 1 ? argv[1] : kDefaultPreset;
   const int chunks = argc > 2 ? std::max(1, std::atoi(argv[2])) : 30;
   const int perChunk = argc > 3 ? std::max(1, std::atoi(argv[3])) : 20;
-  Session s(loadPreset(preset), createBackend(BackendChoice::Vulkan));
+  Session s(rlbench::benchSpec(preset), createBackend(BackendChoice::Vulkan));
   for (int i = 0; i < 20; ++i)
     if (!s.step().finite) {
       std::printf("%s: diverged during warm-up\n", preset.c_str());

@@ -4,7 +4,8 @@
 // barriers) and the command buffer's time divided by R; the fastest of several runs is kept, since
 // other processes only ever add time. The arena holds a real training state (after warm-up steps)
 // and is restored before each op, so repeated accumulating ops do not drift.
-// Usage: bench_stream [preset] [R] [runs]
+// (preset: a built-in name or reference-64, bench_train's larger reference)
+// Usage: bench_stream [preset] [R] [runs]   (R = 0: only the whole command buffer)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include "backend/vulkan/recorder.h"
 #include "backend/vulkan/vulkan_backend.h"
 #include "ops/op.h"
+#include "reference_spec.h"
 #include "spec/presets.h"
 #include "train/session.h"
 
@@ -57,9 +59,9 @@ Timing measure(const RecordedPhase& phase, int runs) {
 
 int main(int argc, char** argv) {
   const std::string preset = argc > 1 ? argv[1] : kDefaultPreset;
-  const int repeat = argc > 2 ? std::max(1, std::atoi(argv[2])) : 20;
+  const int repeat = argc > 2 ? std::max(0, std::atoi(argv[2])) : 20;
   const int runs = argc > 3 ? std::max(1, std::atoi(argv[3])) : 15;
-  Session s(loadPreset(preset), createBackend(BackendChoice::Vulkan));
+  Session s(rlbench::benchSpec(preset), createBackend(BackendChoice::Vulkan));
   for (int i = 0; i < 20; ++i) s.step();  // realistic routing (row-mask prefixes)
   const Program& program = s.model().program;
   std::vector<uint32_t> state(program.arenaWords);
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
 
   std::printf("%s train phase on %s: %zu dispatches, whole command buffer %.3f ms wall (fastest of %d), %.3f ms CPU (mean)\n",
               preset.c_str(), ctx->info().name.c_str(), whole.dispatches(), wholeT.wallMs, runs, wholeT.cpuMs);
+  if (repeat == 0) return 0;  // R = 0: the whole command buffer only (quick A/B)
   std::printf("per op, recorded %d times in one command buffer (us per dispatch: fastest wall, mean CPU):\n", repeat);
   double sum = 0, cpuSum = 0;
   for (const Op* op : ops) {

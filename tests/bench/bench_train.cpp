@@ -15,51 +15,13 @@
 #include <random>
 #include <string>
 
+#include "reference_spec.h"
 #include "spec/presets.h"
 #include "train/session.h"
 
 using namespace rl;
 
 namespace {
-
-std::string referenceCsv() {
-  // 8 gaussian clusters in 64-d: enough structure for routing to matter.
-  auto path = std::filesystem::temp_directory_path() / "routelab_bench_ref64.csv";
-  std::mt19937_64 g(7);
-  std::normal_distribution<float> n(0.f, 1.f);
-  std::vector<std::vector<float>> centres(8, std::vector<float>(64));
-  for (auto& c : centres)
-    for (auto& v : c) v = 2.f * n(g);
-  std::ofstream f(path);
-  for (int d = 0; d < 64; ++d) f << "f" << d << ",";
-  f << "label\n";
-  for (int r = 0; r < 8192; ++r) {
-    int c = r % 8;
-    for (int d = 0; d < 64; ++d) f << centres[c][d] + n(g) << ",";
-    f << c << "\n";
-  }
-  return path.string();
-}
-
-Spec referenceSpec() {
-  Spec s = loadPreset(kDefaultPreset);
-  s.name = "reference-64";
-  s.data = DataSpec{};
-  s.data.kind = "csv";
-  s.data.csvPath = referenceCsv();
-  s.data.labelColumn = "label";
-  s.data.testFraction = 0.125;
-  LayerSpec& L = s.model.layers.at(0);
-  L.experts = 8;
-  L.expertWidths = {128, 64};
-  L.activation = Activation::Gelu;
-  L.router.type = RouterType::TopK;
-  L.router.k = 2;
-  L.router.capacityFactor = 1.25;
-  s.train.batchSize = 1024;
-  s.train.learningRate = 1e-3;
-  return s;
-}
 
 Spec referenceTransformerSpec() {
   Spec s;
@@ -137,7 +99,7 @@ int main(int argc, char** argv) {
     for (BackendChoice b : {BackendChoice::Cpu, BackendChoice::Vulkan}) bench("default", def, b, steps);
   }
   if (wanted("reference-64")) {
-    Spec ref = referenceSpec();
+    Spec ref = rlbench::referenceSpec();
     for (BackendChoice b : {BackendChoice::Cpu, BackendChoice::Vulkan}) bench("reference-64", ref, b, std::max(10, steps / 5));
   }
   if (wanted("transformer")) {

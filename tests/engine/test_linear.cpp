@@ -25,9 +25,10 @@ struct LinearCase {
   Activation act;
   uint32_t accumulate = 0;
   uint32_t hasBias = 1;
-  bool aliasZY = false;  // z and y one tensor (only with Activation::None)
+  bool aliasZY = false;  // z and y one tensor (only with Activation::None or Relu)
   bool aliasDbDw = false; // db is dw (only with hasBias == 0), as the builder binds bias-free layers
   std::vector<uint32_t> fill = {};  // non-empty: maskRows = 1, group g's first fill[g] rows are occupied
+  GradWrite paramWrite = GradWrite::Accumulate;  // backward params: dW, db added to or written
 
   bool masked() const { return !fill.empty(); }
   bool active(uint32_t g, uint32_t m) const { return !masked() || m < fill[g]; }
@@ -35,7 +36,7 @@ struct LinearCase {
     std::ostringstream os;
     os << "G=" << groups << " M=" << rows << " I=" << in << " O=" << out << " act=" << actName(act)
        << " accumulate=" << accumulate << " hasBias=" << hasBias << " aliasZY=" << aliasZY
-       << " aliasDbDw=" << aliasDbDw;
+       << " aliasDbDw=" << aliasDbDw << " paramWrite=" << (paramWrite == GradWrite::Overwrite ? "overwrite" : "accumulate");
     if (masked()) {
       os << " fill=";
       for (uint32_t f : fill) os << f << ",";
@@ -50,7 +51,8 @@ struct LinearRig {
   Program program;
   TensorId x, w, b, z, y, dy, dx, dw, db, mask = kNoRowMask;
 
-  explicit LinearRig(const LinearCase& c, std::optional<DeviceClass> pin = std::nullopt) {
+  // fusedBackward: phase "bwd" holds one LinearBackward instead of the two backward ops (same tensors).
+  explicit LinearRig(const LinearCase& c, std::optional<DeviceClass> pin = std::nullopt, bool fusedBackward = false) {
     const uint32_t G = c.groups, M = c.rows, I = c.in, O = c.out;
     x = program.add("x", {G, M, I}, Role::Input);
     w = program.add("w", {G, O, I}, Role::Param);
@@ -67,8 +69,12 @@ struct LinearRig {
       program.append(phase, pin ? std::make_unique<rltest::PinnedVariant>(std::move(op), *pin) : std::move(op));
     };
     add("fwd", std::make_unique<LinearForward>(program, x, w, b, z, y, p, mask));
+    if (fusedBackward) {
+      add("bwd", std::make_unique<LinearBackward>(program, dy, z, x, w, dx, dw, db, p, mask, c.paramWrite));
+      return;
+    }
     add("bwd", std::make_unique<LinearBackwardInput>(program, dy, z, w, dx, p, mask));
-    add("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p, mask));
+    add("bwd", std::make_unique<LinearBackwardParams>(program, dy, z, x, dw, db, p, mask, c.paramWrite));
   }
 };
 
@@ -149,6 +155,8 @@ std::vector<LinearCase> maskedCases() {
   cases.push_back({2, 300, 32, 12, Activation::Tanh, 1, 0, false, false, {77, 300}});
   cases.push_back({2, 16, 8, 8, Activation::Sigmoid, 0, 1, false, false, {0, 0}});
   cases.push_back({2, 9, 8, 4, Activation::None, 0, 1, true, false, {9, 1}});  // z and y one tensor
+  cases.push_back({3, 30, 2, 32, Activation::Relu, 0, 1, true, false, {30, 0, 17}});  // ReLU, z is y (out4, gather-free)
+  cases.push_back({3, 30, 32, 32, Activation::Relu, 1, 1, true, false, {11, 30, 0}});  // ReLU, z is y (vec4)
   cases.push_back({3, 40, 12, 20, Activation::Relu, 0, 1, false, false, {17, 40, 0}});  // odd texel counts
   return cases;
 }
@@ -235,16 +243,24 @@ class TestLinear : public QObject {
   // dX, dW, db against central differences of L = sum(dY (.) Y), computed in double from the float
   // forward. Step h = 1e-2 (smooth activations; for ReLU the seed is chosen so that no z is within
   // 4h of the kink, where the one-sided slopes would differ). Tolerance: atol 2e-3, rtol 1e-2.
+  // With ReLU the case also runs with z and y one tensor (the builder's ReLU layers): the backward
+  // then reads Y as Z, and must still match the finite differences.
   void backwardMatchesFiniteDifferences() {
     const float h = 1e-2f;
-    for (Activation a : kActs) {
-      LinearCase c{2, 3, 4, 5, a, 0, 1};
+    std::vector<std::pair<Activation, bool>> runs;
+    for (Activation a : kActs) runs.push_back({a, false});
+    runs.push_back({Activation::Relu, true});
+    for (auto [a, alias] : runs) {
+      LinearCase c{2, 3, 4, 5, a, 0, 1, alias};
       LinearRig rig(c);
+      LinearCase separate = c;  // z kept apart: the seed search looks at the pre-activations
+      separate.aliasZY = false;
+      LinearRig probe(separate);
       CpuBackend cpu;
       uint32_t seed = 100;
       LinearInputs in(rig, seed);
       for (;; in = LinearInputs(rig, ++seed)) {  // deterministic: first seed with no z near 0
-        auto out = runLinear(cpu, rig, in);
+        auto out = runLinear(cpu, probe, LinearInputs(probe, seed));
         float nearest = INFINITY;
         for (float z : out.z) nearest = std::min(nearest, std::abs(z));
         if (a != Activation::Relu || nearest > 4 * h) break;
@@ -308,15 +324,234 @@ class TestLinear : public QObject {
     }
   }
 
-  // The vec4 variants run exactly when I and O are multiples of 4; both kinds are in the parity sweep.
+  // GradWrite::Overwrite writes dW and db (what they would be from zero), also for a masked group
+  // with no rows (zero) and on the scalar and vec4 shapes; hasBias = 0 still leaves db alone.
+  void overwriteSemantics() {
+    for (uint32_t hasBias : {0u, 1u})
+      for (uint32_t in : {3u, 8u}) {
+        LinearCase over{3, 6, in, 4, Activation::Relu, 0, hasBias, false, false, {6, 0, 2}, GradWrite::Overwrite};
+        LinearRig rig(over);
+        LinearInputs start(rig, 21, &over);
+        LinearInputs zeroStart = start;
+        zeroStart.dw0.assign(start.dw0.size(), 0.f);
+        zeroStart.db0.assign(start.db0.size(), 0.f);
+        CpuBackend cpu;
+        auto fresh = runLinear(cpu, rig, zeroStart);
+        auto got = runLinear(cpu, rig, start);
+        const std::string what = over.describe();
+        RL_EXPECT_CLOSE(got.dw, fresh.dw, 1e-30, 0.0, "overwrite writes dw " << what);
+        RL_EXPECT_CLOSE(got.db, hasBias ? fresh.db : start.db0, 1e-30, 0.0, "overwrite writes db " << what);
+        for (uint32_t i = 0; i < 4 * in; ++i)  // group 1 has no rows: its dW is zero, not its start value
+          QVERIFY2(got.dw[4 * in + i] == 0.f, ("empty group's dw not zeroed: " + what).c_str());
+        QVERIFY(std::any_of(got.dw.begin(), got.dw.end(), [](float v) { return v != 0.f; }));
+      }
+    Program p;
+    TensorId t = p.add("t", {4}, Role::Activation);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearBackwardParams(p, t, t, t, t, t, LinearParams{1, 2, 2, 2, 0, 0, 0, 0}, kNoRowMask,
+                                                  GradWrite(7)));
+  }
+
+  // LinearBackward (both backward ops in one dispatch) against the two ops on the CPU: the same
+  // numbers bit for bit on the CPU (it runs their code), and within the parity tolerance of
+  // vulkanMatchesCpu on Vulkan for both device classes' grids; with a row mask, empty rows of dX
+  // keep their start value. Shapes: texel counts odd and even, M not a multiple of the 8-row tile,
+  // empty and full groups, every activation, accumulate 0/1 and both GradWrite modes.
+  void fusedBackwardMatchesUnfused() {
+    std::vector<LinearCase> cases;
+    int k = 0;
+    for (Activation a : kActs)
+      for (uint32_t acc : {0u, 1u}) {
+        LinearCase c{uint32_t(1 + 2 * (k % 2)), uint32_t(13 + 50 * (k % 3)), 32, 12, a, acc, uint32_t(k % 4 != 3)};
+        c.paramWrite = k % 2 ? GradWrite::Overwrite : GradWrite::Accumulate;
+        cases.push_back(c);
+        ++k;
+      }
+    cases.push_back({1, 256, 32, 4, Activation::None, 0, 1, true});  // the default preset's head
+    cases.push_back({3, 37, 12, 20, Activation::Gelu, 1, 1});
+    cases.push_back({2, 9, 4, 4, Activation::Tanh, 0, 0, false, true});
+    cases.push_back({1, 300, 128, 64, Activation::Relu, 0, 1});
+    for (LinearCase c : maskedCases())
+      if (LinearBackward::fits({c.groups, c.rows, c.in, c.out, 0, 0, 0, 0})) {
+        c.paramWrite = GradWrite::Overwrite;
+        cases.push_back(c);  // incl. the default preset's fc2 (8 groups, 32 -> 32, masked)
+      }
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    CpuBackend cpu;
+    uint32_t seed = 2000;
+    for (const LinearCase& c : cases) {
+      LinearRig plain(c), fused(c, std::nullopt, true);
+      LinearInputs in(plain, seed += 10, &c);
+      const auto want = runLinear(cpu, plain, in);
+      const auto gotCpu = runLinear(cpu, fused, in);
+      const std::string what = c.describe();
+      RL_EXPECT_CLOSE(gotCpu.dx, want.dx, 1e-30, 0.0, "fused dx (cpu) " << what);
+      RL_EXPECT_CLOSE(gotCpu.dw, want.dw, 1e-30, 0.0, "fused dw (cpu) " << what);
+      RL_EXPECT_CLOSE(gotCpu.db, want.db, 1e-30, 0.0, "fused db (cpu) " << what);
+      for (DeviceClass cls : {DeviceClass::CpuImplementation, DeviceClass::Gpu}) {
+        LinearRig pinned(c, cls, true);
+        const auto got = runLinear(*vk, pinned, in);
+        const std::string on = what + (cls == DeviceClass::Gpu ? " (GPU-class grid)" : " (CPU-class grid)");
+        RL_EXPECT_CLOSE(rowsWhere(c, got.dx, c.in, true), rowsWhere(c, want.dx, c.in, true), sumTolerance(c.out),
+                        sumTolerance(c.out), "fused dx (vulkan) " << on);
+        RL_EXPECT_CLOSE(rowsWhere(c, got.dx, c.in, false), rowsWhere(c, in.dx0, c.in, false), 1e-30, 0.0,
+                        "fused dx empty rows untouched (vulkan) " << on);
+        RL_EXPECT_CLOSE(got.dw, want.dw, sumTolerance(c.rows), sumTolerance(c.rows), "fused dw (vulkan) " << on);
+        RL_EXPECT_CLOSE(got.db, want.db, sumTolerance(c.rows), sumTolerance(c.rows), "fused db (vulkan) " << on);
+      }
+    }
+  }
+
+  // The fused backward's grid: on GPU class the params part as LinearBackwardParams dispatches it,
+  // then the input part as LinearBackwardInput; on CPU class only the input part's capped grid
+  // (spec constant 3 = 0: every invocation takes params tiles too). Shapes outside the vec4 shaders
+  // are refused.
+  void fusedBackwardGridAndShapes() {
+    for (uint32_t G : {1u, 8u}) {
+      LinearCase c{G, 300, 32, 32, Activation::Relu};
+      LinearRig plain(c), fused(c, std::nullopt, true);
+      const Op& input = *plain.program.phases["bwd"][0];
+      const Op& params = *plain.program.phases["bwd"][1];
+      const Op& both = *fused.program.phases["bwd"][0];
+      QCOMPARE(both.shader(), std::string("linear_backward_vec4"));
+      const Op& gpu = both.forDevice(DeviceClass::Gpu);
+      const Op& cpuClass = both.forDevice(DeviceClass::CpuImplementation);
+      QCOMPARE(gpu.grid().x, params.grid().x + input.forDevice(DeviceClass::Gpu).grid().x);
+      QCOMPARE(gpu.specConstants().at(2), params.grid().x);
+      QCOMPARE(cpuClass.grid().x, input.forDevice(DeviceClass::CpuImplementation).grid().x);
+      QCOMPARE(cpuClass.specConstants().at(2), 0u);
+      QCOMPARE(gpu.grid().y, G);
+      QCOMPARE(cpuClass.grid().y, G);
+    }
+    QVERIFY(!LinearBackward::fits({1, 5, 2, 32, 0, 0, 1, 0}));
+    QVERIFY(!LinearBackward::fits({1, 5, 32, 30, 0, 0, 1, 0}));
+    QVERIFY(LinearBackward::fits({1, 5, 32, 4, 0, 0, 1, 0}));
+    Program p;
+    TensorId t = p.add("t", {64}, Role::Activation);
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearBackward(p, t, t, t, t, t, t, t, LinearParams{1, 4, 2, 8, 0, 0, 1, 0}));
+  }
+
+  // Row gather (the dispatch into expert slots folded into the layer): forward, backward params and
+  // the fused backward reading token rows through the mask against the same ops on the slot copy
+  // xe[s] = h[mask[s] / k] (NaN in empty slots, never read). CPU: equal bit for bit (the same
+  // arithmetic on the same numbers); Vulkan, both device-class grids: within vulkanMatchesCpu's
+  // tolerance of the CPU slot-copy results. Scalar, out4 and vec4 shapes; empty and full groups.
+  void gatherMatchesDispatchedRows() {
+    struct GatherCase {
+      uint32_t G, M, I, O, k, tokens;
+      Activation act;
+      std::vector<uint32_t> fill;
+      bool fused;  // LinearBackward instead of LinearBackwardParams
+    };
+    const std::vector<GatherCase> cases = {
+        {8, 37, 2, 32, 2, 50, Activation::Relu, {0, 37, 1, 8, 9, 20, 33, 36}, false},  // out4 (2-D inputs)
+        {3, 40, 12, 20, 2, 30, Activation::Gelu, {17, 40, 0}, false},                  // vec4
+        {4, 13, 5, 7, 1, 20, Activation::Tanh, {13, 5, 0, 4}, false},                  // scalar
+        {8, 37, 32, 32, 2, 60, Activation::Relu, {0, 37, 1, 8, 9, 20, 33, 36}, true},  // fused backward
+        {3, 21, 4, 8, 3, 9, Activation::None, {21, 3, 0}, true},
+    };
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    uint32_t seed = 3000;
+    for (const GatherCase& c : cases)
+      for (int run = 0; run < 3; ++run) {  // 0: CPU; 1, 2: Vulkan with the CPU-class / GPU-class grid
+        const DeviceClass cls = run == 2 ? DeviceClass::Gpu : DeviceClass::CpuImplementation;
+        const uint32_t S = c.G * c.M;
+        Program P;
+        const TensorId h = P.add("h", {c.tokens, c.I}, Role::Input), xe = P.add("xe", {S, c.I}, Role::Activation);
+        const TensorId mask = P.add("mask", {S}, Role::Activation, DType::I32);
+        const TensorId w = P.add("w", {c.G, c.O, c.I}, Role::Param), b = P.add("b", {c.G, c.O}, Role::Param);
+        const TensorId dy = P.add("dy", {S, c.O}, Role::Gradient);
+        TensorId z[2], y[2], dw[2], db[2], dx[2];
+        for (int v = 0; v < 2; ++v) {
+          const std::string n = v ? "gathered." : "copied.";
+          z[v] = P.add(n + "z", {S, c.O}, Role::Activation);
+          y[v] = P.add(n + "y", {S, c.O}, Role::Activation);
+          dw[v] = P.add(n + "dw", {c.G, c.O, c.I}, Role::Grad);
+          db[v] = P.add(n + "db", {c.G, c.O}, Role::Grad);
+          dx[v] = P.add(n + "dx", {S, c.I}, Role::Gradient);
+        }
+        const LinearParams lp{c.G, c.M, c.I, c.O, static_cast<uint32_t>(c.act), 0, 1, 1};
+        auto add = [&](std::unique_ptr<Op> op) {
+          P.append("run", run ? std::make_unique<rltest::PinnedVariant>(std::move(op), cls) : std::move(op));
+        };
+        const RowGather gather{c.k, c.tokens};
+        add(std::make_unique<LinearForward>(P, xe, w, b, z[0], y[0], lp, mask));
+        add(std::make_unique<LinearForward>(P, h, w, b, z[1], y[1], lp, mask, gather));
+        add(std::make_unique<LinearBackwardParams>(P, dy, z[0], xe, dw[0], db[0], lp, mask));
+        add(std::make_unique<LinearBackwardInput>(P, dy, z[0], w, dx[0], lp, mask));
+        if (c.fused) {
+          add(std::make_unique<LinearBackward>(P, dy, z[1], h, w, dx[1], dw[1], db[1], lp, mask, GradWrite::Accumulate,
+                                               gather));
+        } else {
+          add(std::make_unique<LinearBackwardParams>(P, dy, z[1], h, dw[1], db[1], lp, mask, GradWrite::Accumulate,
+                                                     gather));
+          add(std::make_unique<LinearBackwardInput>(P, dy, z[1], w, dx[1], lp, mask));
+        }
+        // Slots: an occupied prefix per group holding token * k + choice; xe is their copy.
+        const auto hv = rltest::randomVector(size_t(c.tokens) * c.I, seed += 7);
+        std::vector<int32_t> mv(S, -1);
+        std::vector<float> xv(size_t(S) * c.I, NAN);
+        for (uint32_t g = 0; g < c.G; ++g)
+          for (uint32_t m = 0; m < c.fill[g]; ++m) {
+            const uint32_t s = g * c.M + m, token = (g * 7 + m * 3) % c.tokens, choice = (g + m) % c.k;
+            mv[s] = int32_t(token * c.k + choice);
+            std::copy_n(hv.begin() + size_t(token) * c.I, c.I, xv.begin() + size_t(s) * c.I);
+          }
+        CpuBackend cpu;
+        Backend& be = run ? *vk : static_cast<Backend&>(cpu);
+        be.load(P);
+        be.writeTensor(P, h, hv);
+        be.writeTensor(P, xe, xv);
+        be.writeTensor(P, mask, mv);
+        be.writeTensor(P, w, rltest::randomVector(P.info(w).count, seed + 1, -0.5f, 0.5f));
+        be.writeTensor(P, b, rltest::randomVector(P.info(b).count, seed + 2));
+        be.writeTensor(P, dy, rltest::randomVector(P.info(dy).count, seed + 3));
+        be.run("run");
+        std::ostringstream os;
+        os << "G=" << c.G << " M=" << c.M << " I=" << c.I << " O=" << c.O << " k=" << c.k << " tokens=" << c.tokens
+           << " act=" << actName(c.act) << " fused=" << c.fused << " shader=" << P.phases["run"][1]->shader()
+           << (run == 0 ? " (cpu)" : run == 1 ? " (vulkan, CPU-class grid)" : " (vulkan, GPU-class grid)");
+        const std::string what = os.str();
+        // Reference: the copied-slot ops on the CPU (run 0 compares against its own first half).
+        CpuBackend ref;
+        ref.load(P);
+        for (TensorId t : {h, xe, mask, w, b, dy}) ref.writeTensor(P, t, be.readTensor<float>(P, t));
+        ref.run("run");
+        const double exact = run == 0;
+        for (auto [name, pair, K] : {std::tuple{"z", z, c.I}, {"y", y, c.I}, {"dw", dw, c.M}, {"db", db, c.M},
+                                      {"dx", dx, c.O}}) {
+          const double tol = exact ? 0.0 : sumTolerance(K);
+          RL_EXPECT_CLOSE(be.readTensor<float>(P, pair[1]), ref.readTensor<float>(P, pair[0]), tol + 1e-30, tol,
+                          name << " gathered vs copied slots, " << what);
+        }
+      }
+    Program p;
+    TensorId x = p.add("x", {5, 2}, Role::Activation), w = p.add("w", {2, 4, 2}, Role::Param);
+    TensorId mask = p.add("mask", {8}, Role::Activation, DType::I32), y = p.add("y", {8, 4}, Role::Activation);
+    const LinearParams masked{2, 4, 2, 4, 0, 0, 0, 1}, unmasked{2, 4, 2, 4, 0, 0, 0, 0};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, w, y, y, unmasked, kNoRowMask, RowGather{2, 5}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, w, y, y, masked, mask, RowGather{2, 6}));  // x short
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, LinearForward(p, x, w, w, y, y, masked, mask, RowGather{2, 0}));
+    LinearForward ok(p, x, w, w, y, y, masked, mask, RowGather{2, 5});
+    QCOMPARE(ok.specConstants().at(3), 2u);
+  }
+
+  // The vec4 variants run exactly when I and O are multiples of 4; the out4 variants of forward and
+  // backward params when only O is (backward input stays scalar then); all kinds are in the parity sweep.
   void variantChoice() {
-    for (auto [in, out, vec] : {std::tuple{32u, 12u, true}, {33u, 12u, false}, {32u, 2u, false}, {4u, 4u, true}}) {
+    for (auto [in, out, vec] : {std::tuple{32u, 12u, true}, {33u, 12u, false}, {32u, 2u, false}, {4u, 4u, true},
+                                {2u, 32u, false}, {3u, 5u, false}}) {
       LinearRig rig({2, 5, in, out, Activation::Relu});
-      const char* suffix = vec ? "_vec4" : "";
-      QCOMPARE(rig.program.phases["fwd"][0]->shader(), std::string("linear_forward") + suffix);
-      QCOMPARE(rig.program.phases["bwd"][0]->shader(), std::string("linear_backward_input") + suffix);
-      QCOMPARE(rig.program.phases["bwd"][1]->shader(), std::string("linear_backward_params") + suffix);
+      const bool out4 = !vec && out % 4 == 0;
+      const std::string suffix = vec ? "_vec4" : out4 ? "_out4" : "";
+      QCOMPARE(rig.program.phases["fwd"][0]->shader(), "linear_forward" + suffix);
+      QCOMPARE(rig.program.phases["bwd"][0]->shader(), std::string("linear_backward_input") + (vec ? "_vec4" : ""));
+      QCOMPARE(rig.program.phases["bwd"][1]->shader(), "linear_backward_params" + suffix);
       QCOMPARE(rig.program.phases["fwd"][0]->texelBindings().empty(), !vec);
+      QCOMPARE(rig.program.phases["bwd"][1]->texelBindings().size(), size_t(vec ? 3 : out4 ? 2 : 0));
     }
   }
 
@@ -328,7 +563,7 @@ class TestLinear : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              LinearForward(p, x, w, b, z, y, LinearParams{1, 4, 3, 3, 0, 0, 1, 0}));  // w too small
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                             LinearForward(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 1, 0, 1, 0}));  // z==y with relu
+                             LinearForward(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 3, 0, 1, 0}));  // z==y with tanh
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              LinearForward(p, x, w, b, z, y, LinearParams{1, 4, 3, 2, 9, 0, 1, 0}));  // activation
     LinearForward ok(p, x, w, b, y, y, LinearParams{1, 4, 3, 2, 0, 0, 1, 0});
@@ -389,8 +624,10 @@ class TestLinear : public QObject {
     RL_REQUIRE_VULKAN(vk);
     CpuBackend cpu;
     uint32_t seed = 700;
-    for (const LinearCase& c : maskedCases())
+    int index = 0;
+    for (LinearCase c : maskedCases())
       for (DeviceClass cls : {DeviceClass::CpuImplementation, DeviceClass::Gpu}) {
+      c.paramWrite = index++ % 3 == 1 ? GradWrite::Overwrite : GradWrite::Accumulate;
       LinearRig rig(c, cls);
       LinearInputs in(rig, seed += 10, &c);
       auto want = runLinear(cpu, rig, in);
@@ -459,6 +696,7 @@ class TestLinear : public QObject {
       for (uint32_t acc : {0u, 1u}) {
         cases.push_back({3, 7, 33, 31, a, acc, 1});
         cases.push_back({3, 13, 32, 12, a, acc, 1});
+        cases.push_back({2, 21, 3, 12, a, acc, 1});  // out4 shaders (O % 4 == 0, I not)
       }
     // Shape sweep: groups, activations, accumulate and bias cycle across the cases.
     const uint32_t shapes[][3] = {{1, 1, 1},    {7, 2, 3},     {63, 31, 32},  {65, 32, 33}, {256, 2, 32},
@@ -477,9 +715,22 @@ class TestLinear : public QObject {
     cases.push_back({1, 70, 20, 8, Activation::None, 0, 1});
     cases.push_back({8, 300, 128, 128, Activation::Gelu, 1, 1});  // the largest supported-size class
     cases.push_back({8, 65, 2, 32, Activation::None, 0, 1, true});  // z and y one tensor
+    cases.push_back({8, 65, 2, 32, Activation::Relu, 0, 1, true});  // ReLU with z and y one tensor (out4)
+    cases.push_back({3, 37, 32, 12, Activation::Relu, 1, 1, true});  // ... vec4
+    cases.push_back({2, 7, 5, 7, Activation::Relu, 0, 1, true});    // ... scalar
     cases.push_back({1, 256, 32, 4, Activation::None, 1, 0, true});
-    cases.push_back({1, 256, 2, 8, Activation::None, 0, 0, true, true});   // a router: no bias, db is dw
+    cases.push_back({1, 256, 2, 8, Activation::None, 0, 0, true, true});   // a router: no bias, db is dw (out4)
+    cases.push_back({8, 80, 2, 32, Activation::Relu, 0, 1});   // an expert's first layer on 2-D inputs (out4)
+    cases.push_back({3, 41, 5, 20, Activation::Gelu, 1, 1});   // out4, odd output-texel count, I past one tile
+    cases.push_back({2, 9, 7, 4, Activation::Tanh, 0, 1});     // out4, one output texel
     cases.push_back({1, 65, 32, 8, Activation::None, 1, 0, true, true});
+    // Parameter gradients written instead of added (the builder's first writer), scalar and vec4.
+    for (LinearCase c : {LinearCase{3, 7, 33, 31, Activation::Relu, 0, 1}, LinearCase{8, 65, 32, 32, Activation::Relu, 1, 1},
+                         LinearCase{1, 256, 2, 8, Activation::None, 0, 0, true, true},
+                         LinearCase{3, 37, 12, 20, Activation::Gelu, 0, 1}, LinearCase{1, 256, 32, 4, Activation::None, 1, 1}}) {
+      c.paramWrite = GradWrite::Overwrite;
+      cases.push_back(c);
+    }
 
     CpuBackend cpu;
     uint32_t seed = 1000;

@@ -2,7 +2,9 @@
 // differences (CPU), and Vulkan vs CPU parity over many shapes.
 #include "test_support.h"
 
+#include "ops/linear_loss.h"
 #include "ops/losses.h"
+#include "pinned_variant.h"
 
 using namespace rl;
 
@@ -176,6 +178,106 @@ class TestLosses : public QObject {
 
   // Vulkan vs CPU. Tolerances: loss atol 1e-6, rtol 2e-6 (float tree sum vs double sum over N);
   // gradients atol 1e-7, rtol 1e-5 (exp/log differ by a few ulp); correct counts exact.
+  // LinearSoftmaxCrossEntropy (the head and its loss in one dispatch) against LinearForward +
+  // SoftmaxCrossEntropy on the CPU: the same numbers bit for bit on the CPU (their code); on Vulkan
+  // logits and dlogits within 2e-6 sqrt(I) + 1e-6 (the linear parity tolerance), the loss within
+  // 1e-5 relative (float vs double sums), the correct count exact except where the top two logits
+  // are within the logit tolerance (then argmax may flip; such rows are counted and allowed).
+  // Rows not a multiple of the 8-row tile, 4..16 classes, ignored labels, with and without bias.
+  // With a combine input (k > 0; dropped choices included) the reference runs CombineForward first
+  // and the combined rows the fused op writes must match it too (1e-6).
+  void linearSoftmaxCrossEntropyMatchesTwoOps() {
+    struct Shape { uint32_t N, I, C, hasBias, k = 0; };
+    const Shape shapes[] = {{256, 32, 4, 1},    {1, 4, 4, 1},     {13, 8, 8, 0},      {300, 64, 12, 1},
+                            {65, 4, 16, 1},     {1024, 64, 8, 1}, {7, 12, 16, 1},     {257, 32, 4, 0},
+                            {256, 32, 4, 1, 2}, {13, 8, 8, 1, 1}, {300, 64, 12, 0, 3}, {65, 4, 4, 1, 8}};
+    QVERIFY(!LinearSoftmaxCrossEntropy::fits({1, 8, 4, 20, 0, 0, 1, 0}));  // past kLinearLossMaxClasses
+    QVERIFY(!LinearSoftmaxCrossEntropy::fits({1, 8, 4, 6, 0, 0, 1, 0}));   // C not a multiple of 4
+    QVERIFY(!LinearSoftmaxCrossEntropy::fits({1, 8, 4, 4, 1, 0, 1, 0}));   // an activation
+    QVERIFY(!LinearSoftmaxCrossEntropy::fits({2, 8, 4, 4, 0, 0, 1, 0}));   // groups
+    QVERIFY(LinearSoftmaxCrossEntropy::fits({1, 8, 4, 16, 0, 0, 0, 0}));
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    uint32_t seed = 40;
+    for (const Shape& sh : shapes)
+      for (int run = 0; run < 3; ++run) {  // 0: CPU; 1, 2: Vulkan, CPU-class / GPU-class variant
+        Program P;
+        const TensorId x = P.add("x", {sh.N, sh.I}, Role::Activation), w = P.add("w", {sh.C, sh.I}, Role::Param);
+        const TensorId b = P.add("b", {sh.C}, Role::Param), labels = P.add("labels", {sh.N}, Role::Input, DType::I32);
+        // Combine input: E = 4 experts of capacity C = N k / 4 (so some choices drop), slots in token order.
+        const uint32_t S = sh.k ? 4 * std::max(1u, sh.N * sh.k / 4) : 4;
+        const TensorId oe = P.add("oe", {S, sh.I}, Role::Activation);
+        const TensorId slot = P.add("slot", {sh.N, std::max(sh.k, 1u)}, Role::Activation, DType::I32);
+        const TensorId wt = P.add("wt", {sh.N, std::max(sh.k, 1u)}, Role::Activation);
+        TensorId logits[2], dlogits[2], out[2];
+        for (int v = 0; v < 2; ++v) {
+          const std::string n = v ? "fused." : "two.";
+          logits[v] = P.add(n + "logits", {sh.N, sh.C}, Role::Activation);
+          dlogits[v] = P.add(n + "dlogits", {sh.N, sh.C}, Role::Gradient);
+          out[v] = P.add(n + "out", {2}, Role::Output);
+        }
+        const LinearParams lp{1, sh.N, sh.I, sh.C, 0, 0, sh.hasBias, 0};
+        const CrossEntropyParams ce{sh.N, sh.C, 1.0f};
+        const CombineParams cp{sh.N, sh.I, sh.k, S};
+        std::optional<CombineInput> combine;
+        if (sh.k) {
+          combine = CombineInput{oe, slot, wt, x, cp};
+          P.append("two", std::make_unique<CombineForward>(P, oe, slot, wt, x, cp));
+        }
+        P.append("two", std::make_unique<LinearForward>(P, x, w, b, logits[0], logits[0], lp));
+        P.append("two", std::make_unique<SoftmaxCrossEntropy>(P, logits[0], labels, dlogits[0], out[0], ce));
+        std::unique_ptr<Op> fused = std::make_unique<LinearSoftmaxCrossEntropy>(P, x, w, b, logits[1], labels,
+                                                                                dlogits[1], out[1], lp, ce, combine);
+        if (run) fused = std::make_unique<rltest::PinnedVariant>(std::move(fused), run == 2 ? DeviceClass::Gpu : DeviceClass::CpuImplementation);
+        P.append("fused", std::move(fused));
+        std::vector<int32_t> lab(sh.N);
+        for (uint32_t n = 0; n < sh.N; ++n) lab[n] = n % 11 == 5 ? -1 : n % 13 == 7 ? int32_t(sh.C) : int32_t((n * 7 + seed) % sh.C);
+        CpuBackend cpu;
+        Backend& be = run ? *vk : static_cast<Backend&>(cpu);
+        for (Backend* target : {static_cast<Backend*>(&cpu), &be}) {
+          target->load(P);
+          target->writeTensor(P, x, rltest::randomVector(size_t(sh.N) * sh.I, seed + 1));
+          target->writeTensor(P, w, rltest::randomVector(size_t(sh.C) * sh.I, seed + 2, -0.5f, 0.5f));
+          target->writeTensor(P, b, rltest::randomVector(sh.C, seed + 3));
+          target->writeTensor(P, labels, lab);
+          if (!sh.k) continue;
+          std::vector<int32_t> slotOf(size_t(sh.N) * sh.k, -1);
+          for (uint32_t c = 0, next = 0; c < sh.N * sh.k; ++c)
+            if (c % 5 != 3 && next < S) slotOf[c] = int32_t((next++ * 7) % S);  // a few dropped choices
+          target->writeTensor(P, slot, slotOf);
+          target->writeTensor(P, wt, rltest::randomVector(size_t(sh.N) * sh.k, seed + 4, 0.f, 1.f));
+          target->writeTensor(P, oe, rltest::randomVector(size_t(S) * sh.I, seed + 5));
+        }
+        cpu.run("two");
+        be.run("fused");
+        std::ostringstream os;
+        os << "N=" << sh.N << " I=" << sh.I << " C=" << sh.C << " hasBias=" << sh.hasBias << " combine k=" << sh.k
+           << (run == 0 ? " (cpu)" : run == 1 ? " (vulkan, CPU-class)" : " (vulkan, GPU-class)");
+        const std::string what = os.str();
+        const double tol = run ? 2e-6 * std::sqrt(double(sh.I)) + 1e-6 : 0.0;
+        if (sh.k)
+          RL_EXPECT_CLOSE(be.readTensor<float>(P, x), cpu.readTensor<float>(P, x), run ? 1e-6 : 1e-30, run ? 1e-6 : 0.0,
+                          "combined rows " << what);
+        const auto wantLogits = cpu.readTensor<float>(P, logits[0]);
+        RL_EXPECT_CLOSE(be.readTensor<float>(P, logits[1]), wantLogits, tol + 1e-30, tol, "logits " << what);
+        RL_EXPECT_CLOSE(be.readTensor<float>(P, dlogits[1]), cpu.readTensor<float>(P, dlogits[0]), tol + 1e-30, tol,
+                        "dlogits " << what);
+        const auto got = be.readTensor<float>(P, out[1]), want = cpu.readTensor<float>(P, out[0]);
+        RL_EXPECT_CLOSE(std::vector<float>{got[0]}, std::vector<float>{want[0]}, run ? 1e-6 : 1e-30, run ? 1e-5 : 0.0,
+                        "loss " << what);
+        int nearTies = 0;  // rows whose top two logits are closer than the tolerance
+        for (uint32_t n = 0; n < sh.N; ++n) {
+          std::vector<float> row(wantLogits.begin() + size_t(n) * sh.C, wantLogits.begin() + size_t(n + 1) * sh.C);
+          std::sort(row.rbegin(), row.rend());
+          if (sh.C > 1 && row[0] - row[1] <= 2 * (tol + tol * std::abs(row[0]))) ++nearTies;
+        }
+        QVERIFY2(std::abs(got[1] - want[1]) <= nearTies,
+                 qPrintable(QString("correct %1 vs %2 (near ties %3) %4").arg(got[1]).arg(want[1]).arg(nearTies)
+                                .arg(QString::fromStdString(what))));
+        seed += 10;
+      }
+  }
+
   void vulkanMatchesCpu() {
     std::unique_ptr<Backend> vk;
     RL_REQUIRE_VULKAN(vk);

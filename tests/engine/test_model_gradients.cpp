@@ -119,6 +119,9 @@ class TestModelGradients : public QObject {
     g.train = 1;
     b.write(p.info(m.globals).offset, &g, 4);
 
+    // Twice: a step's gradients must not depend on what the previous step left in the gradient
+    // range (no zeroing dispatch: each parameter gradient's first writer overwrites it).
+    totalLoss(b, m);
     totalLoss(b, m);
     std::vector<float> grads(p.paramWords);
     b.read(p.gradBegin, grads.data(), p.paramWords);

@@ -13,7 +13,7 @@ using namespace rl;
 
 namespace {
 
-enum class Kind { Adam, Sgd };
+enum class Kind { Adam, Sgd, AdamNorm };  // AdamNorm: AdamGradNorm, both in one dispatch
 
 constexpr float kBeta1 = 0.9f, kBeta2 = 0.999f, kEps = 1e-8f, kMomentum = 0.9f;
 
@@ -32,6 +32,12 @@ struct OptRig {
     norm = program.add("norm", {1}, Role::Output);
     const Binding p = bind(program, params), g = bind(program, grads);
     std::unique_ptr<Op> step;
+    if (kind == Kind::AdamNorm) {  // the same tensors; one op computes the norm and the step
+      step = std::make_unique<AdamGradNorm>(program, p, g, bind(program, stateA), bind(program, stateB), globals, norm,
+                                            AdamParams{count, kBeta1, kBeta2, kEps});
+      program.append("step", std::make_unique<rltest::PinnedVariant>(std::move(step), variant));
+      return;
+    }
     if (kind == Kind::Adam)
       step = std::make_unique<Adam>(program, p, g, bind(program, stateA), bind(program, stateB), globals,
                                     AdamParams{count, kBeta1, kBeta2, kEps});
@@ -74,6 +80,8 @@ OptResult runSteps(Backend& be, const OptRig& r, const std::vector<float>& start
   out.stateB = be.readTensor<float>(r.program, r.stateB);
   return out;
 }
+
+std::string kindName(Kind k) { return k == Kind::Adam ? "adam" : k == Kind::Sgd ? "sgd" : "adam+grad_norm"; }
 
 const std::vector<float> kStart = {0.5f, -1.f, 2.f, 0.f};
 const std::vector<std::vector<float>> kGrads = {{0.1f, -0.2f, 0.f, 1.f}, {0.3f, 0.1f, -0.5f, 1.f}, {-0.2f, 0.f, 0.4f, 1.f}};
@@ -139,16 +147,37 @@ class TestOptimizer : public QObject {
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, GradNorm(rig.program, p, rig.norm, GradNormParams{5}));
   }
 
-  // The CPU-class variant caps its grid (the shader strides); the GPU-class one does not.
+  // The CPU-class variant caps its grid (the shader strides); the GPU-class one does not. AdamGradNorm
+  // adds its norm workgroup in front of Adam's grid.
   void cpuClassVariantCapsGrid() {
-    for (Kind kind : {Kind::Adam, Kind::Sgd})
+    for (Kind kind : {Kind::Adam, Kind::Sgd, Kind::AdamNorm})
       for (uint32_t count : {1u, 10000u, 1100000u}) {
-        const std::string what = std::string(kind == Kind::Adam ? "adam" : "sgd") + " count=" + std::to_string(count);
+        const std::string what = kindName(kind) + " count=" + std::to_string(count);
         OptRig gpu(kind, count, DeviceClass::Gpu), cpuClass(kind, count, DeviceClass::CpuImplementation);
         const uint32_t full = std::min(ceilDiv(count, kOptimizerLocalSize), kOptimizerMaxGroups);
-        QVERIFY2(gpu.program.phases.at("step")[0]->grid().x == full, what.c_str());
-        QVERIFY2(cpuClass.program.phases.at("step")[0]->grid().x == std::min(full, kOptimizerCpuClassGroups), what.c_str());
+        const uint32_t norm = kind == Kind::AdamNorm ? 1 : 0;
+        QVERIFY2(gpu.program.phases.at("step")[0]->grid().x == norm + full, what.c_str());
+        QVERIFY2(cpuClass.program.phases.at("step")[0]->grid().x == norm + std::min(full, kOptimizerCpuClassGroups),
+                 what.c_str());
       }
+  }
+
+  // AdamGradNorm on the CPU is the two ops' code: the same numbers bit for bit as Adam + GradNorm.
+  void adamGradNormCpuIsTheTwoOps() {
+    for (uint32_t count : {4u, 257u, 10000u}) {
+      auto start = rltest::randomVector(count, count + 3);
+      std::vector<std::vector<float>> grads;
+      for (uint32_t t = 0; t < 3; ++t) grads.push_back(rltest::randomVector(count, count + 20 + t, -0.1f, 0.1f));
+      const OptRig twoOps(Kind::Adam, count), oneOp(Kind::AdamNorm, count);
+      CpuBackend cpu;
+      auto two = runSteps(cpu, twoOps, start, grads, kLrs);
+      auto one = runSteps(cpu, oneOp, start, grads, kLrs);
+      const std::string what = "count=" + std::to_string(count);
+      RL_EXPECT_CLOSE(one.params, two.params, 1e-30, 0.0, "params " << what);
+      RL_EXPECT_CLOSE(one.stateA, two.stateA, 1e-30, 0.0, "m " << what);
+      RL_EXPECT_CLOSE(one.stateB, two.stateB, 1e-30, 0.0, "v " << what);
+      RL_EXPECT_CLOSE(one.norms, two.norms, 1e-30, 0.0, "norm " << what);
+    }
   }
 
   // Vulkan vs CPU over three steps, both grid variants; counts around the workgroup (256) and past
@@ -160,16 +189,18 @@ class TestOptimizer : public QObject {
     RL_REQUIRE_VULKAN(vk);
     CpuBackend cpu;
     for (DeviceClass variant : {DeviceClass::Gpu, DeviceClass::CpuImplementation})
-    for (Kind kind : {Kind::Adam, Kind::Sgd})
+    for (Kind kind : {Kind::Adam, Kind::Sgd, Kind::AdamNorm})
       for (uint32_t count : {1u, 255u, 256u, 257u, 10000u, 1100000u}) {
-        const std::string what = std::string(kind == Kind::Adam ? "adam" : "sgd") + " count=" + std::to_string(count) +
+        const std::string what = kindName(kind) + " count=" + std::to_string(count) +
                                  (variant == DeviceClass::Gpu ? " gpu-class grid" : " cpu-class grid");
         OptRig rig(kind, count, variant);
+        // The fused op on Vulkan against the unfused ops (Adam, then GradNorm) on the CPU.
+        OptRig reference(kind == Kind::AdamNorm ? Kind::Adam : kind, count);
         auto start = rltest::randomVector(count, count + 1);
         std::vector<std::vector<float>> grads;
         for (uint32_t t = 0; t < 3; ++t) grads.push_back(rltest::randomVector(count, count + 10 + t, -0.1f, 0.1f));
         const std::vector<float> lrs = {0.01f, 0.02f, 0.005f};
-        auto want = runSteps(cpu, rig, start, grads, lrs);
+        auto want = runSteps(cpu, reference, start, grads, lrs);
         auto got = runSteps(*vk, rig, start, grads, lrs);
         RL_EXPECT_CLOSE(got.stateA, want.stateA, 1e-7, 1e-5, "state A, " << what);
         RL_EXPECT_CLOSE(got.stateB, want.stateB, 1e-7, 1e-5, "state B, " << what);

@@ -226,16 +226,17 @@ class TestRouting : public QObject {
     struct Case {
       uint32_t N, E, k, C, D;
       TensorId slot = 0, assign = 0, x = 0, xe = 0, dxe = 0, dx = 0, dxAcc = 0, oe = 0, wt = 0, y = 0, dy = 0,
-               doe = 0, dwt = 0, doeFused = 0, dwtFused = 0;
+               doe = 0, dwt = 0, doeFused = 0, dwtFused = 0, doeAct = 0, dwtAct = 0;
+      Activation act = Activation::None;  // folded into the second fused op
     };
     Bench b;
     std::vector<Case> cases;
-    const uint32_t widths[] = {1, 3, 16, 33};
+    const uint32_t widths[] = {1, 3, 16, 33, 32};  // 16 and 32: the vec4 combine shaders
     uint32_t seed = 300;
     for (uint32_t N : tokenCounts())
       for (auto [E, k] : expertChoicePairs())
         for (uint32_t C : {std::max(1u, (N * k + E - 1) / E / 2), N}) {  // drops, and does not
-          Case c{N, E, k, C, widths[cases.size() % 4]};
+          Case c{N, E, k, C, widths[cases.size() % 5]};
           const uint32_t S = E * C, D = c.D;
           const std::string p = "c" + std::to_string(cases.size()) + ".";
           TensorId idx = b.i32(p + "idx", {N, k});
@@ -254,6 +255,10 @@ class TestRouting : public QObject {
           c.dwt = b.f32(p + "dwt", {N, k});
           c.doeFused = b.f32(p + "doe_fused", {S, D});
           c.dwtFused = b.f32(p + "dwt_fused", {N, k});
+          c.doeAct = b.f32(p + "doe_act", {S, D});
+          c.dwtAct = b.f32(p + "dwt_act", {N, k});
+          const Activation folded[] = {Activation::Relu, Activation::Tanh, Activation::Sigmoid};
+          c.act = folded[cases.size() % 3];
           b.set(idx, skewedChoices(N, E, k, seed++));
           b.set(c.x, randomVector(size_t(N) * D, seed++));
           b.set(c.dxe, randomVector(size_t(S) * D, seed++));
@@ -280,6 +285,11 @@ class TestRouting : public QObject {
                                                          c.dwtFused, cp);
           if (cases.size() % 2) P.append("fwd", std::make_unique<PinnedVariant>(std::move(fused), DeviceClass::Gpu));
           else P.append("fwd", std::move(fused));
+          // The same with the experts' output activation folded in (the other grid).
+          auto withAct = std::make_unique<CombineBackward>(P, c.dy, c.oe, c.slot, c.assign, c.wt, c.doeAct, c.dwtAct,
+                                                           cp, c.act);
+          if (cases.size() % 2 == 0) P.append("fwd", std::make_unique<PinnedVariant>(std::move(withAct), DeviceClass::Gpu));
+          else P.append("fwd", std::move(withAct));
           cases.push_back(c);
         }
     CpuBackend cpu;
@@ -289,7 +299,7 @@ class TestRouting : public QObject {
     b.load(*vk);
     // Outputs start as garbage, so a kernel that skips an element is caught.
     for (const Case& c : cases)
-      for (TensorId t : {c.xe, c.dx, c.y, c.doe, c.dwt, c.doeFused, c.dwtFused}) {
+      for (TensorId t : {c.xe, c.dx, c.y, c.doe, c.dwt, c.doeFused, c.dwtFused, c.doeAct, c.dwtAct}) {
         std::vector<float> junk(b.program.info(t).count, 12345.f);
         cpu.writeTensor(b.program, t, junk);
         vk->writeTensor(b.program, t, junk);
@@ -322,7 +332,28 @@ class TestRouting : public QObject {
         const double tol = be == &cpu ? 0.0 : 1e-6;
         RL_EXPECT_CLOSE(b.f(*be, c.doeFused), b.f(*be, c.doe), tol + 1e-30, tol, on + ": fused combine backward, experts");
         RL_EXPECT_CLOSE(b.f(*be, c.dwtFused), b.f(*be, c.dwt), tol + 1e-30, tol, on + ": fused combine backward, weights");
+        // Folded output activation: doe times act'(oe) from the output (ReLU [oe > 0], tanh 1 - oe^2,
+        // sigmoid oe (1 - oe)) in occupied slots; dwt unchanged. A product more, so 2e-6.
+        const auto oe = b.f(*be, c.oe), plain = b.f(*be, c.doeFused);
+        std::vector<float> want = b.f(*be, c.doeAct);  // empty slots: whatever the op left (compared below)
+        for (size_t s = 0; s < assign.size(); ++s)
+          if (assign[s] >= 0)
+            for (uint32_t d = 0; d < c.D; ++d) {
+              const float o = oe[s * c.D + d];
+              const float g = c.act == Activation::Relu ? (o > 0.f ? 1.f : 0.f)
+                              : c.act == Activation::Tanh ? 1.f - o * o : o * (1.f - o);
+              want[s * c.D + d] = plain[s * c.D + d] * g;
+            }
+        RL_EXPECT_CLOSE(b.f(*be, c.doeAct), want, 2e-6, 2e-6,
+                        on + ": combine backward with the output activation folded in (act " << int(c.act) << ")");
+        RL_EXPECT_CLOSE(b.f(*be, c.dwtAct), b.f(*be, c.dwtFused), tol + 1e-30, tol, on + ": ... its weights");
       }
+      // Empty slots stay as they were (12345) with the activation folded in too.
+      const auto doeAct = b.f(*vk, c.doeAct);
+      for (size_t s = 0; s < assign.size(); ++s)
+        if (assign[s] < 0)
+          for (uint32_t d = 0; d < c.D; ++d)
+            QVERIFY2(doeAct[s * c.D + d] == 12345.f, (what + ": empty slot written (activation folded)").c_str());
     }
     qInfo("dispatch/combine parity: %zu cases", cases.size());
   }
