@@ -5,6 +5,7 @@
 // refused for next-token prediction with their spec path.
 #include "test_support.h"
 
+#include <map>
 #include <set>
 
 #include "metrics/routing_metrics.h"
@@ -375,6 +376,32 @@ class TestTransformerTraining : public QObject {
     qInfo("%s: largest gradient difference %.3g of the largest gradient %.3g; loss %.7f vs %.7f",
           toName(TokenRouterType(type)).c_str(), worst, scale, mc.loss, mv.loss);
     RL_EXPECT_CLOSE(gv, gc, 1e-4 * scale, 1e-3, "parameter gradients (vulkan vs cpu)");
+  }
+
+  // Export / import per router: hash and task layers have no router tensor, Soft MoE's has one row
+  // per slot column (docs/weights.md); importing gives the same predictions and routing.
+  void weightsRoundTripPerRouter_data() { routerRows(); }
+  void weightsRoundTripPerRouter() {
+    QFETCH(int, type);
+    const TokenRouterType t = TokenRouterType(type);
+    Spec spec = routerSpec(t);
+    spec.model.transformer.layers[0].router.slotsPerExpert = 2;  // soft_moe: [E S, D] = [8, 32]
+    Session a(spec, cpu());
+    for (int i = 0; i < 5; ++i) a.step();
+    std::map<std::string, std::vector<int64_t>> shapes;
+    for (const auto& w : a.exportWeights()) shapes[w.name] = std::vector<int64_t>(w.shape.begin(), w.shape.end());
+    const bool fixed = t == TokenRouterType::Hash || t == TokenRouterType::Task;
+    QCOMPARE(shapes.count("layers.0.moe.router.weight"), size_t(fixed ? 0 : 1));
+    if (t == TokenRouterType::SoftMoe) {
+      QCOMPARE(shapes["layers.0.moe.router.weight"], (std::vector<int64_t>{8, 32}));
+      QCOMPARE(shapes["layers.1.moe.router.weight"], (std::vector<int64_t>{4, 32}));
+    }
+    QVERIFY(shapes.count("layers.1.moe.experts.3.fc2.bias"));
+    Session b(spec, cpu());
+    b.importWeights(a.exportWeights());
+    const Probe pa = a.probe(), pb = b.probe();
+    QCOMPARE(pb.prediction, pa.prediction);
+    for (size_t l = 0; l < pa.layers.size(); ++l) QCOMPARE(pb.layers[l].idx, pa.layers[l].idx);
   }
 
   void taskVsLearnedPresetShowsItsContrast() {
