@@ -257,8 +257,9 @@ class TestModelGradients : public QObject {
 
   // Layer 0 uses each of the other token routers (layer 1 stays dense): hash (ids), task (group
   // ids; tokens of task 0 overflow expert 0's capacity), expert choice (some tokens taken by no
-  // expert, others by several) and Soft MoE (2 slots per expert). Hash, task and expert choice
-  // are piecewise constant in their choices: steps that change them are skipped, as above.
+  // expert, others by several) and Soft MoE (2 slots per expert), the learned two with jitter.
+  // Hash, task and expert choice are piecewise constant in their choices: steps that change them
+  // are skipped, as above.
   void transformerRoutersMatchFiniteDifferences_data() {
     QTest::addColumn<int>("type");
     for (TokenRouterType t : {TokenRouterType::Hash, TokenRouterType::Task, TokenRouterType::ExpertChoice,
@@ -275,6 +276,7 @@ class TestModelGradients : public QObject {
     r.capacityFactor = 1.0;           // hash / task: C = 4 of 12 tokens; expert choice: 4 tokens per expert
     r.slotsPerExpert = 2;
     if (fixed) r.temperature = 1.0;
+    if (!fixed) r.jitter = 0.2;  // the learned routers' jittered input (the noise is fixed by step and seed)
     checkTransformerTape(spec, r.type != TokenRouterType::SoftMoe);
   }
 };
