@@ -26,16 +26,33 @@
 #include "ops/route_gate_backward.h"
 #include "ops/router_stats.h"
 #include "ops/token_embedding.h"
+#include "ops/token_route_expert_choice.h"
+#include "ops/token_route_hash.h"
+#include "ops/token_route_soft_moe.h"
+#include "ops/token_route_stats.h"
+#include "ops/token_route_task.h"
 #include "spec/spec_names.h"
 
 namespace rl {
 
 int tokenK(const TokenRouterSpec& r, int experts) {
-  return r.type == TokenRouterType::Dense ? experts : r.k;
+  switch (r.type) {
+    case TokenRouterType::TokenChoice: return r.k;
+    case TokenRouterType::Hash:
+    case TokenRouterType::Task: return 1;
+    default: return experts;  // dense; expert choice and Soft MoE report k = E tables
+  }
 }
 
-int tokenCapacity(const TokenRouterSpec& r, int experts, int n) {
-  if (r.type == TokenRouterType::Dense || r.capacityFactor <= 0) return n;
+int tokenCapacity(const TokenRouterSpec& r, int experts, int n, int sequences) {
+  switch (r.type) {
+    case TokenRouterType::Dense: return n;
+    case TokenRouterType::SoftMoe: return r.slotsPerExpert * sequences;
+    case TokenRouterType::ExpertChoice:
+      return static_cast<int>(expertChoiceCapacity(r.capacityFactor, uint32_t(n), uint32_t(experts)));
+    default: break;
+  }
+  if (r.capacityFactor <= 0) return n;
   const int c = static_cast<int>(std::ceil(r.capacityFactor * n * tokenK(r, experts) / experts));
   return std::clamp(c, 1, n);
 }
@@ -48,16 +65,18 @@ uint32_t u(int v) { return static_cast<uint32_t>(v); }
 
 std::string layerPath(size_t l) { return "model.transformer.layers[" + std::to_string(l) + "]"; }
 
-// The MLP routing ops' gate type for a token router (only the types built here).
+// The MLP routing ops' gate type for a token router with a gate (token_choice, dense).
 RouterType gateType(const TokenRouterSpec& r) {
   return r.type == TokenRouterType::Dense ? RouterType::Dense : RouterType::TopK;
 }
+
+bool learnedRouter(TokenRouterType t) { return t != TokenRouterType::Hash && t != TokenRouterType::Task; }
 
 struct LayerNormTensors { TensorId weight, bias; };
 struct BlockParams {
   LayerNormTensors ln1, ln2;
   TensorId inW, inB, outW, outB;      // attention projections
-  TensorId router;                    // [E, D]
+  TensorId router = 0;                // [E, D] (Soft MoE: [E S, D]); none for hash and task
   TensorId fc1W, fc1B, fc2W, fc2B;    // grouped experts: [E,W,D], [E,W], [E,D,W], [E,D]
 };
 
@@ -92,9 +111,13 @@ class TransformerBuilder {
     if (t_.layers.empty()) throw std::invalid_argument("model.transformer.layers: needs at least one layer");
     for (size_t l = 0; l < t_.layers.size(); ++l) {
       const TokenRouterType type = t_.layers[l].router.type;
-      if (type != TokenRouterType::TokenChoice && type != TokenRouterType::Dense)
+      // Also refused by spec validation; kept here for programs built without it.
+      if (t_.task == SequenceTask::NextToken && (type == TokenRouterType::ExpertChoice || type == TokenRouterType::SoftMoe))
         throw std::invalid_argument(layerPath(l) + ".router.type: " + toName(type) +
-                                    " is not built yet (token_choice and dense are)");
+                                    " is not causal (a token's output depends on later tokens), so it cannot "
+                                    "predict the next token");
+      if (t_.layers[l].experts > int(TokenRouteStats::kThreads))
+        throw std::invalid_argument(layerPath(l) + ".experts: at most " + std::to_string(TokenRouteStats::kThreads));
     }
   }
 
@@ -126,7 +149,10 @@ class TransformerBuilder {
       b.outW = param(p + "attn.out_proj.weight", {u(D_), u(D_)}, D_, ParamInit::Uniform);
       b.outB = param(p + "attn.out_proj.bias", {u(D_)}, D_, ParamInit::Uniform);
       b.ln2 = layerNormParams(p + "ln2");
-      b.router = param(p + "moe.router.weight", {u(E), u(D_)}, D_, ParamInit::Uniform);
+      // Soft MoE: one router row per slot column j = e S + s (the paper's Phi, transposed).
+      const int routerRows = L.router.type == TokenRouterType::SoftMoe ? E * L.router.slotsPerExpert : E;
+      if (learnedRouter(L.router.type))
+        b.router = param(p + "moe.router.weight", {u(routerRows), u(D_)}, D_, ParamInit::Uniform);
       b.fc1W = param(p + "moe.experts.fc1.weight", {u(E), u(W), u(D_)}, D_, ParamInit::Uniform, E);
       b.fc1B = param(p + "moe.experts.fc1.bias", {u(E), u(W)}, D_, ParamInit::Uniform, E);
       b.fc2W = param(p + "moe.experts.fc2.weight", {u(E), u(D_), u(W)}, W, ParamInit::Uniform, E);
@@ -272,44 +298,69 @@ class TransformerBuilder {
     return residual("layers." + std::to_string(l) + ".attn_residual", x, a, N);
   }
 
-  // The MoE feed-forward block over the N token rows, with the MLP MoE layer's routing ops.
-  TensorId moeFeedForward(size_t l, TensorId x, int N, MoeTensors& mt) {
+  // The MoE feed-forward block over the N = B T token rows. Every router fills the layer's
+  // MoeTensors (the tables and metrics the Session reads; see token_route_stats.h for the routers
+  // without a gate).
+  TensorId moeFeedForward(size_t l, TensorId x, int B, MoeTensors& mt) {
     const TransformerLayerSpec& L = t_.layers[l];
     const TokenRouterSpec& r = L.router;
-    const BlockParams& w = blocks_[l];
-    const int E = L.experts, W = L.expertWidth, k = tokenK(r, E), C = tokenCapacity(r, E, N);
+    const int N = B * T_, E = L.experts, k = tokenK(r, E), C = tokenCapacity(r, E, N, B);
     MoeLayerInfo& info = m_.moeLayers[l];
     (training_ ? info.capacity : info.evalCapacity) = C;
     const std::string p = "layers." + std::to_string(l) + ".moe";
-    const uint32_t jitterStream = 100 + u(int(l)), noiseStream = 200 + u(int(l));
 
-    TensorId h = layerNorm("layers." + std::to_string(l) + ".ln2", x, w.ln2, N);
-    TensorId rin = h;
-    if (training_ && r.jitter > 0) {
-      rin = act(p + ".router_in", {u(N), u(D_)});
-      const JitterParams jp{u(N * D_), static_cast<float>(r.jitter), jitterStream, 0};
-      emit(std::make_unique<JitterForward>(prog(), h, m_.globals, rin, jp));
-      onBackward([=, this] {
-        auto [dh, acc] = gradTarget(h);
-        JitterParams q = jp;
-        q.accumulate = acc;
-        emit(std::make_unique<JitterBackward>(prog(), gradOf(rin), m_.globals, dh, q));
-      });
+    TensorId h = layerNorm("layers." + std::to_string(l) + ".ln2", x, blocks_[l].ln2, N);
+    mt.probs = act(p + ".probs", {u(N), u(E)});
+    mt.idx = act(p + ".idx", {u(N), u(k)}, DType::I32);
+    mt.wt = act(p + ".wt", {u(N), u(k)});
+    mt.slot = act(p + ".slot", {u(N), u(k)}, DType::I32);
+    mt.load = act(p + ".load", {u(E)});
+    mt.importance = act(p + ".importance", {u(E)});
+    mt.scalars = act(p + ".stats", {4});
+    TensorId y = 0;
+    switch (r.type) {
+      case TokenRouterType::TokenChoice:
+      case TokenRouterType::Dense: y = experts(l, h, N, gateRoute(l, h, N, C, mt), mt); break;
+      case TokenRouterType::Hash:
+      case TokenRouterType::Task: y = experts(l, h, N, fixedRoute(l, B, C, mt), mt); break;
+      case TokenRouterType::ExpertChoice: y = experts(l, h, N, expertChoiceRoute(l, h, N, C, mt), mt); break;
+      case TokenRouterType::SoftMoe: y = softMoe(l, h, B, mt); break;
     }
+    return residual("layers." + std::to_string(l) + ".moe_residual", x, y, N);
+  }
+
+  // The router's input: h, or h with multiplicative jitter while training.
+  TensorId routerInput(size_t l, TensorId h, int N) {
+    const TokenRouterSpec& r = t_.layers[l].router;
+    if (!training_ || r.jitter <= 0) return h;
+    const std::string p = "layers." + std::to_string(l) + ".moe";
+    TensorId rin = act(p + ".router_in", {u(N), u(D_)});
+    const JitterParams jp{u(N * D_), static_cast<float>(r.jitter), 100 + u(int(l)), 0};
+    emit(std::make_unique<JitterForward>(prog(), h, m_.globals, rin, jp));
+    onBackward([=, this] {
+      auto [dh, acc] = gradTarget(h);
+      JitterParams q = jp;
+      q.accumulate = acc;
+      emit(std::make_unique<JitterBackward>(prog(), gradOf(rin), m_.globals, dh, q));
+    });
+    return rin;
+  }
+
+  // Token choice and dense: the MLP MoE layer's gate, capacity assignment and statistics.
+  TensorId gateRoute(size_t l, TensorId h, int N, int C, const MoeTensors& mt) {
+    const TokenRouterSpec& r = t_.layers[l].router;
+    const BlockParams& w = blocks_[l];
+    const int E = t_.layers[l].experts, k = tokenK(r, E);
+    const std::string p = "layers." + std::to_string(l) + ".moe";
+    const uint32_t noiseStream = 200 + u(int(l));
+    TensorId rin = routerInput(l, h, N);
     // One dispatch for the router chain when the batch is small enough (see route_fused.h).
     const bool fuseChain = RouteFused::fits(u(N), u(E), u(k), 0);
     const bool fuseLogits = fuseChain && RouteFused::fits(u(N), u(E), u(k), u(D_));
     TensorId logits = linear(p + ".router", rin, w.router, w.router, false, 1, N, D_, E, Activation::None,
                              kNoRowMask, !fuseLogits);
-    mt.probs = act(p + ".probs", {u(N), u(E)});
     TensorId gateLogits = act(p + ".gate_logits", {u(N), u(E)});
-    mt.idx = act(p + ".idx", {u(N), u(k)}, DType::I32);
-    mt.wt = act(p + ".wt", {u(N), u(k)});
-    mt.slot = act(p + ".slot", {u(N), u(k)}, DType::I32);
     TensorId slotAssign = act(p + ".slot_assign", {u(E * C)}, DType::I32);
-    mt.load = act(p + ".load", {u(E)});
-    mt.importance = act(p + ".importance", {u(E)});
-    mt.scalars = act(p + ".stats", {4});
     const uint32_t type = static_cast<uint32_t>(gateType(r));
     const float temperature = static_cast<float>(r.temperature);
     const float auxCoef = static_cast<float>(r.auxLossCoef), zCoef = static_cast<float>(r.zLossCoef);
@@ -332,7 +383,55 @@ class TransformerBuilder {
       emit(std::make_unique<RouteGateBackward>(prog(), gradOf(mt.wt), mt.probs, gateLogits, mt.idx, mt.wt, logits,
                                                m_.globals, mt.load, dlogits, dlogits, gb));
     });
+    return slotAssign;
+  }
 
+  // Hash (by token id, salt = layer index) and task (by the sequence's group id): k = 1, fixed,
+  // then the token-choice capacity assignment. Nothing to learn, so no backward.
+  TensorId fixedRoute(size_t l, int B, int C, const MoeTensors& mt) {
+    const int N = B * T_, E = t_.layers[l].experts;
+    const std::string p = "layers." + std::to_string(l) + ".moe";
+    if (t_.layers[l].router.type == TokenRouterType::Hash)
+      emit(std::make_unique<TokenRouteHash>(prog(), phaseIds_, mt.idx, mt.wt, HashRouteParams{u(N), u(E), u(int(l))}));
+    else
+      emit(std::make_unique<TokenRouteTask>(prog(), phaseGroup_, mt.idx, mt.wt, TaskRouteParams{u(N), u(E), u(T_)}));
+    TensorId slotAssign = act(p + ".slot_assign", {u(E * C)}, DType::I32);
+    emit(std::make_unique<RouteAssign>(prog(), mt.idx, mt.slot, slotAssign, AssignParams{u(N), u(E), 1u, u(C)}));
+    emit(std::make_unique<TokenRouteStats>(prog(), mt.probs, mt.probs, mt.idx, mt.slot, mt.wt, mt.load, mt.importance,
+                                           mt.scalars, TokenRouteStatsParams{u(N), u(E), 1u, uint32_t(TokenRouteStatsMode::Fixed)}));
+    return slotAssign;
+  }
+
+  // Expert choice: every expert takes its C best-scoring tokens; the tables are token choice's with k = E.
+  TensorId expertChoiceRoute(size_t l, TensorId h, int N, int C, const MoeTensors& mt) {
+    const TokenRouterSpec& r = t_.layers[l].router;
+    const int E = t_.layers[l].experts;
+    const std::string p = "layers." + std::to_string(l) + ".moe";
+    TensorId rin = routerInput(l, h, N);
+    TensorId logits = linear(p + ".router", rin, blocks_[l].router, blocks_[l].router, false, 1, N, D_, E,
+                             Activation::None);
+    TensorId slotAssign = act(p + ".slot_assign", {u(E * C)}, DType::I32);
+    TensorId count = act(p + ".taken_by", {u(N)}, DType::I32);
+    const ExpertChoiceParams ep{u(N), u(E), u(C), static_cast<float>(r.temperature)};
+    emit(std::make_unique<ExpertChoiceForward>(prog(), logits, mt.probs, slotAssign, mt.slot, mt.wt, count, ep));
+    emit(std::make_unique<TokenRouteStats>(prog(), mt.probs, mt.probs, mt.idx, mt.slot, mt.wt, mt.load, mt.importance,
+                                           mt.scalars,
+                                           TokenRouteStatsParams{u(N), u(E), 1u, uint32_t(TokenRouteStatsMode::ExpertChoice)}));
+    // Runs after the combine backward has written d(wt), before the router linear's backward.
+    onBackward([=, this] {
+      emit(std::make_unique<ExpertChoiceBackward>(prog(), gradOf(mt.wt), mt.probs, mt.slot,
+                                                  writtenGrad(logits, "expert choice"), ep));
+    });
+    return slotAssign;
+  }
+
+  // The experts over the slots a token-level router filled: dispatch, the grouped expert MLPs
+  // (row mask = slotAssign), combine with the gate weights. k and C as the router's tables.
+  TensorId experts(size_t l, TensorId h, int N, TensorId slotAssign, const MoeTensors& mt) {
+    const TransformerLayerSpec& L = t_.layers[l];
+    const BlockParams& w = blocks_[l];
+    const int E = L.experts, W = L.expertWidth, k = tokenK(L.router, E), C = tokenCapacity(L.router, E, N);
+    const std::string p = "layers." + std::to_string(l) + ".moe";
     TensorId xe = act(p + ".xe", {u(E * C), u(D_)});
     const DispatchParams dp{u(N), u(D_), u(E * C), u(k), 0};
     emit(std::make_unique<DispatchForward>(prog(), h, slotAssign, xe, dp));
@@ -348,10 +447,46 @@ class TransformerBuilder {
     const CombineParams cp{u(N), u(D_), u(k), u(E * C)};
     emit(std::make_unique<CombineForward>(prog(), oe, mt.slot, mt.wt, y, cp));
     onBackward([=, this] {
+      // Hash and task routing write a d(wt) nobody reads (their weights are fixed).
       emit(std::make_unique<CombineBackward>(prog(), gradOf(y), oe, mt.slot, slotAssign, mt.wt,
                                              writtenGrad(oe, "combine"), writtenGrad(mt.wt, "combine"), cp));
     });
-    return residual("layers." + std::to_string(l) + ".moe_residual", x, y, N);
+    return y;
+  }
+
+  // Soft MoE: every expert's S slots per sequence take softmax-weighted mixtures of the sequence's
+  // tokens, and every token takes a softmax-weighted mixture of the slot outputs (token_route_soft_moe.h).
+  TensorId softMoe(size_t l, TensorId h, int B, const MoeTensors& mt) {
+    const TransformerLayerSpec& L = t_.layers[l];
+    const BlockParams& w = blocks_[l];
+    const int N = B * T_, E = L.experts, W = L.expertWidth, S = L.router.slotsPerExpert, J = E * S, M = B * S;
+    const std::string p = "layers." + std::to_string(l) + ".moe";
+    TensorId rin = routerInput(l, h, N);
+    TensorId logits = linear(p + ".router", rin, w.router, w.router, false, 1, N, D_, J, Activation::None);
+    TensorId dispatchW = act(p + ".dispatch_w", {u(N), u(J)});
+    TensorId combineW = act(p + ".combine_w", {u(N), u(J)});
+    TensorId xs = act(p + ".xs", {u(E * M), u(D_)});
+    const SoftMoeParams sp{u(B), u(T_), u(E), u(S), u(D_), static_cast<float>(L.router.temperature), 0u, 1u};
+    emit(std::make_unique<SoftMoeDispatchForward>(prog(), logits, h, dispatchW, combineW, xs, sp));
+    emit(std::make_unique<TokenRouteStats>(prog(), mt.probs, combineW, mt.idx, mt.slot, mt.wt, mt.load, mt.importance,
+                                           mt.scalars, TokenRouteStatsParams{u(N), u(E), u(S), uint32_t(TokenRouteStatsMode::Soft)}));
+    // Runs after the expert linears' backward has written d(xs); adds to the combine's d(logits).
+    onBackward([=, this] {
+      auto [dh, acc] = gradTarget(h);
+      SoftMoeParams q = sp;
+      q.accumulateDx = acc;
+      q.accumulateDlogits = 1;
+      emit(std::make_unique<SoftMoeDispatchBackward>(prog(), gradOf(xs), h, xs, dispatchW, dh, gradOf(logits), q));
+    });
+    TensorId hidden = linear(p + ".experts.fc1", xs, w.fc1W, w.fc1B, true, E, M, D_, W, t_.activation);
+    TensorId ys = linear(p + ".experts.fc2", hidden, w.fc2W, w.fc2B, true, E, M, W, D_, Activation::None);
+    TensorId y = act(p + ".y", {u(N), u(D_)});
+    emit(std::make_unique<SoftMoeCombineForward>(prog(), ys, combineW, y, sp));
+    onBackward([=, this] {
+      emit(std::make_unique<SoftMoeCombineBackward>(prog(), gradOf(y), ys, y, combineW, writtenGrad(ys, "soft combine"),
+                                                    writtenGrad(logits, "soft combine"), sp));
+    });
+    return y;
   }
 
   void emitPhase(const std::string& phase, int B, bool training, PhaseTensors& pt) {
@@ -365,6 +500,8 @@ class TransformerBuilder {
     pt.ids = prog().add(phase + ".ids", {u(N)}, Role::Input, DType::I32);
     pt.group = prog().add(phase + ".group", {u(B)}, Role::Input, DType::I32);
     pt.labels = prog().add(phase + ".labels", {u(classify ? B : N)}, Role::Input, DType::I32);
+    phaseIds_ = pt.ids;
+    phaseGroup_ = pt.group;
     pt.x = pt.ids;          // the MLP fields name the same inputs, so nothing reads a stale id
     pt.target = pt.labels;
     if (training) emit(std::make_unique<Fill>(prog(), gradRange(), 0.0f));
@@ -387,7 +524,7 @@ class TransformerBuilder {
     for (size_t l = 0; l < t_.layers.size(); ++l) {
       x = attention(l, x, B);
       MoeTensors mt;
-      x = moeFeedForward(l, x, N, mt);
+      x = moeFeedForward(l, x, B, mt);
       pt.moe.push_back(mt);
     }
     TensorId f = layerNorm("ln_f", x, lnF_, N);
@@ -433,6 +570,7 @@ class TransformerBuilder {
 
   std::string phase_;
   bool training_ = false;
+  TensorId phaseIds_ = 0, phaseGroup_ = 0;  // this phase's token ids [N] and sequence groups [B]
   std::map<TensorId, TensorId> grad_;
   std::vector<std::function<void()>> tape_;
 };

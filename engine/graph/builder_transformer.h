@@ -16,14 +16,17 @@ namespace rl {
 
 // shape.inputDim must be the sequence length T and shape.outputDim the classes (sequence
 // classification) or V (next token); evalBatch counts sequences. Throws std::invalid_argument
-// naming the spec path for what cannot be built (e.g. a router type whose ops are not built yet).
+// naming the spec path for what cannot be built.
 BuiltModel buildTransformer(const Spec& spec, const ModelShape& shape, int evalBatch);
 
-// Capacity per expert of a token router over n token rows: token_choice ceil(cf n k / E) clamped
-// to [1, n] (no limit when cf <= 0); dense: n.
-int tokenCapacity(const TokenRouterSpec& router, int experts, int n);
+// Capacity per expert of a token router over n token rows of `sequences` sequences: token_choice,
+// hash and task ceil(cf n k / E) clamped to [1, n] (no limit when cf <= 0); expert_choice
+// ceil(cf n / E) clamped to [1, n] (every expert fills exactly this many); dense: n; soft_moe: the
+// slots an expert gets, slots_per_expert * sequences.
+int tokenCapacity(const TokenRouterSpec& router, int experts, int n, int sequences = 1);
 
-// Experts each token is sent to: k for token_choice, every expert for dense.
+// Width of the per-token routing tables (idx, wt, slot): k for token_choice, 1 for hash and task,
+// E for dense, expert_choice (column e = expert e) and soft_moe.
 int tokenK(const TokenRouterSpec& router, int experts);
 
 }  // namespace rl

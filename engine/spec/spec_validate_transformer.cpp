@@ -23,6 +23,14 @@ void checkTokenRouter(Problems& p, const std::string& at, const TokenRouterSpec&
   p.nonNegative(at + ".z_loss_coef", r.zLossCoef);
   if (!learned && (r.auxLossCoef > 0 || r.zLossCoef > 0 || r.jitter > 0))
     p.add(at + ".type", toName(r.type) + " routing is fixed: jitter, aux_loss_coef and z_loss_coef must be 0");
+  // Expert choice balances load by construction and Soft MoE drops nothing: neither has a
+  // load-balancing loss, and their ops compute no router z-loss (token_route_expert_choice.h,
+  // token_route_soft_moe.h), so a coefficient would silently do nothing.
+  const bool gated = r.type == TokenRouterType::TokenChoice || r.type == TokenRouterType::Dense;
+  if (learned && !gated && r.auxLossCoef > 0)
+    p.add(at + ".aux_loss_coef", toName(r.type) + " routing has no load-balancing loss: must be 0");
+  if (learned && !gated && r.zLossCoef > 0)
+    p.add(at + ".z_loss_coef", toName(r.type) + " routing has no router z-loss: must be 0");
 }
 
 }  // namespace
@@ -46,6 +54,12 @@ void checkTransformerModel(Problems& p, const Spec& spec) {
     p.intRange(at + ".experts", L.experts, 1, kMaxExperts);
     p.intRange(at + ".expert_width", L.expertWidth, 1, kMaxWidth);
     checkTokenRouter(p, at + ".router", L.router, L.experts);
+    // Both choose among all tokens of a sequence at once, so a token's output depends on later
+    // tokens (see token_route_expert_choice.h, token_route_soft_moe.h): next-token prediction would leak.
+    if (t.task == SequenceTask::NextToken &&
+        (L.router.type == TokenRouterType::ExpertChoice || L.router.type == TokenRouterType::SoftMoe))
+      p.add(at + ".router.type", toName(L.router.type) + " is not causal (a token's output depends on later tokens "
+                                 "of its sequence), so it cannot be used with next_token");
     if (L.router.type == TokenRouterType::Task && spec.data.kind == "multi_task" && L.experts < spec.data.tasks)
       p.add(at + ".experts", "task routing needs one expert per task (" + std::to_string(spec.data.tasks) + " tasks, " +
                                  std::to_string(L.experts) + " experts)");

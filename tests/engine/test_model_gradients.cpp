@@ -6,6 +6,7 @@
 
 #include "graph/builder.h"
 #include "ops/globals.h"
+#include "spec/spec_names.h"
 
 using namespace rl;
 
@@ -82,6 +83,90 @@ double totalLoss(CpuBackend& b, const BuiltModel& m) {
     loss += s[0] + s[1];  // aux + z
   }
   return loss;
+}
+
+// Central finite differences of the total loss against the tape, over every parameter element of
+// a Transformer built from `spec` (B 3, T 4, V 7); steps that change any layer's routing tables are
+// skipped (the loss is piecewise there). layer0Drops: layer 0's capacity must drop something.
+void checkTransformerTape(const Spec& spec, bool layer0Drops) {
+  const bool perToken = spec.model.transformer.task == SequenceTask::NextToken;
+  const int B = 3, T = 4, V = 7, classes = 4;
+  BuiltModel m = buildModel(spec, ModelShape{T, perToken ? V : classes, true}, B);
+  CpuBackend b;
+  b.load(m.program);
+  const Program& p = m.program;
+  uint32_t seed = 21;
+  for (const ParamInfo& info : m.params) {
+    std::vector<float> v = rltest::randomVector(p.info(info.id).count, seed++, -0.8f, 0.8f);
+    if (info.init == ParamInit::Ones)
+      for (float& x : v) x += 1.f;  // layer-norm gains around 1
+    b.writeTensor(p, info.id, v);
+  }
+  b.writeTensor(p, m.train.ids, std::vector<int32_t>{1, 4, 6, 0, 2, 2, 5, 3, 6, 1, 0, 4});
+  b.writeTensor(p, m.train.group, std::vector<int32_t>{0, 1, 0});
+  if (perToken)  // -1: not scored
+    b.writeTensor(p, m.train.labels, std::vector<int32_t>{4, 6, 0, -1, 2, 5, 3, -1, -1, 0, 4, 2});
+  else
+    b.writeTensor(p, m.train.labels, std::vector<int32_t>{3, 0, 2});
+  Globals g;
+  g.step = 1;
+  g.seed = 5;
+  g.lr = 0.f;
+  g.train = 1;
+  b.write(p.info(m.globals).offset, &g, 4);
+
+  totalLoss(b, m);
+  std::vector<float> grads(p.paramWords);
+  b.read(p.gradBegin, grads.data(), p.paramWords);
+  auto routing = [&] {  // every layer's choices and capacity slots: piecewise constant
+    std::vector<int32_t> r;
+    for (const MoeTensors& t : m.train.moe) {
+      for (TensorId id : {t.idx, t.slot}) {
+        auto v = b.readTensor<int32_t>(p, id);
+        r.insert(r.end(), v.begin(), v.end());
+      }
+    }
+    return r;
+  };
+  const std::vector<int32_t> before = routing();
+  if (layer0Drops) {
+    int dropped = 0;
+    for (int32_t s : b.readTensor<int32_t>(p, m.train.moe[0].slot)) dropped += s < 0;
+    QVERIFY2(dropped > 0, "the capacity limit should drop some choices in layer 0");
+  }
+
+  const float h = 1e-3f;
+  int checked = 0, skipped = 0;
+  for (const ParamInfo& info : m.params) {
+    const TensorInfo& t = p.info(info.id);
+    auto values = b.readTensor<float>(p, info.id);
+    for (size_t i = 0; i < values.size(); ++i) {
+      auto probe = [&](float delta) {
+        auto v = values;
+        v[i] += delta;
+        b.writeTensor(p, info.id, v);
+        const double loss = totalLoss(b, m);
+        return std::make_pair(loss, routing() == before);
+      };
+      const auto [up, sameUp] = probe(h);
+      const auto [down, sameDown] = probe(-h);
+      b.writeTensor(p, info.id, values);
+      if (!sameUp || !sameDown) {
+        ++skipped;
+        continue;
+      }
+      const double fd = (up - down) / (2.0 * h);
+      const double an = grads[t.offset - p.paramBegin + i];
+      if (std::abs(fd - an) > 2e-3 + 2e-2 * std::abs(fd)) {
+        QFAIL(qPrintable(QString("%1[%2]: tape %3, finite difference %4 (h %5)")
+                             .arg(QString::fromStdString(info.name)).arg(i).arg(an).arg(fd).arg(h)));
+      }
+      ++checked;
+    }
+  }
+  qInfo("checked %d parameter elements, skipped %d whose step changed the routing", checked, skipped);
+  QVERIFY(checked > 500);
+  QVERIFY(skipped * 10 < checked);
 }
 
 }  // namespace
@@ -170,83 +255,32 @@ class TestModelGradients : public QObject {
   }
   void transformerTapeMatchesFiniteDifferences() {
     QFETCH(int, task);
-    const Spec spec = transformerSpec(SequenceTask(task));
-    const bool perToken = SequenceTask(task) == SequenceTask::NextToken;
-    const int B = 3, T = 4, V = 7, classes = 4;
-    BuiltModel m = buildModel(spec, ModelShape{T, perToken ? V : classes, true}, B);
-    CpuBackend b;
-    b.load(m.program);
-    const Program& p = m.program;
-    uint32_t seed = 21;
-    for (const ParamInfo& info : m.params) {
-      std::vector<float> v = rltest::randomVector(p.info(info.id).count, seed++, -0.8f, 0.8f);
-      if (info.init == ParamInit::Ones)
-        for (float& x : v) x += 1.f;  // layer-norm gains around 1
-      b.writeTensor(p, info.id, v);
-    }
-    b.writeTensor(p, m.train.ids, std::vector<int32_t>{1, 4, 6, 0, 2, 2, 5, 3, 6, 1, 0, 4});
-    b.writeTensor(p, m.train.group, std::vector<int32_t>{0, 1, 0});
-    if (perToken)  // -1: not scored
-      b.writeTensor(p, m.train.labels, std::vector<int32_t>{4, 6, 0, -1, 2, 5, 3, -1, -1, 0, 4, 2});
-    else
-      b.writeTensor(p, m.train.labels, std::vector<int32_t>{3, 0, 2});
-    Globals g;
-    g.step = 1;
-    g.seed = 5;
-    g.lr = 0.f;
-    g.train = 1;
-    b.write(p.info(m.globals).offset, &g, 4);
+    checkTransformerTape(transformerSpec(SequenceTask(task)), true);
+  }
 
-    totalLoss(b, m);
-    std::vector<float> grads(p.paramWords);
-    b.read(p.gradBegin, grads.data(), p.paramWords);
-    auto routing = [&] {  // every layer's choices and capacity slots: piecewise constant
-      std::vector<int32_t> r;
-      for (const MoeTensors& t : m.train.moe) {
-        for (TensorId id : {t.idx, t.slot}) {
-          auto v = b.readTensor<int32_t>(p, id);
-          r.insert(r.end(), v.begin(), v.end());
-        }
-      }
-      return r;
-    };
-    const std::vector<int32_t> before = routing();
-    int dropped = 0;
-    for (int32_t s : b.readTensor<int32_t>(p, m.train.moe[0].slot)) dropped += s < 0;
-    QVERIFY2(dropped > 0, "the capacity limit should drop some choices in layer 0");
-
-    const float h = 1e-3f;
-    int checked = 0, skipped = 0;
-    for (const ParamInfo& info : m.params) {
-      const TensorInfo& t = p.info(info.id);
-      auto values = b.readTensor<float>(p, info.id);
-      for (size_t i = 0; i < values.size(); ++i) {
-        auto probe = [&](float delta) {
-          auto v = values;
-          v[i] += delta;
-          b.writeTensor(p, info.id, v);
-          const double loss = totalLoss(b, m);
-          return std::make_pair(loss, routing() == before);
-        };
-        const auto [up, sameUp] = probe(h);
-        const auto [down, sameDown] = probe(-h);
-        b.writeTensor(p, info.id, values);
-        if (!sameUp || !sameDown) {
-          ++skipped;
-          continue;
-        }
-        const double fd = (up - down) / (2.0 * h);
-        const double an = grads[t.offset - p.paramBegin + i];
-        if (std::abs(fd - an) > 2e-3 + 2e-2 * std::abs(fd)) {
-          QFAIL(qPrintable(QString("%1[%2]: tape %3, finite difference %4 (h %5)")
-                               .arg(QString::fromStdString(info.name)).arg(i).arg(an).arg(fd).arg(h)));
-        }
-        ++checked;
-      }
-    }
-    qInfo("checked %d parameter elements, skipped %d whose step changed the routing", checked, skipped);
-    QVERIFY(checked > 500);
-    QVERIFY(skipped * 10 < checked);
+  // Layer 0 uses each of the other token routers (layer 1 stays dense): hash (ids), task (group
+  // ids; tokens of task 0 overflow expert 0's capacity), expert choice (some tokens taken by no
+  // expert, others by several) and Soft MoE (2 slots per expert), the learned two with jitter.
+  // Hash, task and expert choice are piecewise constant in their choices: steps that change them
+  // are skipped, as above.
+  void transformerRoutersMatchFiniteDifferences_data() {
+    QTest::addColumn<int>("type");
+    for (TokenRouterType t : {TokenRouterType::Hash, TokenRouterType::Task, TokenRouterType::ExpertChoice,
+                              TokenRouterType::SoftMoe})
+      QTest::newRow(toName(t).c_str()) << int(t);
+  }
+  void transformerRoutersMatchFiniteDifferences() {
+    QFETCH(int, type);
+    Spec spec = transformerSpec(SequenceTask::Classification);
+    TokenRouterSpec& r = spec.model.transformer.layers[0].router;
+    r.type = TokenRouterType(type);
+    const bool fixed = r.type == TokenRouterType::Hash || r.type == TokenRouterType::Task;
+    r.auxLossCoef = r.zLossCoef = 0;  // none of these routers has an aux or z-loss
+    r.capacityFactor = 1.0;           // hash / task: C = 4 of 12 tokens; expert choice: 4 tokens per expert
+    r.slotsPerExpert = 2;
+    if (fixed) r.temperature = 1.0;
+    if (!fixed) r.jitter = 0.2;  // the learned routers' jittered input (the noise is fixed by step and seed)
+    checkTransformerTape(spec, r.type != TokenRouterType::SoftMoe);
   }
 };
 

@@ -1,12 +1,16 @@
 // End-to-end for the Transformer: the tiny-transformer-moe preset learns on both backends, runs are
 // deterministic and snapshot/restore continues them identically, probes and evaluation see every
-// token, weights export per expert and import back, and router types without ops yet are refused
-// with their spec path.
+// token, weights export per expert and import back; every router type (hash, task, expert choice,
+// Soft MoE) learns, matches across backends and reports sane metrics, and the non-causal ones are
+// refused for next-token prediction with their spec path.
 #include "test_support.h"
 
+#include <map>
 #include <set>
 
+#include "metrics/routing_metrics.h"
 #include "spec/presets.h"
+#include "spec/spec_json.h"
 #include "spec/spec_names.h"
 #include "train/session.h"
 
@@ -26,6 +30,28 @@ EvalMetrics trainAndEvaluate(Session& s, int steps) {
     if (m.moe.size() != s.spec().model.transformer.layers.size()) throw std::runtime_error("missing per-layer metrics");
   }
   return s.evaluate();
+}
+
+// The preset with `type` routing in both layers: capacity factor 1.25 for hash (some tokens drop),
+// none for task (each task has its expert), 2 for expert choice, one slot per expert for Soft MoE;
+// no aux, z-loss or jitter (these routers take none).
+Spec routerSpec(TokenRouterType type) {
+  Spec spec = loadPreset(kPreset);
+  for (TransformerLayerSpec& L : spec.model.transformer.layers) {
+    TokenRouterSpec& r = L.router;
+    r.type = type;
+    r.auxLossCoef = r.zLossCoef = r.jitter = 0;
+    r.capacityFactor = type == TokenRouterType::Task ? 0.0 : type == TokenRouterType::ExpertChoice ? 2.0 : 1.25;
+    r.slotsPerExpert = 1;
+  }
+  return spec;
+}
+
+void routerRows() {
+  QTest::addColumn<int>("type");
+  for (TokenRouterType t :
+       {TokenRouterType::Hash, TokenRouterType::Task, TokenRouterType::ExpertChoice, TokenRouterType::SoftMoe})
+    QTest::newRow(toName(t).c_str()) << int(t);
 }
 
 }  // namespace
@@ -198,25 +224,233 @@ class TestTransformerTraining : public QObject {
     }
   }
 
-  void unbuiltRouterTypesAreNamed_data() {
+  // Every router type, in both layers of the preset (the other settings as the preset's), learns
+  // the preset's data on the CPU backend. Measured (400 steps, training seeds 1-5, routelab-cli
+  // --backend cpu): held-out accuracy hash 0.9963-1.000, task 0.9825-1.000, expert_choice
+  // (capacity factor 2) 0.9963-1.000, soft_moe (1 slot per expert) 0.9963-0.9988; token_choice
+  // 0.984-1.000 (presetLearnsOnCpu). Chance is 1/11. About 1 s a run.
+  void routersLearnOnCpu_data() { routerRows(); }
+  void routersLearnOnCpu() {
+    QFETCH(int, type);
+    Session s(routerSpec(TokenRouterType(type)), cpu());
+    const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps);
+    qInfo("%s: held-out accuracy %.4f, loss %.4f", toName(TokenRouterType(type)).c_str(), e.accuracy, e.loss);
+    QVERIFY2(e.accuracy >= 0.95, qPrintable(QString("held-out accuracy %1 < 0.95").arg(e.accuracy)));
+  }
+
+  // The per-layer metrics mean what docs/spec.md says for each router, on a training step and on
+  // the evaluation (including the routing table the mutual information is computed from).
+  void routerMetricsAreSane_data() { routerRows(); }
+  void routerMetricsAreSane() {
+    QFETCH(int, type);
+    const TokenRouterType t = TokenRouterType(type);
+    Spec spec = routerSpec(t);
+    // Expert choice at capacity factor 1 (each expert takes a quarter of the tokens) leaves some
+    // tokens to nobody (measured: 29% and 18% at step 20); at the preset's 2 it dropped none.
+    if (t == TokenRouterType::ExpertChoice)
+      for (TransformerLayerSpec& L : spec.model.transformer.layers) L.router.capacityFactor = 1.0;
+    Session s(spec, cpu());
+    StepMetrics m;
+    for (int i = 0; i < 20; ++i) m = s.step();
+    const EvalMetrics e = s.evaluate();
+    const int E = 4;
+    for (const MoeMetrics* mm : std::vector<const MoeMetrics*>{&m.moe[0], &m.moe[1], &e.moe[0], &e.moe[1]}) {
+      QCOMPARE(int(mm->load.size()), E);
+      double load = 0, importance = 0;
+      for (int x = 0; x < E; ++x) {
+        QVERIFY(mm->load[x] >= 0 && mm->importance[x] >= 0);
+        load += mm->load[x];
+        importance += mm->importance[x];
+      }
+      // Every token's probabilities (hash / task: its one-hot assignment; soft_moe: its combine
+      // weights summed per expert) sum to 1, so the importances do too; so does the load.
+      QVERIFY2(std::abs(load - 1) < 1e-5, qPrintable(QString("load sums to %1").arg(load)));
+      QVERIFY2(std::abs(importance - 1) < 1e-4, qPrintable(QString("importance sums to %1").arg(importance)));
+      QCOMPARE(mm->auxLoss, 0.f);
+      QCOMPARE(mm->zLoss, 0.f);
+      QVERIFY(mm->dropped >= 0 && mm->dropped <= 1);
+      QVERIFY(mm->routerEntropy >= 0 && mm->routerEntropy <= std::log(E) + 1e-4);
+      if (t == TokenRouterType::Hash || t == TokenRouterType::Task) {
+        QCOMPARE(mm->routerEntropy, 0.f);  // one-hot
+        for (int x = 0; x < E; ++x) QVERIFY(std::abs(mm->load[x] - mm->importance[x]) < 1e-6);
+      }
+      if (t == TokenRouterType::ExpertChoice || t == TokenRouterType::SoftMoe)
+        for (int x = 0; x < E; ++x) QVERIFY(std::abs(mm->load[x] - 0.25f) < 1e-6);  // full by construction
+      if (t == TokenRouterType::SoftMoe) QCOMPARE(mm->dropped, 0.f);
+      if (t == TokenRouterType::Task) QCOMPARE(mm->dropped, 0.f);  // capacity_factor 0: no limit
+    }
+    // The last training step's dropped share and load recounted from its tables: a token is
+    // dropped when none of its k columns has a slot; load counts idx (hash, task) or taken slots.
+    const Program& prog = s.model().program;
+    for (size_t l = 0; l < 2; ++l) {
+      const MoeTensors& mt = s.model().train.moe[l];
+      const auto slot = s.backend().readTensor<int32_t>(prog, mt.slot);
+      const auto idx = s.backend().readTensor<int32_t>(prog, mt.idx);
+      const int k = s.model().moeLayers[l].k, N = int(slot.size()) / k;
+      int dropped = 0;
+      std::vector<double> count(E, 0.0);
+      for (int n = 0; n < N; ++n) {
+        bool taken = false;
+        for (int j = 0; j < k; ++j) {
+          taken = taken || slot[n * k + j] >= 0;
+          if (k == 1) count[idx[n]] += 1;
+          else if (slot[n * k + j] >= 0) count[idx[n * k + j]] += 1;
+        }
+        dropped += !taken;
+      }
+      double total = 0;
+      for (double c : count) total += c;
+      QVERIFY2(std::abs(m.moe[l].dropped - double(dropped) / N) < 1e-6,
+               qPrintable(QString("layer %1: dropped %2, tables say %3 of %4").arg(l).arg(m.moe[l].dropped).arg(dropped).arg(N)));
+      for (int x = 0; x < E; ++x) QVERIFY(std::abs(m.moe[l].load[x] - count[x] / total) < 1e-6);
+      if (t == TokenRouterType::ExpertChoice) QVERIFY2(dropped > 0, "expert choice at capacity factor 1 dropped no token");
+      qInfo("layer %zu: dropped %.4f, load %.3f %.3f %.3f %.3f, entropy %.3f", l, m.moe[l].dropped, m.moe[l].load[0],
+            m.moe[l].load[1], m.moe[l].load[2], m.moe[l].load[3], m.moe[l].routerEntropy);
+    }
+    // Task routing: every token of task g goes to expert g, so the routing table is diagonal (the
+    // normalised mutual information is 1); expert 3 is idle with 3 tasks.
+    const auto& table = e.classExpertCounts[0];
+    if (t == TokenRouterType::Task) {
+      for (size_t g = 0; g < table.size(); ++g)
+        for (size_t x = 0; x < table[g].size(); ++x)
+          QVERIFY2((table[g][x] > 0) == (g == x), qPrintable(QString("task %1 expert %2: %3").arg(g).arg(x).arg(table[g][x])));
+    }
+    double tokens = 0;
+    for (const auto& row : table)
+      for (double v : row) tokens += v;
+    // Each token counts once, spread over its experts by gate weight; a token expert choice left to
+    // nobody has no weight and is not counted (measured: 7636 of 9612 held-out tokens counted).
+    const double heldOut = double(s.tokens().test.ids.size());
+    if (t == TokenRouterType::ExpertChoice)
+      QVERIFY2(tokens < heldOut && tokens > 0.5 * heldOut, qPrintable(QString("%1 of %2").arg(tokens).arg(heldOut)));
+    else
+      QVERIFY2(std::abs(tokens - heldOut) < 1e-3 * heldOut, qPrintable(QString("%1 of %2").arg(tokens).arg(heldOut)));
+    // The probe's per-token probabilities sum to 1 and its tables have the router's width.
+    const Probe p = s.probe();
+    for (const ProbeLayer& L : p.layers) {
+      QCOMPARE(L.k, t == TokenRouterType::Hash || t == TokenRouterType::Task ? 1 : E);
+      for (int r = 0; r < p.rows; ++r) {
+        double sum = 0;
+        for (int x = 0; x < E; ++x) sum += L.probs[size_t(r) * E + x];
+        QVERIFY2(std::abs(sum - 1) < 1e-4, qPrintable(QString("token %1: probabilities sum to %2").arg(r).arg(sum)));
+      }
+    }
+  }
+
+  // One training step per router type on both backends from the same weights: loss, routing
+  // tables, metrics and every parameter gradient agree. Measured on lavapipe: largest gradient
+  // difference at most 3e-7 of the largest gradient for every router (see the qInfo lines); the
+  // tolerances are those of vulkanStepMatchesCpu.
+  void vulkanStepMatchesCpuPerRouter_data() { routerRows(); }
+  void vulkanStepMatchesCpuPerRouter() {
+    QFETCH(int, type);
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    const Spec spec = routerSpec(TokenRouterType(type));
+    Session c(spec, cpu()), v(spec, BackendSelection{std::move(vk), "test"});
+    const StepMetrics mc = c.step(), mv = v.step();
+    QVERIFY2(std::abs(mc.loss - mv.loss) < 1e-4 * std::max(1.0, std::abs(mc.loss)),
+             qPrintable(QString("loss cpu %1 vulkan %2").arg(mc.loss).arg(mv.loss)));
+    const Program& p = c.model().program;
+    for (const MoeTensors& t : c.model().train.moe) {
+      QCOMPARE(v.backend().readTensor<int32_t>(p, t.idx), c.backend().readTensor<int32_t>(p, t.idx));
+      QCOMPARE(v.backend().readTensor<int32_t>(p, t.slot), c.backend().readTensor<int32_t>(p, t.slot));
+      RL_EXPECT_CLOSE(v.backend().readTensor<float>(p, t.wt), c.backend().readTensor<float>(p, t.wt), 1e-5, 1e-4, "wt");
+      RL_EXPECT_CLOSE(v.backend().readTensor<float>(p, t.probs), c.backend().readTensor<float>(p, t.probs), 1e-5, 1e-4,
+                      "probs");
+    }
+    for (size_t l = 0; l < mc.moe.size(); ++l) {
+      RL_EXPECT_CLOSE(mv.moe[l].load, mc.moe[l].load, 1e-6, 1e-5, "load");
+      RL_EXPECT_CLOSE(mv.moe[l].importance, mc.moe[l].importance, 1e-6, 1e-4, "importance");
+      QVERIFY(std::abs(mv.moe[l].routerEntropy - mc.moe[l].routerEntropy) < 1e-4);
+      QCOMPARE(mv.moe[l].dropped, mc.moe[l].dropped);
+    }
+    std::vector<float> gc(p.paramWords), gv(p.paramWords);
+    c.backend().read(p.gradBegin, gc.data(), p.paramWords);
+    v.backend().read(p.gradBegin, gv.data(), p.paramWords);
+    double scale = 0;
+    for (float g : gc) scale = std::max(scale, double(std::abs(g)));
+    QVERIFY(scale > 0);
+    double worst = 0;
+    for (size_t i = 0; i < gc.size(); ++i) worst = std::max(worst, std::abs(double(gv[i]) - gc[i]) / scale);
+    qInfo("%s: largest gradient difference %.3g of the largest gradient %.3g; loss %.7f vs %.7f",
+          toName(TokenRouterType(type)).c_str(), worst, scale, mc.loss, mv.loss);
+    RL_EXPECT_CLOSE(gv, gc, 1e-4 * scale, 1e-3, "parameter gradients (vulkan vs cpu)");
+  }
+
+  // Export / import per router: hash and task layers have no router tensor, Soft MoE's has one row
+  // per slot column (docs/weights.md); importing gives the same predictions and routing.
+  void weightsRoundTripPerRouter_data() { routerRows(); }
+  void weightsRoundTripPerRouter() {
+    QFETCH(int, type);
+    const TokenRouterType t = TokenRouterType(type);
+    Spec spec = routerSpec(t);
+    spec.model.transformer.layers[0].router.slotsPerExpert = 2;  // soft_moe: [E S, D] = [8, 32]
+    Session a(spec, cpu());
+    for (int i = 0; i < 5; ++i) a.step();
+    std::map<std::string, std::vector<int64_t>> shapes;
+    for (const auto& w : a.exportWeights()) shapes[w.name] = std::vector<int64_t>(w.shape.begin(), w.shape.end());
+    const bool fixed = t == TokenRouterType::Hash || t == TokenRouterType::Task;
+    QCOMPARE(shapes.count("layers.0.moe.router.weight"), size_t(fixed ? 0 : 1));
+    if (t == TokenRouterType::SoftMoe) {
+      QCOMPARE(shapes["layers.0.moe.router.weight"], (std::vector<int64_t>{8, 32}));
+      QCOMPARE(shapes["layers.1.moe.router.weight"], (std::vector<int64_t>{4, 32}));
+    }
+    QVERIFY(shapes.count("layers.1.moe.experts.3.fc2.bias"));
+    Session b(spec, cpu());
+    b.importWeights(a.exportWeights());
+    const Probe pa = a.probe(), pb = b.probe();
+    QCOMPARE(pb.prediction, pa.prediction);
+    for (size_t l = 0; l < pa.layers.size(); ++l) QCOMPARE(pb.layers[l].idx, pa.layers[l].idx);
+  }
+
+  void taskVsLearnedPresetShowsItsContrast() {
+    // Measured (docs/presets.md, 15 seeds): accuracy 0.993-1.000, layer 0 (task) NMI 1.000 always,
+    // layer 1 (learned top-1) NMI 0.003-0.026; seed 1: 1.000, 1.000 / 0.012. The learned bound
+    // 0.1 is about 4x the largest measured.
+    Session s(loadPreset("tokens-task-vs-learned"), cpu());
+    const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps);
+    const double oracle = normalisedMutualInformation(e.classExpertCounts[0]);
+    const double learned = normalisedMutualInformation(e.classExpertCounts[1]);
+    qInfo("accuracy %.4f, NMI(task; expert) task-routed %.4f, learned %.4f", e.accuracy, oracle, learned);
+    QVERIFY2(e.accuracy >= 0.95, qPrintable(QString::number(e.accuracy)));
+    QVERIFY2(std::abs(oracle - 1.0) < 1e-9, qPrintable(QString::number(oracle)));
+    QVERIFY2(learned < 0.1, qPrintable(QString::number(learned)));
+  }
+
+  void nonCausalRoutersAreRefusedForNextToken_data() {
     QTest::addColumn<int>("type");
-    for (TokenRouterType t :
-         {TokenRouterType::ExpertChoice, TokenRouterType::SoftMoe, TokenRouterType::Hash, TokenRouterType::Task})
+    for (TokenRouterType t : {TokenRouterType::ExpertChoice, TokenRouterType::SoftMoe})
       QTest::newRow(toName(t).c_str()) << int(t);
   }
-  void unbuiltRouterTypesAreNamed() {
+  void nonCausalRoutersAreRefusedForNextToken() {
     QFETCH(int, type);
-    Spec spec = loadPreset(kPreset);
-    TokenRouterSpec& r = spec.model.transformer.layers[1].router;
-    r.type = TokenRouterType(type);
-    r.auxLossCoef = r.zLossCoef = 0;  // fixed routers take none (a validation rule)
-    const std::string want = "model.transformer.layers[1].router.type: " + toName(r.type) + " is not built yet";
-    try {
+    Spec spec = routerSpec(TokenRouterType(type));
+    spec.model.transformer.task = SequenceTask::NextToken;
+    spec.model.transformer.causal = true;
+    const std::string want = "model.transformer.layers[1].router.type: " + toName(TokenRouterType(type)) + " is not causal";
+    bool named = false;
+    for (const std::string& problem : validateSpec(spec)) named = named || problem.find(want) != std::string::npos;
+    QVERIFY2(named, want.c_str());
+    try {  // the builder refuses it too (programs built without validation)
       Session s(spec, cpu());
-      QFAIL("an unbuilt router type was accepted");
+      QFAIL("a non-causal router was built for next_token");
     } catch (const std::invalid_argument& e) {
-      QVERIFY2(std::string(e.what()).find(want) != std::string::npos, e.what());
+      QVERIFY2(std::string(e.what()).find("model.transformer.layers[0].router.type") != std::string::npos, e.what());
     }
+    // With sequence classification it is valid.
+    QVERIFY(validateSpec(routerSpec(TokenRouterType(type))).empty());
+  }
+
+  void gatelessRouterLossCoefficientsAreRefused() {
+    Spec spec = routerSpec(TokenRouterType::SoftMoe);
+    spec.model.transformer.layers[0].router.zLossCoef = 0.01;
+    spec.model.transformer.layers[1].router.type = TokenRouterType::ExpertChoice;
+    spec.model.transformer.layers[1].router.auxLossCoef = 0.01;
+    const std::vector<std::string> problems = validateSpec(spec);
+    QCOMPARE(problems.size(), size_t(2));
+    QVERIFY2(problems[0].find("model.transformer.layers[0].router.z_loss_coef") != std::string::npos, problems[0].c_str());
+    QVERIFY2(problems[1].find("model.transformer.layers[1].router.aux_loss_coef") != std::string::npos, problems[1].c_str());
   }
 };
 
