@@ -247,6 +247,7 @@ class Builder {
     (training_ ? info.capacity : info.evalCapacity) = C;
     const std::string p = "moe." + std::to_string(j);
     const uint32_t jitterStream = 100 + j, noiseStream = 200 + j;
+    mt.input = h;
 
     TensorId rin = h;
     if (training_ && L.router.jitter > 0) {

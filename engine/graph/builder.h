@@ -37,6 +37,7 @@ struct ParamInfo {
 
 // The per-phase tensors of one MoE layer that metrics and views read.
 struct MoeTensors {
+  TensorId input = 0;  // [rows, width]: what the layer routes (its router's input, before jitter)
   TensorId probs, idx, wt, slot, load, importance, scalars;  // scalars: aux, z, entropy, dropped
 };
 

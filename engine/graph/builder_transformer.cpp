@@ -310,6 +310,7 @@ class TransformerBuilder {
     const std::string p = "layers." + std::to_string(l) + ".moe";
 
     TensorId h = layerNorm("layers." + std::to_string(l) + ".ln2", x, blocks_[l].ln2, N);
+    mt.input = h;
     mt.probs = act(p + ".probs", {u(N), u(E)});
     mt.idx = act(p + ".idx", {u(N), u(k)}, DType::I32);
     mt.wt = act(p + ".wt", {u(N), u(k)});

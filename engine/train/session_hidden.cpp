@@ -17,18 +17,13 @@ namespace rl {
 
 namespace {
 
-// The arena range holding the representation. The MoE layer's input is whatever its dispatch op
-// reads (the data rows, a dense layer's output or the previous MoE layer's output), found through
-// the op rather than by naming rules; its output is the combined tensor moe.<j>.y.
-Binding representationRange(const Program& program, int layer, HiddenSide side) {
-  const std::string prefix = "eval.moe." + std::to_string(layer);
-  if (side == HiddenSide::Output) return bind(program, program.id(prefix + ".y"));
-  const std::string dispatch = "dispatch_forward(" + prefix + ".xe)";
-  const auto phase = program.phases.find("eval");
-  if (phase != program.phases.end())
-    for (const auto& op : phase->second)
-      if (op->name() == dispatch) return op->bindings().at(0);
-  throw std::logic_error("hiddenStates: the eval phase has no " + dispatch);
+// The arena range holding the representation: the MoE layer's input as the builder recorded it
+// (the data rows, a dense layer's output or the previous MoE layer's output), or its combined
+// output moe.<j>.y.
+Binding representationRange(const BuiltModel& model, int layer, HiddenSide side) {
+  const Program& program = model.program;
+  if (side == HiddenSide::Output) return bind(program, program.id("eval.moe." + std::to_string(layer) + ".y"));
+  return bind(program, model.eval.moe.at(size_t(layer)).input);
 }
 
 }  // namespace
@@ -43,7 +38,7 @@ HiddenStates Session::hiddenStates(int moeLayer, int maxRows, HiddenSide side) {
   const Dataset& test = data_.test;
   const int rows = std::min<int>(maxRows, static_cast<int>(test.size()));
   const int batch = model_.eval.batch;
-  const Binding range = representationRange(model_.program, moeLayer, side);
+  const Binding range = representationRange(model_, moeLayer, side);
   if (range.words % static_cast<uint64_t>(batch) != 0)
     throw std::logic_error("hiddenStates: the representation tensor is not [batch, width]");
   const int dim = static_cast<int>(range.words / static_cast<uint64_t>(batch));
