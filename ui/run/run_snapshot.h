@@ -74,6 +74,11 @@ struct RunSnapshot {
   struct LayerInfo { RouterType router = RouterType::TopK; int experts = 0, k = 0, capacity = 0; };
   std::vector<LayerInfo> layers;
   int classes = 0;  // 0 for regression
+  // What the routing view groups probe rows and the held-out routing table by: "class" (the
+  // `classes` true classes of MLP data) or, for a Transformer, each token's "task" or "language"
+  // (latestEval.classExpertCounts rows), named by groupNames.
+  std::string groupKind = "class";
+  std::vector<std::string> groupNames;  // empty: "class 0", "class 1", ...
 };
 
 using RunSnapshotPtr = std::shared_ptr<const RunSnapshot>;

@@ -47,12 +47,15 @@ class RoutingView : public FigureView {
   std::vector<int> heatmapGroupStarts() const;  // first display row of each class group
 
   // The class × expert matrix as drawn (each class row sums to 1); 0 classes for regression or
-  // before the first evaluation, when a note is shown instead.
+  // before the first evaluation, when a note is shown instead. For a Transformer the rows are the
+  // tokens' tasks or languages (matrixRowKind says which, matrixRowLabel names a row).
   int matrixClasses() const;
   int matrixExperts() const;
   double matrixValue(int cls, int expert) const;
   QString matrixCellText(int cls, int expert) const;
   bool matrixShown() const;
+  QString matrixRowKind() const { return shown_.groupKind; }
+  QString matrixRowLabel(int row) const { return groupLabel(row); }
   QString matrixNote() const;
   bool matrixCellTextsShown() const;  // percentages drawn (hidden when cells are too small)
 
@@ -81,6 +84,8 @@ class RoutingView : public FigureView {
   void updateHeatmap(int layer);
   void updateMatrix(int layer);
   void showMatrixNote(const QString& note);
+  QString groupLabel(int group) const;
+  QString waitingNote() const;
   static void setTitles(QCPTextElement* title, QStringList& titles, const QStringList& candidates);
   static void fitToWidth(QCustomPlot* plot, QCPTextElement* title, const QStringList& titles, ExpertStrip& strip);
   void fitCellTexts();
@@ -112,6 +117,11 @@ class RoutingView : public FigureView {
   // skip frames whose data did not change).
   struct Shown {
     int step = -1, classes = -1;
+    // Rows of the matrix and groups of the heatmap: classes, or a Transformer's tasks/languages.
+    int groups = 0;
+    QString groupKind = QStringLiteral("class");
+    QStringList groupNames;  // empty: "class 0", ...
+    bool tokens = false;     // Transformer: probe rows are tokens
     Probe probe;
     std::vector<std::vector<std::vector<double>>> classExpertCounts;
     bool sameData(const RunSnapshot& s) const;

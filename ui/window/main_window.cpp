@@ -26,6 +26,7 @@
 #include "views/load_view.h"
 #include "views/loss_view.h"
 #include "views/routing_view.h"
+#include "views/token_routing_view.h"
 #include "window/look_for_box.h"
 #include "window/message_banner.h"
 #include "window/run_controls.h"
@@ -141,6 +142,9 @@ void MainWindow::buildDocks() {
   addViewDock(withName(lossView_, "loss"), Qt::RightDockWidgetArea);
   addViewDock(withName(new LoadView, "load"), Qt::RightDockWidgetArea);
   addViewDock(withName(new CollapseView, "collapse"), Qt::RightDockWidgetArea);
+  // Transformer models: which expert each token goes to. Tabbed with the input map (which only
+  // MLP models on 2-D data fill); loadSpec raises the one the model uses.
+  addViewDock(withName(new TokenRoutingView, "tokenRouting"), Qt::RightDockWidgetArea);
 }
 
 QDockWidget* MainWindow::dockNamed(const QString& objectName) const {
@@ -168,6 +172,8 @@ void MainWindow::arrangeDefaultLayout() {
   splitDockWidget(inputMap, routing, Qt::Vertical);
   splitDockWidget(loss, load, Qt::Vertical);
   splitDockWidget(load, collapse, Qt::Vertical);
+  tabifyDockWidget(inputMap, dockNamed("dock-tokenRouting"));
+  inputMap->raise();
 }
 
 void MainWindow::applyDefaultSizes() {
@@ -280,6 +286,8 @@ void MainWindow::loadSpec(const rl::Spec& spec) {
   undo_->clear();
   projectPath_.clear();
   lookFor_->setSpecText(QString::fromStdString(spec.name), QString::fromStdString(spec.description));
+  if (QDockWidget* tokens = dockNamed("dock-tokenRouting"); tokens && !tokens->isFloating())
+    (spec.model.kind == ModelKind::Transformer ? tokens : dockNamed("dock-inputMap"))->raise();
   QMetaObject::invokeMethod(controller_, [c = controller_, spec] { c->reset(spec); }, Qt::QueuedConnection);
   updateTitle();
 }
