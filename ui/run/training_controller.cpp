@@ -17,6 +17,7 @@
 #include "run/snapshot_store.h"
 #include "run/step_pacer.h"
 #include "run/token_routing_probe.h"
+#include "spec/spec_names.h"
 #include "train/run_record.h"
 #include "train/weight_transfer.h"
 
@@ -292,7 +293,8 @@ struct TrainingController::Impl {
         const TokenRouterSpec& router = spec->model.transformer.layers.at(L.layer).router;
         const bool dense = router.type == TokenRouterType::Dense;
         const bool limited = router.capacityFactor > 0 && !dense;
-        s->layers.push_back({dense ? RouterType::Dense : RouterType::TopK, L.experts, L.k, limited ? L.capacity : 0});
+        s->layers.push_back(
+            {dense ? RouterType::Dense : RouterType::TopK, L.experts, L.k, limited ? L.capacity : 0, toName(router.type)});
         continue;
       }
       const RouterSpec& router = spec->model.layers.at(L.layer).router;
