@@ -156,6 +156,10 @@ class TransformerWindowTest : public QObject {
     for (int layer = 0; layer < 2; ++layer) {
       load->setCurrentLayer(layer);
       QTRY_COMPARE(load->barCount(), 4);
+      // Capacity is a share of the batch's token choices: ceil(1.25 · 32·12 · 2 / 4) = 240 of
+      // 32·12·2 = 768 choices (not of 32 sequences · 2).
+      QCOMPARE(load->capacityShare(), 240.0 / 768.0);
+      QVERIFY2(load->headingText().contains("token choice top-2"), qPrintable(load->headingText()));
     }
 
     // Token routing dock: raised for a Transformer, drawing cells.
@@ -206,6 +210,7 @@ class TransformerWindowTest : public QObject {
     QCOMPARE(window_->undoStack()->count(), commands + 1);
     QCOMPARE(window_->specEditor()->spec().model.transformer.layers[0].router.k, 1);
     QCOMPARE(window_->specEditor()->spec().model.transformer.layers[1].router.k, 2);
+    QCOMPARE(window_->undoStack()->text(commands), QString("Set layer 1 k to 1"));
     QVERIFY(waitForShown([](const RunSnapshot& s) { return s.spec.model.transformer.layers[0].router.k == 1; }));
     QVERIFY2(QString::fromStdString(window_->shownSnapshot()->message).startsWith("applied at step 3"),
              window_->shownSnapshot()->message.c_str());
@@ -262,6 +267,24 @@ class TransformerWindowTest : public QObject {
     QCOMPARE(window_->specEditor()->spec().model.transformer.heads, 2);
     field<QSpinBox>("heads")->setValue(2);
     QCOMPARE(window_->specEditor()->problemText(), QString());
+
+    // Expert choice for layer 1: while the engine does not build it, the builder's message shows
+    // inline under the Transformer section and nothing is applied; once it does, it applies.
+    const rl::Spec before = window_->specEditor()->spec();
+    router->setCurrentIndex(router->findData(int(rl::TokenRouterType::ExpertChoice)));
+    const QString problem = window_->specEditor()->problemText();
+    qInfo() << "expert choice:" << (problem.isEmpty() ? QString("applied") : problem);
+    if (!problem.isEmpty()) {
+      QVERIFY2(problem.startsWith("router: expert_choice"), qPrintable(problem));
+      QCOMPARE(window_->undoStack()->count(), commands);
+      QCOMPARE(rl::specToJson(window_->specEditor()->spec()), rl::specToJson(before));
+      QCOMPARE(field<QComboBox>("tokenRouter")->palette().color(QPalette::Button), QColor(0xfd, 0xe2, 0xe2));  // marked
+    } else {
+      QCOMPARE(window_->undoStack()->count(), commands + 1);
+      QVERIFY(waitForShown([](const RunSnapshot& s) {
+        return !s.layers.empty() && s.layers[0].tokenRouter == "expert_choice";
+      }));
+    }
   }
 };
 

@@ -461,7 +461,7 @@ void RoutingView::updateMatrix(int layer) {
     setTitles(matrixTitle_, matrixTitles_,
               {QString("%1 → expert routing (held-out tokens)%2").arg(kind, layerText),
                QString("%1 → expert routing%2").arg(kind, layerText), QString("%1 → expert%2").arg(kind, layerText)});
-    matrixPlot_->xAxis->setLabel(QString("expert (share of the %1's tokens)").arg(shown_.groupKind));
+    matrixPlot_->xAxis->setLabel(QString("expert (% of the %1's tokens)").arg(shown_.groupKind));
     return;
   }
   matrixPlot_->xAxis->setLabel(QStringLiteral("expert (cell: share of the class's routing)"));
