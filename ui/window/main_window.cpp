@@ -136,15 +136,15 @@ void MainWindow::buildDocks() {
     view->setObjectName(name);
     return view;
   };
+  // Transformer models: which expert each token goes to. Tabbed with the input map (which only
+  // MLP models on 2-D data fill); loadSpec raises the one the model uses.
+  addViewDock(withName(new TokenRoutingView, "tokenRouting"), Qt::RightDockWidgetArea);
   addViewDock(withName(new InputMapView, "inputMap"), Qt::RightDockWidgetArea);
   addViewDock(withName(new RoutingView, "routing"), Qt::RightDockWidgetArea);
   lossView_ = new LossView;
   addViewDock(withName(lossView_, "loss"), Qt::RightDockWidgetArea);
   addViewDock(withName(new LoadView, "load"), Qt::RightDockWidgetArea);
   addViewDock(withName(new CollapseView, "collapse"), Qt::RightDockWidgetArea);
-  // Transformer models: which expert each token goes to. Tabbed with the input map (which only
-  // MLP models on 2-D data fill); loadSpec raises the one the model uses.
-  addViewDock(withName(new TokenRoutingView, "tokenRouting"), Qt::RightDockWidgetArea);
 }
 
 QDockWidget* MainWindow::dockNamed(const QString& objectName) const {
