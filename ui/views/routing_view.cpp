@@ -375,7 +375,7 @@ void RoutingView::updateHeatmap(int layer) {
   const QString layerText = layerCount() > 1 ? QString(" · layer %1").arg(layer + 1) : QString();
   const QString stepText = QString(" · step %1").arg(shown_.step);
   setTitles(heatTitle_, heatTitles_,
-            {QString("Gate probabilities of %1 %2%3%4").arg(rows).arg(what, layerText, stepText),
+            {QString("Gate probabilities of %1 probe rows%2%3").arg(rows).arg(layerText, stepText),
              QString("Gate probabilities%1%2").arg(layerText, stepText), QString("Gate probabilities%1").arg(layerText),
              QStringLiteral("Gate probabilities")});
 

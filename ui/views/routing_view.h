@@ -83,9 +83,9 @@ class RoutingView : public FigureView {
   void replotIfVisible();
   void updateHeatmap(int layer);
   void updateMatrix(int layer);
-  void showMatrixNote(const QString& note);
-  QString groupLabel(int group) const;
+  QString groupLabel(int group) const;  // a matrix row or heatmap group: "class 2", "copy"
   QString waitingNote() const;
+  void showMatrixNote(const QString& note);
   static void setTitles(QCPTextElement* title, QStringList& titles, const QStringList& candidates);
   static void fitToWidth(QCustomPlot* plot, QCPTextElement* title, const QStringList& titles, ExpertStrip& strip);
   void fitCellTexts();
