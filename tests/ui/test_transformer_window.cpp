@@ -117,6 +117,18 @@ class TransformerWindowTest : public QObject {
     QVERIFY(field<QSpinBox>("tokenGroups")->isVisible());
     QCOMPARE(field<QSpinBox>("tokenGroups")->value(), 3);
     QCOMPARE(window_->specEditor()->problemText(), QString());
+
+    // Back to an MLP preset: the MLP sections and 2-D data kinds return.
+    window_->findChild<QAction*>(QString("preset-") + rl::kDefaultPreset)->trigger();
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.spec.name == rl::kDefaultPreset && s.step == 0; }));
+    for (auto* box : window_->specEditor()->findChildren<QGroupBox*>()) {
+      if (box->title() == "Transformer") QVERIFY(!box->isVisible());
+      if (box->title() == "Model" || box->title() == "Router") QVERIFY(box->isVisible());
+    }
+    QCOMPARE(kind->currentData().toString(), QString::fromStdString(rl::loadPreset(rl::kDefaultPreset).data.kind));
+    QVERIFY(kind->findData(QString("multi_task")) < 0);
+    QVERIFY(!field<QSpinBox>("tokenGroups")->isVisible());
+    QCOMPARE(window_->specEditor()->problemText(), QString());
   }
 
   void stepOnceTakesExactlyOneStep() {
@@ -274,6 +286,11 @@ class TransformerWindowTest : public QObject {
     router->setCurrentIndex(router->findData(int(rl::TokenRouterType::ExpertChoice)));
     const QString problem = window_->specEditor()->problemText();
     qInfo() << "expert choice:" << (problem.isEmpty() ? QString("applied") : problem);
+    if (const QString dir = qEnvironmentVariable("ROUTELAB_TF_SHOTS"); !dir.isEmpty()) {
+      // For a person to look at: the router's message in the editor.
+      QTest::qWait(200);
+      window_->grab().save(dir + "/transformer-router-problem.png");
+    }
     if (!problem.isEmpty()) {
       QVERIFY2(problem.startsWith("router: expert_choice"), qPrintable(problem));
       QCOMPARE(window_->undoStack()->count(), commands);

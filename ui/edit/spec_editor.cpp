@@ -174,6 +174,21 @@ void SpecEditor::showProblems(const std::vector<std::string>& problems) {
         mine.push_back(p);
     list[i]->showProblems(mine, list[i] == transformer_ ? transformer_->currentLayer() : layer_);
   }
+  // A long section (the Transformer's) puts its message below the field just edited: scroll it
+  // into view, or the edit seems ignored.
+  // After the layout has placed the (possibly taller) message.
+  if (problems.empty()) return;
+  QMetaObject::invokeMethod(
+      this,
+      [this] {
+        auto* scroll = findChild<QScrollArea*>("specEditorScroll");
+        for (SpecSection* section : sections())
+          if (scroll && !section->problemText().isEmpty() && section->isVisible()) {
+            scroll->ensureWidgetVisible(section->problemLabel(), 0, 8);
+            break;
+          }
+      },
+      Qt::QueuedConnection);
 }
 
 QString SpecEditor::problemText() const {
