@@ -267,6 +267,47 @@ class TransformerWindowTest : public QObject {
     checkNoRegressionNote();
   }
 
+  void spinBoxStepsMergeIntoOneCommand() {
+    const int commands = window_->undoStack()->count();
+    auto* width = field<QSpinBox>("expertWidth");
+    width->stepUp();
+    width->stepUp();  // within the merge pause: the same command
+    QCOMPARE(window_->undoStack()->count(), commands + 1);
+    QCOMPARE(window_->undoStack()->text(commands), QString("Set layer 1 expert width to 80"));
+    window_->undoStack()->undo();
+    QCOMPARE(window_->specEditor()->spec().model.transformer.layers[0].expertWidth, 64);
+    QCOMPARE(width->value(), 64);
+  }
+
+  void multiLanguageTokensAreCountedByLanguage() {
+    auto* kind = field<QComboBox>("dataKind");
+    kind->setCurrentIndex(kind->findData(QString("multi_language")));
+    // 16 tokens are too few for 3 languages: said where the vocabulary is edited, not applied.
+    const QString problem = window_->specEditor()->problemText();
+    QVERIFY2(problem.startsWith("vocabulary: 16 gives"), qPrintable(problem));
+    QCOMPARE(field<QSpinBox>("vocabulary")->palette().color(QPalette::Base), QColor(0xfd, 0xe2, 0xe2));
+    QCOMPARE(window_->specEditor()->spec().data.kind, std::string("multi_task"));
+    field<QSpinBox>("vocabulary")->setValue(24);
+    QCOMPARE(window_->specEditor()->problemText(), QString());
+    QCOMPARE(window_->specEditor()->spec().data.kind, std::string("multi_language"));
+    auto* groups = window_->specEditor()->findChild<QSpinBox*>("tokenGroups");
+    QCOMPARE(groups->value(), window_->specEditor()->spec().data.languages);
+    window_->stepN(30);
+    const RunSnapshotPtr s = waitForShown([](const RunSnapshot& s) {
+      return s.spec.data.kind == "multi_language" && s.step == 30 && !s.playing;
+    }, 60000);
+    QVERIFY(s);
+    QCOMPARE(s->groupKind, std::string("language"));
+    auto* routing = view<RoutingView>();
+    QTRY_VERIFY2(routing->matrixShown(), qPrintable(routing->matrixNote()));
+    QCOMPARE(routing->matrixRowKind(), QString("language"));
+    QCOMPARE(routing->matrixClasses(), s->spec.data.languages);
+    QVERIFY2(routing->matrixTitle().startsWith("Language"), qPrintable(routing->matrixTitle()));
+    QVERIFY(s->tokenRouting.has_value());
+    QCOMPARE(s->spec.model.transformer.vocabulary, 24);
+    QCOMPARE(s->spec.data.vocabulary, 24);
+  }
+
   void aRouterTheBuilderRejectsShowsItsMessageInline() {
     // Every type is offered; a combination the engine cannot build (or validation rejects) names
     // its field and leaves the run alone.

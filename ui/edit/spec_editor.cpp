@@ -165,7 +165,9 @@ void SpecEditor::showProblems(const std::vector<std::string>& problems) {
   std::vector<SpecProblem> located = locateProblems(problems, layer_, transformer_->currentLayer());
   if (spec_.model.kind == ModelKind::Transformer)
     for (SpecProblem& p : located)  // model.* problems go where the model's fields are on show
-      if (p.section == SpecSectionId::Model || p.section == SpecSectionId::Router) p.section = SpecSectionId::Transformer;
+      if (p.section == SpecSectionId::Model || p.section == SpecSectionId::Router || p.key == "vocabulary" ||
+          p.key == "sequence_length")  // data.vocabulary and data.sequence_length are edited there too
+        p.section = SpecSectionId::Transformer;
   const auto list = sections();
   for (size_t i = 0; i < list.size(); ++i) {
     std::vector<SpecProblem> mine;
