@@ -267,6 +267,24 @@ class TransformerWindowTest : public QObject {
     checkNoRegressionNote();
   }
 
+  void tokenRoutingIsInTheViewMenuAndTheFigureExport() {
+    bool inViewMenu = false;
+    for (QAction* action : window_->menuBar()->actions())
+      if (action->menu() && action->text().remove('&') == "View")
+        for (QAction* entry : action->menu()->actions()) inViewMenu = inViewMenu || entry->text() == "Token routing";
+    QVERIFY(inViewMenu);
+    window_->stepN(5);
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.step == 5 && !s.playing && s.tokenRouting; }));
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QStringList errors = window_->exportAllFigures(dir.path());
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.join('\n')));
+    for (const QString ext : {"png", "svg", "pdf"}) {
+      const QFileInfo f(QDir(dir.path()).filePath("token-routing." + ext));
+      QVERIFY2(f.exists() && f.size() > 1000, qPrintable(f.filePath()));
+    }
+  }
+
   void spinBoxStepsMergeIntoOneCommand() {
     const int commands = window_->undoStack()->count();
     auto* width = field<QSpinBox>("expertWidth");
