@@ -72,6 +72,10 @@ DataSection::DataSection(QWidget* parent) : SpecSection("Data", parent) {
   samples_ = makeSpin("samples", 10, 1'000'000, 500);
   samples_->setGroupSeparatorShown(true);
   addRow("Samples", samples_, "Rows generated before 20% are held out for evaluation.");
+  groups_ = makeSpin("tokenGroups", 1, 64, 1);
+  addRow("Tasks", groups_,
+         "multi_task: how many rules (copy, reverse, sort, count, increment) the sequences follow; "
+         "multi_language: how many languages (own sub-vocabularies) they are written in.");
   seed_ = makeSpin("dataSeed", 0, INT_MAX, 1);
   addRow("Data seed", seed_, "Which random draw of the rows; the same seed gives the same data everywhere.");
 
@@ -85,7 +89,25 @@ DataSection::DataSection(QWidget* parent) : SpecSection("Data", parent) {
   commitOnChange(noise_, SpecField::Noise);
   commitOnChange(samples_, SpecField::Samples);
   commitOnChange(seed_, SpecField::DataSeed);
+  commitOnChange(groups_, SpecField::TokenGroups);
   updateEnabled();
+}
+
+bool DataSection::tokenKind() const { return isTokenDataKind(kind_->currentData().toString().toStdString()); }
+
+void DataSection::offerKindsFor(ModelKind model) {
+  if (model == offeredFor_ && kind_->count() > 0) return;
+  offeredFor_ = model;
+  const QSignalBlocker block(kind_);
+  kind_->clear();
+  const auto& kinds = model == ModelKind::Transformer ? tokenDataKindNames() : dataKindNames();
+  for (const auto& kind : kinds)
+    if (kind != kCsv) kind_->addItem(dataKindLabel(kind), QString::fromStdString(kind));
+  if (model == ModelKind::Mlp && !csvPath_.empty()) {
+    const std::string path = csvPath_;
+    csvPath_.clear();
+    setCsvPath(path);
+  }
 }
 
 void DataSection::setCsvPath(const std::string& path) {
@@ -111,6 +133,7 @@ void DataSection::setCsvPath(const std::string& path) {
 
 void DataSection::showSpec(const Spec& spec, int) {
   const DataSpec& d = spec.data;
+  offerKindsFor(spec.model.kind);
   if (!d.csvPath.empty() && d.csvPath != csvPath_) setCsvPath(d.csvPath);
   {
     const QSignalBlocker block(kind_);
@@ -129,6 +152,7 @@ void DataSection::showSpec(const Spec& spec, int) {
   setQuietly(noise_, d.noise);
   setQuietly(samples_, d.samples);
   setQuietly(seed_, static_cast<int>(std::min<uint64_t>(d.seed, INT_MAX)));
+  setQuietly(groups_, d.kind == "multi_language" ? d.languages : d.tasks);
   updateEnabled();
 }
 
@@ -141,6 +165,8 @@ void DataSection::writeTo(Spec& spec, int, std::vector<std::string>&) const {
   d.regression = csv && regression_->isChecked();
   d.noise = noise_->value();
   d.samples = samples_->value();
+  if (d.kind == "multi_task") d.tasks = groups_->value();
+  if (d.kind == "multi_language") d.languages = groups_->value();
   // The box holds at most INT_MAX: keep a larger seed from a file unless the box was edited.
   if (static_cast<uint64_t>(seed_->value()) != std::min<uint64_t>(d.seed, INT_MAX)) d.seed = seed_->value();
 }
@@ -152,6 +178,7 @@ QWidget* DataSection::fieldForKey(const std::string& key) const {
   if (key == "noise") return noise_;
   if (key == "samples") return samples_;
   if (key == "seed") return seed_;
+  if (key == "tasks" || key == "languages") return groups_;
   return nullptr;
 }
 
@@ -180,6 +207,18 @@ void DataSection::updateEnabled() {
   // A CSV file brings its own rows: noise and sample count do not apply.
   noise_->setEnabled(!csv);
   samples_->setEnabled(!csv);
+  // Token streams: a Transformer reads no CSV file; the group count names what it counts.
+  const bool tokens = tokenKind();
+  csvButton_->setVisible(offeredFor_ == ModelKind::Mlp);
+  setRowVisible(groups_, tokens);
+  if (auto* label = qobject_cast<QLabel*>(form()->labelForField(groups_)))
+    label->setText(kind_->currentData().toString() == "multi_language" ? "Languages" : "Tasks");
+  noise_->setToolTip(tokens ? "multi_task: the share of targets corrupted; multi_language: how often a sequence "
+                              "switches language."
+                            : "How much the classes overlap (jitter or spread, see docs/spec.md); overlap makes "
+                              "routing by region harder.");
+  samples_->setToolTip(tokens ? "Sequences generated before 20% are held out for evaluation."
+                              : "Rows generated before 20% are held out for evaluation.");
 }
 
 }  // namespace rl::ui

@@ -29,6 +29,9 @@ class DataSection : public SpecSection {
   void chooseCsvFile();
   void setCsvPath(const std::string& path);  // offers the csv kind and the file's columns
   void updateEnabled();
+  // Lists the kinds a model of this kind reads: token streams for a Transformer, else the rest.
+  void offerKindsFor(ModelKind model);
+  bool tokenKind() const;
 
   QComboBox* kind_;
   QToolButton* csvButton_;
@@ -37,6 +40,8 @@ class DataSection : public SpecSection {
   QDoubleSpinBox* noise_;
   QSpinBox* samples_;
   QSpinBox* seed_;
+  QSpinBox* groups_;  // token streams: tasks (multi_task) or languages (multi_language)
+  ModelKind offeredFor_ = ModelKind::Mlp;
   std::string csvPath_;
 };
 

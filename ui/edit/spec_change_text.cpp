@@ -37,6 +37,41 @@ void describeData(QStringList& out, const DataSpec& b, const DataSpec& a) {
   noteChange(out, "samples", b.samples, a.samples, [](int v) { return integer(v); });
   noteChange(out, "test fraction", b.testFraction, a.testFraction, number);
   noteChange(out, "data seed", b.seed, a.seed, [](uint64_t v) { return QString::number(v); });
+  noteChange(out, "tasks", b.tasks, a.tasks, [](int v) { return integer(v); });
+  noteChange(out, "languages", b.languages, a.languages, [](int v) { return integer(v); });
+}
+
+// Vocabulary and sequence length change in model and data together: the model's names them.
+void describeTransformer(QStringList& out, const TransformerSpec& b, const TransformerSpec& a) {
+  const auto whole = [](int v) { return integer(v); };
+  noteChange(out, "vocabulary", b.vocabulary, a.vocabulary, whole);
+  noteChange(out, "sequence length", b.sequenceLength, a.sequenceLength, whole);
+  noteChange(out, "d_model", b.dModel, a.dModel, whole);
+  noteChange(out, "heads", b.heads, a.heads, whole);
+  if (b.causal != a.causal) out << QString("causal attention ") + (a.causal ? "on" : "off");
+  noteChange(out, "objective", b.task, a.task, sequenceTaskLabel);
+  if (b.layers.size() != a.layers.size()) {
+    out << QString("layers to %1").arg(a.layers.size());
+    return;
+  }
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    const QString prefix = a.layers.size() > 1 ? QString("layer %1 ").arg(i + 1) : QString();
+    const TransformerLayerSpec& lb = b.layers[i];
+    const TransformerLayerSpec& la = a.layers[i];
+    noteChange(out, prefix + "experts", lb.experts, la.experts, whole);
+    noteChange(out, prefix + "expert width", lb.expertWidth, la.expertWidth, whole);
+    const TokenRouterSpec& rb = lb.router;
+    const TokenRouterSpec& ra = la.router;
+    noteChange(out, prefix + "router", rb.type, ra.type, tokenRouterLabel);
+    noteChange(out, prefix + "k", rb.k, ra.k, whole);
+    noteChange(out, prefix + "capacity factor", rb.capacityFactor, ra.capacityFactor,
+               [](double v) { return v > 0 ? shortNumber(v) : QString("unlimited"); });
+    noteChange(out, prefix + "slots per expert", rb.slotsPerExpert, ra.slotsPerExpert, whole);
+    noteChange(out, prefix + "jitter", rb.jitter, ra.jitter, number);
+    noteChange(out, prefix + "temperature", rb.temperature, ra.temperature, number);
+    noteChange(out, prefix + "aux-loss coefficient", rb.auxLossCoef, ra.auxLossCoef, number);
+    noteChange(out, prefix + "z-loss coefficient", rb.zLossCoef, ra.zLossCoef, number);
+  }
 }
 
 void describeLayer(QStringList& out, const QString& prefix, const LayerSpec& b, const LayerSpec& a) {
@@ -89,6 +124,7 @@ QString describeSpecChange(const Spec& before, const Spec& after) {
   QStringList changes;
   describeData(changes, before.data, after.data);
   describeModel(changes, before.model, after.model);
+  describeTransformer(changes, before.model.transformer, after.model.transformer);
   describeTrain(changes, before.train, after.train);
   if (changes.isEmpty()) return "Edit spec";
   return "Set " + changes.join(", ");

@@ -14,6 +14,7 @@
 #include "edit/spec_edit_command.h"
 #include "edit/spec_problems.h"
 #include "edit/training_section.h"
+#include "edit/transformer_section.h"
 
 namespace rl::ui {
 
@@ -31,7 +32,7 @@ bool isMoeLayer(const Spec& spec, int layer) {
 
 SpecSectionId sectionIdOf(int index) {
   static const SpecSectionId ids[] = {SpecSectionId::Data, SpecSectionId::Model, SpecSectionId::Router,
-                                      SpecSectionId::Training};
+                                      SpecSectionId::Transformer, SpecSectionId::Training};
   return ids[index];
 }
 
@@ -42,6 +43,7 @@ SpecEditor::SpecEditor(QUndoStack* undo, QWidget* parent) : QWidget(parent), und
   model_ = new ModelSection;
   router_ = new RouterSection;
   training_ = new TrainingSection;
+  transformer_ = new TransformerSection;
 
   // The panel lives in a narrow dock: scroll vertically rather than squeeze the fields.
   auto* content = new QWidget;
@@ -70,31 +72,45 @@ SpecEditor::SpecEditor(QUndoStack* undo, QWidget* parent) : QWidget(parent), und
     connect(section, &SpecSection::gestureBoundary, this, [this] { chainOpen_ = false; });
   }
   connect(model_, &ModelSection::layerSelected, this, &SpecEditor::selectLayer);
+  connect(transformer_, &TransformerSection::layerSelected, this, [this] { reshow(); });
 
   Spec initial;
   setSpec(initial);
 }
 
-std::vector<SpecSection*> SpecEditor::sections() const { return {data_, model_, router_, training_}; }
+std::vector<SpecSection*> SpecEditor::sections() const { return {data_, model_, router_, transformer_, training_}; }
 
 void SpecEditor::setSpec(const Spec& spec) {
   spec_ = spec;
   if (!isMoeLayer(spec_, layer_)) layer_ = firstMoeLayer(spec_);
-  chainOpen_ = false;
-  showSpecInFields();
-  showProblems({});
+  reshow();
 }
 
 void SpecEditor::selectLayer(int layer) {
   if (!isMoeLayer(spec_, layer)) return;
   layer_ = layer;
-  chainOpen_ = false;
   // Pending invalid values belong to the layer that was on show: drop them with it.
+  reshow();
+}
+
+int SpecEditor::selectedTransformerLayer() const { return transformer_->currentLayer(); }
+void SpecEditor::selectTransformerLayer(int layer) { transformer_->selectLayer(layer); }
+
+void SpecEditor::reshow() {
+  chainOpen_ = false;
   showSpecInFields();
   showProblems({});
 }
 
+void SpecEditor::showSectionsFor(const Spec& spec) {
+  const bool transformer = spec.model.kind == ModelKind::Transformer;
+  model_->setVisible(!transformer);
+  router_->setVisible(!transformer);
+  transformer_->setVisible(transformer);
+}
+
 void SpecEditor::showSpecInFields() {
+  showSectionsFor(spec_);
   for (SpecSection* section : sections()) section->showSpec(spec_, layer_);
 }
 
@@ -108,6 +124,7 @@ void SpecEditor::onEdited(SpecField field, EditPhase phase) {
     model_->offerLossesFor(candidate.data);
   model_->writeTo(candidate, layer_, problems);
   router_->writeTo(candidate, layer_, problems);
+  transformer_->writeTo(candidate, layer_, problems);
   training_->writeTo(candidate, layer_, problems);
   if (problems.empty()) problems = findSpecProblems(candidate);
   showProblems(problems);
@@ -138,20 +155,42 @@ void SpecEditor::install(const Spec& spec) {
     if (!isMoeLayer(spec_, layer_)) layer_ = firstMoeLayer(spec_);
     showSpecInFields();
     showProblems({});
+  } else if (spec_.model.kind == ModelKind::Transformer) {
+    transformer_->showSpec(spec_, layer_);  // a changed layer count relists the layers
   }
   emit specEdited(spec_);
 }
 
 void SpecEditor::showProblems(const std::vector<std::string>& problems) {
-  const std::vector<SpecProblem> located = locateProblems(problems, layer_);
+  std::vector<SpecProblem> located = locateProblems(problems, layer_, transformer_->currentLayer());
+  if (spec_.model.kind == ModelKind::Transformer)
+    for (SpecProblem& p : located)  // model.* problems go where the model's fields are on show
+      if (p.section == SpecSectionId::Model || p.section == SpecSectionId::Router || p.key == "vocabulary" ||
+          p.key == "sequence_length")  // data.vocabulary and data.sequence_length are edited there too
+        p.section = SpecSectionId::Transformer;
   const auto list = sections();
   for (size_t i = 0; i < list.size(); ++i) {
     std::vector<SpecProblem> mine;
     for (const SpecProblem& p : located)
       if (p.section == sectionIdOf(int(i)) || (p.section == SpecSectionId::Other && i + 1 == list.size()))
         mine.push_back(p);
-    list[i]->showProblems(mine, layer_);
+    list[i]->showProblems(mine, list[i] == transformer_ ? transformer_->currentLayer() : layer_);
   }
+  // A long section (the Transformer's) puts its message below the field just edited: scroll it
+  // into view, or the edit seems ignored.
+  // After the layout has placed the (possibly taller) message.
+  if (problems.empty()) return;
+  QMetaObject::invokeMethod(
+      this,
+      [this] {
+        auto* scroll = findChild<QScrollArea*>("specEditorScroll");
+        for (SpecSection* section : sections())
+          if (scroll && !section->problemText().isEmpty() && section->isVisible()) {
+            scroll->ensureWidgetVisible(section->problemLabel(), 0, 8);
+            break;
+          }
+      },
+      Qt::QueuedConnection);
 }
 
 QString SpecEditor::problemText() const {

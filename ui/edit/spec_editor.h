@@ -20,6 +20,7 @@ class ModelSection;
 class RouterSection;
 class SpecSection;
 class TrainingSection;
+class TransformerSection;
 
 class SpecEditor : public QWidget {
   Q_OBJECT
@@ -38,6 +39,9 @@ class SpecEditor : public QWidget {
   // The model.layers index the expert and router fields edit (-1 when there is no MoE layer).
   int selectedLayer() const { return layer_; }
   void selectLayer(int layer);
+  // Transformer models: the model.transformer.layers index the layer fields edit.
+  int selectedTransformerLayer() const;
+  void selectTransformerLayer(int layer);
 
  signals:
   void specEdited(const rl::Spec& spec);
@@ -49,12 +53,15 @@ class SpecEditor : public QWidget {
   void showSpecInFields();
   void showProblems(const std::vector<std::string>& problems);
   std::vector<SpecSection*> sections() const;
+  void showSectionsFor(const Spec& spec);  // Model and Router for an MLP, Transformer for a Transformer
+  void reshow();                           // the applied spec into every field, no problems
 
   QUndoStack* undo_;
   DataSection* data_;
   ModelSection* model_;
   RouterSection* router_;
   TrainingSection* training_;
+  TransformerSection* transformer_;
 
   Spec spec_;
   int layer_ = -1;

@@ -8,6 +8,9 @@ enum class SpecField {
   Experts, ExpertWidths, Activation, Head, Loss,
   Router, K, CapacityFactor, Jitter, Temperature, AuxLossCoef, ZLossCoef,
   Optimizer, LearningRate, Momentum, BatchSize, Seed,
+  // Transformer models and their token streams.
+  Vocabulary, SequenceLength, DModel, Heads, Causal, SequenceTaskKind, TransformerLayers, ExpertWidth,
+  TokenRouter, SlotsPerExpert, TokenGroups,
 };
 
 // How an edit applies. Preview only validates (typing in a text field). Commit applies when valid

@@ -46,7 +46,25 @@ QString dataKindLabel(const std::string& kind) {
   if (kind == "regression_local") return "Local regression";
   if (kind == "vowels") return "Vowels (formants)";
   if (kind == "csv") return "CSV file";
+  if (kind == "multi_task") return "Multi-task tokens";
+  if (kind == "multi_language") return "Multi-language tokens";
   return QString::fromStdString(kind);
+}
+
+QString tokenRouterLabel(TokenRouterType type) {
+  switch (type) {
+    case TokenRouterType::TokenChoice: return "Token choice (top-k)";
+    case TokenRouterType::ExpertChoice: return "Expert choice";
+    case TokenRouterType::SoftMoe: return "Soft MoE";
+    case TokenRouterType::Hash: return "Hash (fixed)";
+    case TokenRouterType::Task: return "Task (fixed)";
+    case TokenRouterType::Dense: return "Dense (all experts)";
+  }
+  return "?";
+}
+
+QString sequenceTaskLabel(SequenceTask task) {
+  return task == SequenceTask::Classification ? "Classify the sequence" : "Predict the next token";
 }
 
 QString shortNumber(double value) { return QString::number(value, 'g', 4); }

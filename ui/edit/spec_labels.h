@@ -12,6 +12,8 @@ QString lossLabel(LossType loss);          // "Cross-entropy"
 QString optimizerLabel(OptimizerType opt); // "SGD + momentum"
 QString activationLabel(Activation act);   // "ReLU"
 QString dataKindLabel(const std::string& kind);  // "Spiral (4 arms)"
+QString tokenRouterLabel(TokenRouterType type);  // "Token choice (top-k)"
+QString sequenceTaskLabel(SequenceTask task);    // "Classify the sequence"
 
 // Numbers as a person would type them: up to 4 significant digits, no trailing zeros.
 QString shortNumber(double value);

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "data/dataset.h"
+#include "graph/builder.h"
 #include "io/csv_table.h"
 #include "spec/spec_json.h"
 
@@ -73,6 +74,22 @@ void checkOutputWidth(const Spec& spec, std::vector<std::string>& out) {
                   "]: the last width " + std::to_string(layer.expertWidths.back()) + because);
 }
 
+// Builds the Transformer's graph on the CPU side only (no backend, no weights): milliseconds for the
+// models the app trains. The output width does not change what the builder accepts.
+void checkTransformerBuild(const Spec& spec, std::vector<std::string>& out) {
+  ModelShape shape;
+  shape.inputDim = spec.data.sequenceLength;
+  shape.outputDim = spec.model.transformer.task == SequenceTask::NextToken ? spec.model.transformer.vocabulary : 2;
+  shape.classify = true;
+  try {
+    buildModel(spec, shape, 1);
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    // Builder messages start with their JSON path; anything else is still worth showing.
+    out.push_back(what.rfind("model.", 0) == 0 ? what : "model.transformer: " + what);
+  }
+}
+
 QString keyLabel(const std::string& key) {
   static const std::map<std::string, QString> labels{
       {"kind", "dataset"}, {"samples", "samples"}, {"noise", "noise"}, {"test_fraction", "test fraction"},
@@ -83,12 +100,15 @@ QString keyLabel(const std::string& key) {
       {"jitter", "jitter"}, {"temperature", "temperature"}, {"aux_loss_coef", "aux-loss coefficient"},
       {"z_loss_coef", "z-loss coefficient"}, {"optimizer", "optimizer"}, {"learning_rate", "learning rate"},
       {"momentum", "momentum"}, {"beta1", "beta1"}, {"beta2", "beta2"}, {"epsilon", "epsilon"},
-      {"batch_size", "batch size"}, {"steps", "steps"}};
+      {"batch_size", "batch size"}, {"steps", "steps"}, {"vocabulary", "vocabulary"},
+      {"sequence_length", "sequence length"}, {"d_model", "d_model"}, {"heads", "heads"}, {"causal", "causal"},
+      {"task", "objective"}, {"expert_width", "expert width"}, {"slots_per_expert", "slots per expert"},
+      {"tasks", "tasks"}, {"languages", "languages"}, {"transformer", "transformer"}};
   const auto it = labels.find(key);
   return it != labels.end() ? it->second : QString::fromStdString(key);
 }
 
-SpecProblem locate(const std::string& message, int selectedLayer) {
+SpecProblem locate(const std::string& message, int selectedLayer, int selectedTransformerLayer) {
   SpecProblem p;
   const size_t colon = message.find(": ");
   if (colon == std::string::npos) {
@@ -99,9 +119,21 @@ SpecProblem locate(const std::string& message, int selectedLayer) {
   const QString reason = QString::fromStdString(message.substr(colon + 2));
   static const std::regex layerPath(R"(model\.layers\[(\d+)\]\.(router\.)?([a-z_0-9]+)(\[(\d+)\])?)");
   static const std::regex plainPath(R"((data|model|train)\.([a-z_0-9]+))");
+  static const std::regex transformerLayerPath(R"(model\.transformer\.layers\[(\d+)\]\.(router\.)?([a-z_0-9]+))");
+  static const std::regex transformerPath(R"(model\.transformer(\.([a-z_0-9]+))?)");
   std::smatch m;
   QString label;
-  if (std::regex_match(path, m, layerPath)) {
+  if (std::regex_match(path, m, transformerLayerPath)) {
+    p.layer = std::stoi(m[1]);
+    p.section = SpecSectionId::Transformer;
+    p.key = m[3];
+    label = (m[2].matched && p.key == "type") ? QString("router") : keyLabel(p.key);
+    if (p.layer != selectedTransformerLayer) label = QString("layer %1 %2").arg(p.layer + 1).arg(label);
+  } else if (std::regex_match(path, m, transformerPath)) {
+    p.section = SpecSectionId::Transformer;
+    p.key = m[2].matched ? std::string(m[2]) : std::string("transformer");
+    label = keyLabel(p.key);
+  } else if (std::regex_match(path, m, layerPath)) {
     p.layer = std::stoi(m[1]);
     p.section = m[2].matched ? SpecSectionId::Router : SpecSectionId::Model;
     p.key = m[3];
@@ -125,14 +157,19 @@ SpecProblem locate(const std::string& message, int selectedLayer) {
 
 std::vector<std::string> findSpecProblems(const Spec& spec) {
   std::vector<std::string> problems = validateSpec(spec);
+  if (spec.model.kind == ModelKind::Transformer) {
+    if (problems.empty()) checkTransformerBuild(spec, problems);
+    return problems;
+  }
   checkOutputWidth(spec, problems);
   return problems;
 }
 
-std::vector<SpecProblem> locateProblems(const std::vector<std::string>& messages, int selectedLayer) {
+std::vector<SpecProblem> locateProblems(const std::vector<std::string>& messages, int selectedLayer,
+                                        int selectedTransformerLayer) {
   std::vector<SpecProblem> out;
   out.reserve(messages.size());
-  for (const auto& message : messages) out.push_back(locate(message, selectedLayer));
+  for (const auto& message : messages) out.push_back(locate(message, selectedLayer, selectedTransformerLayer));
   return out;
 }
 

@@ -60,6 +60,7 @@ void SpecSection::showProblems(const std::vector<SpecProblem>& problems, int lay
 }
 
 QString SpecSection::problemText() const { return problems_->text(); }
+QWidget* SpecSection::problemLabel() const { return problems_; }
 
 int SpecSection::labelWidth() const {
   int width = 0;

@@ -34,6 +34,7 @@ class SpecSection : public QGroupBox {
   // Lists the problems in red under the fields and marks the offending fields of `layer`.
   void showProblems(const std::vector<SpecProblem>& problems, int layer);
   QString problemText() const;  // what the red message says ("" when none)
+  QWidget* problemLabel() const;  // where the red message is drawn
 
   // The widest label, and a common minimum so the fields of every section line up.
   int labelWidth() const;

@@ -71,9 +71,20 @@ struct RunSnapshot {
   std::optional<TokenRouting> tokenRouting;  // Transformer models only (run/token_routing.h)
 
   // Per MoE layer: router kind, k, experts, capacity per expert (0 = unlimited).
-  struct LayerInfo { RouterType router = RouterType::TopK; int experts = 0, k = 0, capacity = 0; };
+  // Transformer layers map their token router onto the nearest RouterType (dense, else top-k) and
+  // name it in tokenRouter (its spec name: token_choice, expert_choice, ...; "" for MLP layers).
+  struct LayerInfo {
+    RouterType router = RouterType::TopK;
+    int experts = 0, k = 0, capacity = 0;
+    std::string tokenRouter;
+  };
   std::vector<LayerInfo> layers;
   int classes = 0;  // 0 for regression
+  // What the routing view groups probe rows and the held-out routing table by: "class" (the
+  // `classes` true classes of MLP data) or, for a Transformer, each token's "task" or "language"
+  // (latestEval.classExpertCounts rows), named by groupNames.
+  std::string groupKind = "class";
+  std::vector<std::string> groupNames;  // empty: "class 0", "class 1", ...
 };
 
 using RunSnapshotPtr = std::shared_ptr<const RunSnapshot>;

@@ -16,6 +16,8 @@
 #include "run/project_file.h"
 #include "run/snapshot_store.h"
 #include "run/step_pacer.h"
+#include "run/token_routing_probe.h"
+#include "spec/spec_names.h"
 #include "train/run_record.h"
 #include "train/weight_transfer.h"
 
@@ -88,6 +90,7 @@ struct TrainingController::Impl {
   EvalMetrics latestEval;
   Probe probe;
   InputMap inputMap;
+  std::optional<TokenRouting> tokenRouting;  // Transformer models: from the probe
   int evalStep = -1, viewsStep = -1;
   Clock::time_point viewsAt{};
 
@@ -119,6 +122,7 @@ struct TrainingController::Impl {
     spec = std::make_shared<const Spec>(session->spec());
     extent = inputExtent(session->data());
     evalStep = viewsStep = -1;
+    tokenRouting.reset();  // it describes the previous model's layers
     stepSeconds = evalSeconds = 0;
     evalEvery = kMinEvalEvery;
   }
@@ -171,6 +175,14 @@ struct TrainingController::Impl {
     const auto t0 = Clock::now();
     probe = session->probe();
     inputMap = computeInputMap(*session, extent, kInputMapResolution);
+    tokenRouting.reset();
+    if (session->transformer()) {
+      try {
+        tokenRouting = tokenRoutingFromProbe(probe, session->tokens().test.tokenNames);
+      } catch (const std::exception& e) {
+        message = std::string("token routing: ") + e.what();  // the view shows its own note meanwhile
+      }
+    }
     viewsStep = session->stepCount();
     viewsAt = Clock::now();
     average(viewsSeconds, seconds(t0));
@@ -272,6 +284,7 @@ struct TrainingController::Impl {
     s->latestEval = latestEval;
     s->probe = probe;
     s->inputMap = inputMap;
+    s->tokenRouting = tokenRouting;
     for (const auto& d : detectors) s->collapse.push_back(d.verdict());
     for (const MoeLayerInfo& L : session->model().moeLayers) {
       // Without a capacity limit the engine sizes its slots to the batch; the UI shows "unlimited".
@@ -280,15 +293,26 @@ struct TrainingController::Impl {
         const TokenRouterSpec& router = spec->model.transformer.layers.at(L.layer).router;
         const bool dense = router.type == TokenRouterType::Dense;
         const bool limited = router.capacityFactor > 0 && !dense;
-        s->layers.push_back({dense ? RouterType::Dense : RouterType::TopK, L.experts, L.k, limited ? L.capacity : 0});
+        s->layers.push_back(
+            {dense ? RouterType::Dense : RouterType::TopK, L.experts, L.k, limited ? L.capacity : 0, toName(router.type)});
         continue;
       }
       const RouterSpec& router = spec->model.layers.at(L.layer).router;
       const bool limited = router.capacityFactor > 0 && router.type != RouterType::Dense;
       s->layers.push_back({router.type, L.experts, L.k, limited ? L.capacity : 0});
     }
-    const Dataset& train = session->data().train;
-    s->classes = train.regression ? 0 : train.classes;
+    if (session->transformer()) {
+      // Classification over sequences (or next-token ids); held-out routing is counted per token
+      // by its task or language.
+      const TokenDataset& tokens = session->tokens().train;
+      s->classes = tokens.classes;
+      const bool tasks = !tokens.taskNames.empty();
+      s->groupKind = tasks ? "task" : "language";
+      s->groupNames = tasks ? tokens.taskNames : tokens.languageNames;
+    } else {
+      const Dataset& train = session->data().train;
+      s->classes = train.regression ? 0 : train.classes;
+    }
 
     RunSnapshotPtr ptr = std::move(s);
     {

@@ -223,6 +223,8 @@ void CollapseView::buildPlot() {
 
 void CollapseView::showSnapshot(const RunSnapshot& snapshot) {
   const CollapseCriteria criteria;
+  // A Transformer's held-out routing is counted per token by its task or language.
+  mi_->setName(QString("I(%1; expert)").arg(QString::fromStdString(snapshot.groupKind)));
   const int layerCount = int(snapshot.layers.size());
   layers_.resize(size_t(layerCount));
   std::vector<float> load;

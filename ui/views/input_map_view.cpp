@@ -217,6 +217,7 @@ void InputMapView::showSnapshot(const RunSnapshot& snapshot) {
   shown_.step = snapshot.step;
   shown_.classes = snapshot.classes;
   shown_.dataKind = snapshot.spec.data.kind;
+  shown_.tokens = snapshot.spec.model.kind == ModelKind::Transformer;
   shown_.inputDim = snapshot.probe.rows > 0 ? static_cast<int>(snapshot.probe.x.size()) / snapshot.probe.rows : 0;
   shown_.map = snapshot.inputMap;
   shown_.probe = snapshot.probe;
@@ -266,7 +267,10 @@ void InputMapView::redraw() {
   const bool valid = m.resolution > 0 && !m.topExpert.empty() &&
                      std::all_of(m.topExpert.begin(), m.topExpert.end(), [&](const auto& t) { return t.size() == cells; });
   if (!valid) {
-    if (shown_.inputDim > 0 && shown_.inputDim != 2)
+    if (shown_.tokens)
+      showNote(QStringLiteral("The input-space map needs 2-D input; this model reads token sequences.\n\n"
+                              "The token routing view shows which expert each token goes to."));
+    else if (shown_.inputDim > 0 && shown_.inputDim != 2)
       showNote(QString("The input-space map needs a 2-D dataset; \"%1\" has %2 input features.\n\n"
                        "The routing view shows how its probe rows are routed.")
                    .arg(QString::fromStdString(shown_.dataKind))

@@ -97,6 +97,7 @@ class InputMapView : public FigureView {
   struct Shown {
     int step = -1, classes = -1, inputDim = 0;
     std::string dataKind;
+    bool tokens = false;  // a Transformer: it reads token sequences, there is no input plane
     InputMap map;
     Probe probe;
     std::vector<int> layerExperts, layerK;

@@ -24,6 +24,8 @@ const QColor kUniformColor(60, 60, 60);
 const QColor kCapacityColor(200, 30, 30);
 
 QString routerName(const RunSnapshot::LayerInfo& l) {
+  if (l.tokenRouter == "token_choice") return QString("token choice top-%1").arg(l.k);
+  if (!l.tokenRouter.empty()) return QString::fromStdString(l.tokenRouter).replace('_', ' ');
   switch (l.router) {
     case RouterType::Dense: return "dense softmax";
     case RouterType::TopK: return QString("top-%1").arg(l.k);
@@ -228,7 +230,11 @@ void LoadView::showSnapshot(const RunSnapshot& snapshot) {
     // limit (capacity factor ≤ 0) the engine sizes its slots to the whole batch, which is no
     // limit at all, and dense routers never drop: both show no capacity line.
     if (!capacityLimited(snapshot.spec, l) || d.info.router == RouterType::Dense) d.info.capacity = 0;
-    const int choices = snapshot.spec.train.batchSize * std::max(1, d.info.k);
+    // A Transformer routes every token of the batch's sequences.
+    const int rows = snapshot.spec.train.batchSize * (snapshot.spec.model.kind == ModelKind::Transformer
+                                                          ? snapshot.spec.model.transformer.sequenceLength
+                                                          : 1);
+    const int choices = rows * std::max(1, d.info.k);
     d.capacityShare = (d.info.capacity > 0 && choices > 0) ? double(d.info.capacity) / choices : 0.0;
   }
   step_ = snapshot.latest.step > 0 ? snapshot.latest.step : snapshot.step;

@@ -118,6 +118,7 @@ QString percentText(double share) {
 
 bool RoutingView::Shown::sameData(const RunSnapshot& s) const {
   if (s.step != step || s.classes != classes || s.probe.rows != probe.rows) return false;
+  if (QString::fromStdString(s.groupKind) != groupKind || int(s.groupNames.size()) != groupNames.size()) return false;
   if (s.probe.labels != probe.labels || s.probe.layers.size() != probe.layers.size()) return false;
   for (size_t j = 0; j < probe.layers.size(); ++j)
     if (s.probe.layers[j].probs != probe.layers[j].probs) return false;
@@ -167,7 +168,16 @@ RoutingView::RoutingView(QWidget* parent) : FigureView(parent) {
 
   setTitles(heatTitle_, heatTitles_, {QStringLiteral("Gate probabilities (waiting for the first probe)"),
                                       QStringLiteral("Gate probabilities (waiting)")});
-  showMatrixNote(QStringLiteral("The class × expert matrix appears after the first held-out evaluation."));
+  showMatrixNote(waitingNote());
+}
+
+QString RoutingView::groupLabel(int group) const {
+  if (group >= 0 && group < shown_.groupNames.size()) return shown_.groupNames[group];
+  return QString("%1 %2").arg(shown_.groupKind).arg(group);
+}
+
+QString RoutingView::waitingNote() const {
+  return QString("The %1 × expert matrix appears after the first held-out evaluation.").arg(shown_.groupKind);
 }
 
 void RoutingView::buildHeatmap() {
@@ -232,6 +242,11 @@ void RoutingView::showSnapshot(const RunSnapshot& snapshot) {
   if (shown_.sameData(snapshot)) return;
   shown_.step = snapshot.step;
   shown_.classes = snapshot.classes;
+  shown_.groupKind = QString::fromStdString(snapshot.groupKind);
+  shown_.groupNames.clear();
+  for (const std::string& name : snapshot.groupNames) shown_.groupNames << QString::fromStdString(name);
+  shown_.groups = snapshot.groupNames.empty() ? snapshot.classes : static_cast<int>(snapshot.groupNames.size());
+  shown_.tokens = snapshot.spec.model.kind == ModelKind::Transformer;
   shown_.probe = snapshot.probe;
   shown_.classExpertCounts = snapshot.latestEval.classExpertCounts;
   redraw();
@@ -287,7 +302,7 @@ void RoutingView::updateHeatmap(int layer) {
   }
   const ProbeLayer& L = probe.layers[layer];
   const int rows = probe.rows, experts = L.experts;
-  const bool grouped = shown_.classes > 0 && static_cast<int>(probe.labels.size()) == rows;
+  const bool grouped = shown_.groups > 0 && static_cast<int>(probe.labels.size()) == rows;
   const auto prob = [&](int row, int e) { return L.probs[static_cast<size_t>(row) * experts + e]; };
 
   // Within a class, rows that share a top expert sit together (most confident first), so the
@@ -333,11 +348,15 @@ void RoutingView::updateHeatmap(int layer) {
   for (size_t g = 0; g < groupStarts_.size(); ++g) {
     const int begin = groupStarts_[g];
     const int end = g + 1 < groupStarts_.size() ? groupStarts_[g + 1] : rows;
-    heatClassTicks_->addTick((begin + end - 1) / 2.0, QString("class %1").arg(rowClass_[begin]));
+    heatClassTicks_->addTick((begin + end - 1) / 2.0, groupLabel(rowClass_[begin]));
   }
   if (!grouped) setRowTicks(*heatClassTicks_, rows);
-  heatPlot_->yAxis->setLabel(grouped ? QStringLiteral("probe rows, grouped by true class")
-                                     : QStringLiteral("probe row (regression: data order)"));
+  const QString what = shown_.tokens ? QStringLiteral("probe tokens") : QStringLiteral("probe rows");
+  if (grouped)
+    heatPlot_->yAxis->setLabel(QString("%1, grouped by %2").arg(what, shown_.tokens ? shown_.groupKind : "true class"));
+  else
+    heatPlot_->yAxis->setLabel(shown_.tokens ? QStringLiteral("probe token (data order)")
+                                             : QStringLiteral("probe row (regression: data order)"));
   const size_t separators = groupStarts_.empty() ? 0 : groupStarts_.size() - 1;
   while (separators_.size() < separators) {
     auto* line = new QCPItemLine(heatPlot_);
@@ -380,14 +399,14 @@ void RoutingView::showMatrixNote(const QString& note) {
 }
 
 void RoutingView::updateMatrix(int layer) {
-  if (shown_.classes == 0) {
+  if (shown_.groups == 0 && !shown_.tokens) {
     showMatrixNote(QStringLiteral("Regression data has no classes, so there is no class × expert matrix. "
                                   "The heatmap shows the probe rows in data order."));
     return;
   }
   const auto& all = shown_.classExpertCounts;
   if (layer >= static_cast<int>(all.size()) || all[layer].empty() || all[layer][0].empty()) {
-    showMatrixNote(QStringLiteral("The class × expert matrix appears after the first held-out evaluation."));
+    showMatrixNote(waitingNote());
     return;
   }
   const auto& counts = all[layer];
@@ -416,7 +435,7 @@ void RoutingView::updateMatrix(int layer) {
   matrixPlot_->yAxis->setRange(-0.5, stripBottom);
   updateStrip(matrixPlot_, matrixStrip_, experts, stripTop, stripBottom);
   matrixClassTicks_->clear();
-  for (int c = 0; c < classes; ++c) matrixClassTicks_->addTick(c, QString("class %1").arg(c));
+  for (int c = 0; c < classes; ++c) matrixClassTicks_->addTick(c, groupLabel(c));
 
   // One percentage per cell; smaller text when the cells get narrow.
   const int cells = classes * experts;
@@ -438,6 +457,17 @@ void RoutingView::updateMatrix(int layer) {
     text->setFont(font);
   }
   const QString layerText = layerCount() > 1 ? QString(" · layer %1").arg(layer + 1) : QString();
+  if (shown_.tokens) {
+    // Tokens counted by the task or language of their sequence.
+    QString kind = shown_.groupKind;
+    kind[0] = kind[0].toUpper();
+    setTitles(matrixTitle_, matrixTitles_,
+              {QString("%1 → expert routing (held-out tokens)%2").arg(kind, layerText),
+               QString("%1 → expert routing%2").arg(kind, layerText), QString("%1 → expert%2").arg(kind, layerText)});
+    matrixPlot_->xAxis->setLabel(QString("expert (% of the %1's tokens)").arg(shown_.groupKind));
+    return;
+  }
+  matrixPlot_->xAxis->setLabel(QStringLiteral("expert (cell: share of the class's routing)"));
   setTitles(matrixTitle_, matrixTitles_,
             {QString("True class → expert routing (held-out)%1").arg(layerText),
              QString("Class → expert routing (held-out)%1").arg(layerText),

@@ -55,12 +55,15 @@ class RoutingView : public FigureView {
   double heatmapAlpha(int row, int expert) const;  // 0–255 as drawn (255 without a highlight)
 
   // The class × expert matrix as drawn (each class row sums to 1); 0 classes for regression or
-  // before the first evaluation, when a note is shown instead.
+  // before the first evaluation, when a note is shown instead. For a Transformer the rows are the
+  // tokens' tasks or languages (matrixRowKind says which, matrixRowLabel names a row).
   int matrixClasses() const;
   int matrixExperts() const;
   double matrixValue(int cls, int expert) const;
   QString matrixCellText(int cls, int expert) const;
   bool matrixShown() const;
+  QString matrixRowKind() const { return shown_.groupKind; }
+  QString matrixRowLabel(int row) const { return groupLabel(row); }
   QString matrixNote() const;
   bool matrixCellTextsShown() const;  // percentages drawn (hidden when cells are too small)
 
@@ -88,6 +91,8 @@ class RoutingView : public FigureView {
   void replotIfVisible();
   void updateHeatmap(int layer);
   void updateMatrix(int layer);
+  QString groupLabel(int group) const;  // a matrix row or heatmap group: "class 2", "copy"
+  QString waitingNote() const;
   void showMatrixNote(const QString& note);
   int applyHighlight();  // returns the number of highlighted display rows
   static void setTitles(QCPTextElement* title, QStringList& titles, const QStringList& candidates);
@@ -121,6 +126,11 @@ class RoutingView : public FigureView {
   // skip frames whose data did not change).
   struct Shown {
     int step = -1, classes = -1;
+    // Rows of the matrix and groups of the heatmap: classes, or a Transformer's tasks/languages.
+    int groups = 0;
+    QString groupKind = QStringLiteral("class");
+    QStringList groupNames;  // empty: "class 0", ...
+    bool tokens = false;     // Transformer: probe rows are tokens
     Probe probe;
     std::vector<std::vector<std::vector<double>>> classExpertCounts;
     bool sameData(const RunSnapshot& s) const;

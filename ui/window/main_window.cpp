@@ -27,6 +27,7 @@
 #include "views/loss_view.h"
 #include "views/representations_view.h"
 #include "views/routing_view.h"
+#include "views/token_routing_view.h"
 #include "window/look_for_box.h"
 #include "window/message_banner.h"
 #include "window/run_controls.h"
@@ -136,6 +137,9 @@ void MainWindow::buildDocks() {
     view->setObjectName(name);
     return view;
   };
+  // Transformer models: which expert each token goes to. Tabbed with the input map (which only
+  // MLP models on 2-D data fill); loadSpec raises the one the model uses.
+  addViewDock(withName(new TokenRoutingView, "tokenRouting"), Qt::RightDockWidgetArea);
   addViewDock(withName(new InputMapView, "inputMap"), Qt::RightDockWidgetArea);
   routing_ = new RoutingView;
   addViewDock(withName(routing_, "routing"), Qt::RightDockWidgetArea);
@@ -181,6 +185,8 @@ void MainWindow::arrangeDefaultLayout() {
   splitDockWidget(inputMap, representations, Qt::Horizontal);
   splitDockWidget(loss, load, Qt::Vertical);
   splitDockWidget(load, collapse, Qt::Vertical);
+  tabifyDockWidget(inputMap, dockNamed("dock-tokenRouting"));
+  inputMap->raise();
 }
 
 void MainWindow::applyDefaultSizes() {
@@ -306,6 +312,8 @@ void MainWindow::loadSpec(const rl::Spec& spec) {
   undo_->clear();
   projectPath_.clear();
   lookFor_->setSpecText(QString::fromStdString(spec.name), QString::fromStdString(spec.description));
+  if (QDockWidget* tokens = dockNamed("dock-tokenRouting"); tokens && !tokens->isFloating())
+    (spec.model.kind == ModelKind::Transformer ? tokens : dockNamed("dock-inputMap"))->raise();
   QMetaObject::invokeMethod(controller_, [c = controller_, spec] { c->reset(spec); }, Qt::QueuedConnection);
   updateTitle();
 }

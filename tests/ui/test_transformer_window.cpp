@@ -1,0 +1,368 @@
+// The real main window with a Transformer (the tiny-transformer-moe preset, chosen from the
+// Presets menu) under xvfb on the CPU backend: stepping, playing, the token routing dock, the
+// Transformer section of the spec editor with undo/redo, and what the routing and input-map views
+// say about token data.
+#include <QAction>
+#include <QDockWidget>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QUndoStack>
+#include <QtTest>
+#include <QtWidgets>
+#include <functional>
+#include <memory>
+
+#include "edit/spec_editor.h"
+#include "spec/presets.h"
+#include "spec/spec_json.h"
+#include "views/input_map_view.h"
+#include "views/load_view.h"
+#include "views/routing_view.h"
+#include "views/token_routing_view.h"
+#include "window/main_window.h"
+
+using namespace rl::ui;
+
+namespace {
+constexpr const char* kPreset = "tiny-transformer-moe";
+}
+
+class TransformerWindowTest : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir settingsDir_;
+  std::unique_ptr<MainWindow> window_;
+
+  RunSnapshotPtr waitForShown(const std::function<bool(const RunSnapshot&)>& pred, int timeoutMs = 20000) {
+    QElapsedTimer clock;
+    clock.start();
+    while (clock.elapsed() < timeoutMs) {
+      const RunSnapshotPtr s = window_->shownSnapshot();
+      if (s && pred(*s)) return s;
+      QTest::qWait(5);
+    }
+    return nullptr;
+  }
+  template <class View>
+  View* view() const {
+    View* v = window_->findChild<View*>();
+    if (!v) qFatal("the window has no %s", View::staticMetaObject.className());
+    return v;
+  }
+  template <class Field>
+  Field* field(const char* name) const {
+    auto* f = window_->specEditor()->findChild<Field*>(name);
+    if (!f) qFatal("the spec editor has no field %s", name);
+    return f;
+  }
+  // Switches to the preset the way a user does: its action in the Presets menu.
+  void openPresetFromMenu() {
+    auto* action = window_->findChild<QAction*>(QString("preset-") + kPreset);
+    QVERIFY2(action, "no Presets menu entry for tiny-transformer-moe");
+    action->trigger();
+    QVERIFY2(waitForShown([](const RunSnapshot& s) { return s.spec.name == kPreset && !s.playing && s.step == 0; }),
+             "the Transformer run was not drawn");
+  }
+  // The routing view must never call token data regression data.
+  void checkNoRegressionNote() {
+    auto* routing = view<RoutingView>();
+    QVERIFY2(!routing->matrixNote().contains("egression"), qPrintable(routing->matrixNote()));
+  }
+
+ private slots:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir_.path());
+    QVERIFY(settingsDir_.isValid());
+  }
+
+  void init() {
+    MainWindow::Options options;
+    options.backend = "cpu";
+    options.spec = rl::loadPreset(rl::kDefaultPreset);
+    options.restoreLayout = false;
+    window_ = std::make_unique<MainWindow>(options);
+    window_->resize(1600, 960);
+    window_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.step == 0; }));
+    openPresetFromMenu();
+  }
+
+  void cleanup() { window_.reset(); }
+
+  void editorShowsTheTransformerSection() {
+    auto* section = window_->specEditor()->findChild<QGroupBox*>();
+    QVERIFY(section);
+    bool transformerShown = false, modelShown = false;
+    for (auto* box : window_->specEditor()->findChildren<QGroupBox*>()) {
+      if (box->title() == "Transformer") transformerShown = box->isVisible();
+      if (box->title() == "Model" || box->title() == "Router") modelShown = modelShown || box->isVisible();
+    }
+    QVERIFY(transformerShown);
+    QVERIFY(!modelShown);
+    const rl::Spec preset = rl::loadPreset(kPreset);
+    QCOMPARE(field<QSpinBox>("vocabulary")->value(), preset.model.transformer.vocabulary);
+    QCOMPARE(field<QSpinBox>("transformerLayers")->value(), 2);
+    QCOMPARE(field<QSpinBox>("tfExperts")->value(), 4);
+    QCOMPARE(field<QSpinBox>("tfK")->value(), 2);
+    QCOMPARE(field<QComboBox>("tokenRouter")->currentText(), QString("Token choice (top-k)"));
+    // The token stream's fields: its kind is listed and selected, its task count shown.
+    auto* kind = field<QComboBox>("dataKind");
+    QCOMPARE(kind->currentData().toString(), QString("multi_task"));
+    QVERIFY(kind->findData(QString("multi_language")) >= 0);
+    QVERIFY(field<QSpinBox>("tokenGroups")->isVisible());
+    QCOMPARE(field<QSpinBox>("tokenGroups")->value(), 3);
+    QCOMPARE(window_->specEditor()->problemText(), QString());
+
+    // Back to an MLP preset: the MLP sections and 2-D data kinds return.
+    window_->findChild<QAction*>(QString("preset-") + rl::kDefaultPreset)->trigger();
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.spec.name == rl::kDefaultPreset && s.step == 0; }));
+    for (auto* box : window_->specEditor()->findChildren<QGroupBox*>()) {
+      if (box->title() == "Transformer") QVERIFY(!box->isVisible());
+      if (box->title() == "Model" || box->title() == "Router") QVERIFY(box->isVisible());
+    }
+    QCOMPARE(kind->currentData().toString(), QString::fromStdString(rl::loadPreset(rl::kDefaultPreset).data.kind));
+    QVERIFY(kind->findData(QString("multi_task")) < 0);
+    QVERIFY(!field<QSpinBox>("tokenGroups")->isVisible());
+    QCOMPARE(window_->specEditor()->problemText(), QString());
+  }
+
+  void stepOnceTakesExactlyOneStep() {
+    window_->stepOnce();
+    const RunSnapshotPtr s = waitForShown([](const RunSnapshot& s) { return s.step >= 1 && !s.playing; });
+    QVERIFY(s);
+    QTest::qWait(300);  // nothing more arrives
+    QCOMPARE(window_->shownSnapshot()->step, 1);
+    QCOMPARE(window_->shownSnapshot()->history.size(), size_t(1));
+  }
+
+  void playThenPauseFeedsTheViews() {
+    window_->play();
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.playing && s.step > 20; }, 60000));
+    window_->pause();
+    const RunSnapshotPtr s = waitForShown([](const RunSnapshot& s) { return !s.playing; }, 5000);
+    QVERIFY(s);
+    QVERIFY(s->step > 20);
+
+    // Snapshot: token routing for both layers over the first probe sequence.
+    QVERIFY(s->tokenRouting.has_value());
+    const TokenRouting& r = *s->tokenRouting;
+    QCOMPARE(r.layers, 2);
+    QCOMPARE(int(r.tokens.size()), 12);
+    QCOMPARE(r.experts, (std::vector<int>{4, 4}));
+    QCOMPARE(int(r.flow.size()), 1);
+    QCOMPARE(tokenRoutingProblem(r), std::string());
+    double flowTokens = 0;
+    for (const auto& row : r.flow[0]) flowTokens += rowTotal(row);
+    QVERIFY2(flowTokens > 0 && flowTokens <= r.sequences * 12.0, qPrintable(QString::number(flowTokens)));
+    QCOMPARE(s->groupKind, std::string("task"));
+    QCOMPARE(s->groupNames.size(), size_t(3));
+
+    // Load view: 4 bars on each layer.
+    auto* load = view<LoadView>();
+    QTRY_COMPARE(load->layerCount(), 2);
+    for (int layer = 0; layer < 2; ++layer) {
+      load->setCurrentLayer(layer);
+      QTRY_COMPARE(load->barCount(), 4);
+      // Capacity is a share of the batch's token choices: ceil(1.25 · 32·12 · 2 / 4) = 240 of
+      // 32·12·2 = 768 choices (not of 32 sequences · 2).
+      QCOMPARE(load->capacityShare(), 240.0 / 768.0);
+      QVERIFY2(load->headingText().contains("token choice top-2"), qPrintable(load->headingText()));
+    }
+
+    // Token routing dock: raised for a Transformer, drawing cells.
+    auto* dock = window_->findChild<QDockWidget*>("dock-tokenRouting");
+    QVERIFY(dock);
+    auto* tokens = view<TokenRoutingView>();
+    QTRY_VERIFY(tokens->isVisible());
+    QTRY_VERIFY2(tokens->showsRouting(), qPrintable(tokens->noteText()));
+    QVERIFY(tokens->shownTokens() > 0);
+    QVERIFY(!tokens->tokenCellRect(0, 0).isEmpty());
+    QVERIFY(!tokens->tokenCellRect(1, 0).isEmpty());
+    QVERIFY(!tokens->flowCellRect(0, 0, 0).isEmpty());
+    // ... and the pixels of a routed token's cell are its expert's colour (not the background).
+    const int expert = r.chosen[0][0];
+    if (expert >= 0) {
+      const QImage shot = tokens->grab().toImage();
+      const QPoint centre = tokens->tokenCellRect(0, 0).center();
+      const QColor drawn = shot.pixelColor(centre * shot.devicePixelRatio());
+      QVERIFY2(drawn != QColor(Qt::white), qPrintable(drawn.name()));
+    }
+
+    // Routing view: task × expert over held-out tokens, never "regression".
+    auto* routing = view<RoutingView>();
+    checkNoRegressionNote();
+    QTRY_VERIFY2(routing->matrixShown(), qPrintable(routing->matrixNote()));
+    QCOMPARE(routing->matrixRowKind(), QString("task"));
+    QCOMPARE(routing->matrixClasses(), 3);
+    QCOMPARE(routing->matrixExperts(), 4);
+    QVERIFY(routing->matrixTitle().startsWith("Task"));
+    QCOMPARE(routing->matrixRowLabel(0), QString::fromStdString(s->groupNames[0]));
+
+    // Input map: says why there is no map.
+    auto* map = view<InputMapView>();
+    QVERIFY2(map->noteText().contains("needs 2-D input; this model reads token sequences"),
+             qPrintable(map->noteText()));
+  }
+
+  void editsInTheTransformerSectionUndoAndRedo() {
+    window_->stepN(3);
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.step == 3 && !s.playing; }));
+    const rl::Spec before = window_->specEditor()->spec();
+    const int commands = window_->undoStack()->count();
+
+    // k of layer 1: 2 -> 1, applied to the run (weights carried over).
+    auto* k = field<QSpinBox>("tfK");
+    k->setValue(1);
+    QCOMPARE(window_->specEditor()->problemText(), QString());
+    QCOMPARE(window_->undoStack()->count(), commands + 1);
+    QCOMPARE(window_->specEditor()->spec().model.transformer.layers[0].router.k, 1);
+    QCOMPARE(window_->specEditor()->spec().model.transformer.layers[1].router.k, 2);
+    QCOMPARE(window_->undoStack()->text(commands), QString("Set layer 1 k to 1"));
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.spec.model.transformer.layers[0].router.k == 1; }));
+    QVERIFY2(QString::fromStdString(window_->shownSnapshot()->message).startsWith("applied at step 3"),
+             window_->shownSnapshot()->message.c_str());
+
+    // Experts of layer 2 (picked in the layer list): 4 -> 6; the load view follows.
+    auto* layerBox = field<QComboBox>("transformerLayer");
+    QVERIFY(layerBox->isVisibleTo(window_->specEditor()));
+    layerBox->setCurrentIndex(1);
+    QCOMPARE(window_->specEditor()->selectedTransformerLayer(), 1);
+    QCOMPARE(field<QSpinBox>("tfK")->value(), 2);  // layer 2's own k on show
+    QTest::qWait(1100);  // past the merge pause: a separate command
+    field<QSpinBox>("tfExperts")->setValue(6);
+    QCOMPARE(window_->undoStack()->count(), commands + 2);
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.layers.size() == 2 && s.layers[1].experts == 6; }));
+    auto* load = view<LoadView>();
+    load->setCurrentLayer(1);
+    QTRY_COMPARE(load->barCount(), 6);
+
+    // An invalid value is shown inline with its field and not applied: k above the experts.
+    field<QSpinBox>("tfK")->setValue(7);
+    QVERIFY2(window_->specEditor()->problemText().contains("k"), qPrintable(window_->specEditor()->problemText()));
+    QCOMPARE(window_->undoStack()->count(), commands + 2);
+    QCOMPARE(window_->specEditor()->spec().model.transformer.layers[1].router.k, 2);
+    field<QSpinBox>("tfK")->setValue(2);
+    QCOMPARE(window_->specEditor()->problemText(), QString());
+
+    // Undo twice: the preset's spec again, in the editor and in the run.
+    window_->undoStack()->undo();
+    window_->undoStack()->undo();
+    QCOMPARE(rl::specToJson(window_->specEditor()->spec()), rl::specToJson(before));
+    QCOMPARE(field<QSpinBox>("tfK")->value(), 2);
+    QVERIFY(waitForShown([](const RunSnapshot& s) {
+      return s.layers.size() == 2 && s.layers[1].experts == 4 && s.spec.model.transformer.layers[0].router.k == 2;
+    }));
+    // Redo both.
+    window_->undoStack()->redo();
+    window_->undoStack()->redo();
+    const rl::Spec redone = window_->specEditor()->spec();
+    QCOMPARE(redone.model.transformer.layers[0].router.k, 1);
+    QCOMPARE(redone.model.transformer.layers[1].experts, 6);
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.layers.size() == 2 && s.layers[1].experts == 6; }));
+    checkNoRegressionNote();
+  }
+
+  void tokenRoutingIsInTheViewMenuAndTheFigureExport() {
+    bool inViewMenu = false;
+    for (QAction* action : window_->menuBar()->actions())
+      if (action->menu() && action->text().remove('&') == "View")
+        for (QAction* entry : action->menu()->actions()) inViewMenu = inViewMenu || entry->text() == "Token routing";
+    QVERIFY(inViewMenu);
+    window_->stepN(5);
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.step == 5 && !s.playing && s.tokenRouting; }));
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QStringList errors = window_->exportAllFigures(dir.path());
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.join('\n')));
+    for (const QString ext : {"png", "svg", "pdf"}) {
+      const QFileInfo f(QDir(dir.path()).filePath("token-routing." + ext));
+      QVERIFY2(f.exists() && f.size() > 1000, qPrintable(f.filePath()));
+    }
+  }
+
+  void spinBoxStepsMergeIntoOneCommand() {
+    const int commands = window_->undoStack()->count();
+    auto* width = field<QSpinBox>("expertWidth");
+    width->stepUp();
+    width->stepUp();  // within the merge pause: the same command
+    QCOMPARE(window_->undoStack()->count(), commands + 1);
+    QCOMPARE(window_->undoStack()->text(commands), QString("Set layer 1 expert width to 80"));
+    window_->undoStack()->undo();
+    QCOMPARE(window_->specEditor()->spec().model.transformer.layers[0].expertWidth, 64);
+    QCOMPARE(width->value(), 64);
+  }
+
+  void multiLanguageTokensAreCountedByLanguage() {
+    auto* kind = field<QComboBox>("dataKind");
+    kind->setCurrentIndex(kind->findData(QString("multi_language")));
+    // 16 tokens are too few for 3 languages: said where the vocabulary is edited, not applied.
+    const QString problem = window_->specEditor()->problemText();
+    QVERIFY2(problem.startsWith("vocabulary: 16 gives"), qPrintable(problem));
+    QCOMPARE(field<QSpinBox>("vocabulary")->palette().color(QPalette::Base), QColor(0xfd, 0xe2, 0xe2));
+    QCOMPARE(window_->specEditor()->spec().data.kind, std::string("multi_task"));
+    field<QSpinBox>("vocabulary")->setValue(24);
+    QCOMPARE(window_->specEditor()->problemText(), QString());
+    QCOMPARE(window_->specEditor()->spec().data.kind, std::string("multi_language"));
+    auto* groups = window_->specEditor()->findChild<QSpinBox*>("tokenGroups");
+    QCOMPARE(groups->value(), window_->specEditor()->spec().data.languages);
+    window_->stepN(30);
+    const RunSnapshotPtr s = waitForShown([](const RunSnapshot& s) {
+      return s.spec.data.kind == "multi_language" && s.step == 30 && !s.playing;
+    }, 60000);
+    QVERIFY(s);
+    QCOMPARE(s->groupKind, std::string("language"));
+    auto* routing = view<RoutingView>();
+    QTRY_VERIFY2(routing->matrixShown(), qPrintable(routing->matrixNote()));
+    QCOMPARE(routing->matrixRowKind(), QString("language"));
+    QCOMPARE(routing->matrixClasses(), s->spec.data.languages);
+    QVERIFY2(routing->matrixTitle().startsWith("Language"), qPrintable(routing->matrixTitle()));
+    QVERIFY(s->tokenRouting.has_value());
+    QCOMPARE(s->spec.model.transformer.vocabulary, 24);
+    QCOMPARE(s->spec.data.vocabulary, 24);
+  }
+
+  void aRouterTheBuilderRejectsShowsItsMessageInline() {
+    // Every type is offered; a combination the engine cannot build (or validation rejects) names
+    // its field and leaves the run alone.
+    auto* router = field<QComboBox>("tokenRouter");
+    QCOMPARE(router->count(), 6);
+    const int commands = window_->undoStack()->count();
+    field<QSpinBox>("heads")->setValue(3);  // d_model 32 is not divisible by 3
+    QVERIFY2(window_->specEditor()->problemText().contains("heads"), qPrintable(window_->specEditor()->problemText()));
+    QCOMPARE(window_->undoStack()->count(), commands);
+    QCOMPARE(window_->specEditor()->spec().model.transformer.heads, 2);
+    field<QSpinBox>("heads")->setValue(2);
+    QCOMPARE(window_->specEditor()->problemText(), QString());
+
+    // Expert choice for layer 1: while the engine does not build it, the builder's message shows
+    // inline under the Transformer section and nothing is applied; once it does, it applies.
+    const rl::Spec before = window_->specEditor()->spec();
+    router->setCurrentIndex(router->findData(int(rl::TokenRouterType::ExpertChoice)));
+    const QString problem = window_->specEditor()->problemText();
+    qInfo() << "expert choice:" << (problem.isEmpty() ? QString("applied") : problem);
+    if (const QString dir = qEnvironmentVariable("ROUTELAB_TF_SHOTS"); !dir.isEmpty()) {
+      // For a person to look at: the router's message in the editor.
+      QTest::qWait(200);
+      window_->grab().save(dir + "/transformer-router-problem.png");
+    }
+    if (!problem.isEmpty()) {
+      QVERIFY2(problem.startsWith("router: expert_choice"), qPrintable(problem));
+      QCOMPARE(window_->undoStack()->count(), commands);
+      QCOMPARE(rl::specToJson(window_->specEditor()->spec()), rl::specToJson(before));
+      QCOMPARE(field<QComboBox>("tokenRouter")->palette().color(QPalette::Button), QColor(0xfd, 0xe2, 0xe2));  // marked
+    } else {
+      QCOMPARE(window_->undoStack()->count(), commands + 1);
+      QVERIFY(waitForShown([](const RunSnapshot& s) {
+        return !s.layers.empty() && s.layers[0].tokenRouter == "expert_choice";
+      }));
+    }
+  }
+};
+
+QTEST_MAIN(TransformerWindowTest)
+#include "test_transformer_window.moc"
