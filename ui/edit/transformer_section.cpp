@@ -61,7 +61,7 @@ TransformerSection::TransformerSection(QWidget* parent) : SpecSection("Transform
   aux_ = makeDoubleSpin("tfAuxLossCoef", 0.0, 10.0, 0.01, 4);
   addRow("Aux loss", aux_, "Token choice and dense: weight of the load-balancing loss.");
   z_ = makeDoubleSpin("tfZLossCoef", 0.0, 10.0, 0.001, 4);
-  addRow("z-loss", z_, "Learned routers: weight of the router z-loss, which keeps router logits small.");
+  addRow("z-loss", z_, "Token choice and dense: weight of the router z-loss, which keeps router logits small.");
 
   commitOnChange(vocabulary_, SpecField::Vocabulary);
   commitOnChange(sequenceLength_, SpecField::SequenceLength);
@@ -83,9 +83,13 @@ TransformerSection::TransformerSection(QWidget* parent) : SpecSection("Transform
   commitOnChange(experts_, SpecField::Experts);
   commitOnChange(expertWidth_, SpecField::ExpertWidth);
   connect(router_, &QComboBox::currentIndexChanged, this, [this] {
-    // Fixed routers take no learned-router losses or noise: zero them with the switch.
-    if (routerType() == TokenRouterType::Hash || routerType() == TokenRouterType::Task)
-      for (QDoubleSpinBox* box : {jitter_, aux_, z_}) setQuietly(box, 0.0);
+    // Zero what the new type cannot take (docs/spec.md), so the switch itself is a valid edit:
+    // fixed routers have no noise, and only gated routers (token choice, dense) have aux/z losses.
+    const TokenRouterType t = routerType();
+    const bool gated = t == TokenRouterType::TokenChoice || t == TokenRouterType::Dense;
+    if (t == TokenRouterType::Hash || t == TokenRouterType::Task) setQuietly(jitter_, 0.0);
+    if (!gated)
+      for (QDoubleSpinBox* box : {aux_, z_}) setQuietly(box, 0.0);
     updateEnabled();
     emit edited(SpecField::TokenRouter, EditPhase::Standalone);
   });
@@ -204,12 +208,14 @@ void TransformerSection::updateEnabled() {
   // Each router type reads only some fields (docs/spec.md); the others are greyed out.
   const TokenRouterType t = routerType();
   const bool learned = t != TokenRouterType::Hash && t != TokenRouterType::Task;
+  const bool gated = t == TokenRouterType::TokenChoice || t == TokenRouterType::Dense;
   k_->setEnabled(t == TokenRouterType::TokenChoice);
-  capacity_->setEnabled(t == TokenRouterType::TokenChoice || t == TokenRouterType::ExpertChoice);
+  capacity_->setEnabled(t != TokenRouterType::Dense && t != TokenRouterType::SoftMoe);
   slots_->setEnabled(t == TokenRouterType::SoftMoe);
-  for (QWidget* field : {static_cast<QWidget*>(jitter_), static_cast<QWidget*>(temperature_), static_cast<QWidget*>(z_)})
-    field->setEnabled(learned);
-  aux_->setEnabled(t == TokenRouterType::TokenChoice || t == TokenRouterType::Dense);
+  jitter_->setEnabled(learned);
+  temperature_->setEnabled(learned);
+  aux_->setEnabled(gated);
+  z_->setEnabled(gated);
 }
 
 }  // namespace rl::ui
