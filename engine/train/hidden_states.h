@@ -3,7 +3,8 @@
 // Session (Session::hiddenStates) for t-SNE / PCA views. Values only, no pointers into a backend.
 //
 // Legend: R probe rows (the first R rows of the held-out split), D width of the representation,
-// E experts and k chosen experts of a MoE layer.
+// E experts and k chosen experts of a MoE layer. Transformer: S held-out sequences of T tokens,
+// R = S T token rows (row s T + t is token t of sequence s, the probe's row order).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,8 +15,9 @@ namespace rl {
 
 // Which side of a MoE layer the rows are read at.
 enum class HiddenSide {
-  Input,   // the rows the router and the experts receive
-  Output,  // the gate-weighted combination of the chosen experts' outputs
+  Input,   // the rows the router and the experts receive (Transformer: the block's LN2 output)
+  Output,  // the gate-weighted combination of the chosen experts' outputs (Transformer: before
+           // the residual add, so it is what the MoE block contributes, not the residual stream)
 };
 
 // Extra per-row labels the data carries, to colour points by (task, language, position, token
@@ -33,9 +35,12 @@ struct HiddenStates {
   HiddenSide side = HiddenSide::Input;
   int rows = 0, dim = 0;
   std::vector<float> x;           // [R, D] row-major
-  std::vector<int32_t> testRows;  // [R] index of each row in the held-out split
-  std::vector<int32_t> labels;    // [R] class (regression: the data's region label, or -1)
+  std::vector<int32_t> testRows;  // [R] index of each row in the held-out split (tokens: s T + t)
+  std::vector<int32_t> labels;    // [R] class (regression: the data's region label, or -1;
+                                  // tokens: the sequence's class, or its task/language for next_token)
   int classes = 0;                // 0 for regression without region labels
+  std::vector<std::string> classNames;  // optional, index = class
+  int sequenceLength = 0;         // T when the rows are tokens, else 0
   bool regression = false;        // labels are the data's regions, not classes
   std::vector<ProbeLayer> routing;  // every MoE layer: gate probabilities and chosen experts of the rows
   std::vector<RowLabels> extraLabels;

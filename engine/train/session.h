@@ -100,6 +100,7 @@ class Session {
   Probe predict(const std::vector<float>& x, const std::vector<int32_t>& labels);
   // The representations of the first min(maxRows, held-out size) held-out rows at MoE layer
   // `moeLayer` (input or output side), with every layer's routing of them (session_hidden.cpp).
+  // Transformer: the rows are the tokens of the first whole held-out sequences (at most maxRows).
   HiddenStates hiddenStates(int moeLayer, int maxRows, HiddenSide side);
 
   // Transformer: the eval phase over sequences `rows` of the held-out split (any count).
@@ -128,6 +129,7 @@ class Session {
   void loadTokenData();
   StepMetrics stepTokens();
   EvalMetrics evaluateTokens();
+  HiddenStates tokenHiddenStates(int moeLayer, int maxRows, HiddenSide side);
   void writeTokenBatch(const PhaseTensors& pt, const TokenBatch& b);
   void writeGlobals(bool train);
   void writeBatch(const PhaseTensors& pt, const Dataset& d, const std::vector<uint32_t>& rows);

@@ -2,6 +2,10 @@
 // over several eval batches, checked against the data itself (input of a first-layer MoE), a
 // dense layer recomputed from the exported weights (input after a dense layer), the shared head
 // recomputed from the MoE output (output side), and predict()'s routing of the same rows.
+// Transformer: the rows are the tokens of whole held-out sequences; the input side is checked
+// against the router (softmax of the exported router weights times the rows gives the gate
+// probabilities), the output side against the experts recomputed from the exported weights, the
+// routing against probeSequences(), the labels against the token dataset.
 #include <QtTest>
 
 #include <cmath>
@@ -24,6 +28,13 @@ const NamedTensor& tensor(const std::vector<NamedTensor>& all, const std::string
 
 // Float sums in a different order than the engine's: a few ulps of the values (|v| < 10).
 constexpr float kTolerance = 1e-4f;
+
+float gelu(float z) { return 0.5f * z * (1.0f + std::tanh(0.7978845608028654f * (z + 0.044715f * z * z * z))); }
+
+// A few training steps: the routing is no longer the initial one (cheap on the CPU backend).
+void train(Session& s, int steps) {
+  for (int i = 0; i < steps; ++i) s.step();
+}
 
 }  // namespace
 
@@ -118,6 +129,165 @@ class HiddenStatesTest : public QObject {
       QVERIFY2(QString(e.what()).contains("MoE layer 3 does not exist"), e.what());
     }
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, s.hiddenStates(0, 0, HiddenSide::Input));
+  }
+
+  void transformerRowsAreTheTokensOfWholeSequences() {
+    Session s = cpuSession(loadPreset("tiny-transformer-moe"));
+    train(s, 10);
+    const TokenDataset& test = s.tokens().test;
+    const int T = test.length;
+    QCOMPARE(T, 12);
+    QCOMPARE(s.model().eval.batch, 32);  // sequences per eval batch: 1000 rows (83 sequences) need 3
+    const HiddenStates h = s.hiddenStates(1, 1000, HiddenSide::Input);
+    const int S = 1000 / T;
+    QCOMPARE(h.rows, S * T);
+    QCOMPARE(h.sequenceLength, T);
+    QCOMPARE(h.dim, s.spec().model.transformer.dModel);
+    QCOMPARE(int(h.x.size()), h.rows * h.dim);
+    QCOMPARE(h.step, 10);
+    for (int r = 0; r < h.rows; ++r) {
+      QCOMPARE(h.testRows[r], r);
+      QCOMPARE(h.labels[r], test.sequenceClass[r / T]);
+    }
+    QCOMPARE(h.classes, test.classes);
+    QVERIFY(h.classNames == test.classNames);
+    // Extra labels: task, position, token id and role, named as the data names them.
+    auto extra = [&](const std::string& name) -> const RowLabels& {
+      for (const RowLabels& l : h.extraLabels)
+        if (l.name == name) return l;
+      qFatal("no extra label %s", name.c_str());
+    };
+    const std::vector<int32_t> firstTokens(test.ids.begin(), test.ids.begin() + h.rows);
+    QVERIFY(extra("task").labels == std::vector<int32_t>(test.taskLabel.begin(), test.taskLabel.begin() + h.rows));
+    QVERIFY(extra("task").names == test.taskNames);
+    QVERIFY(!extra("task").ordinal);
+    QVERIFY(extra("position").labels == std::vector<int32_t>(test.position.begin(), test.position.begin() + h.rows));
+    QCOMPARE(extra("position").labels[T + 5], 5);
+    QVERIFY(extra("position").ordinal);
+    QVERIFY(extra("token").labels == firstTokens);
+    QVERIFY(extra("token").names == test.tokenNames);
+    QVERIFY(extra("role").labels == std::vector<int32_t>(test.role.begin(), test.role.begin() + h.rows));
+    // Routing: every layer's, equal to probeSequences() of the same sequences (one call, its own
+    // batching), token for token.
+    std::vector<uint32_t> sequences(S);
+    for (int i = 0; i < S; ++i) sequences[i] = uint32_t(i);
+    const Probe p = s.probeSequences(sequences);
+    QCOMPARE(p.rows, h.rows);
+    QCOMPARE(h.routing.size(), size_t(2));
+    for (size_t j = 0; j < h.routing.size(); ++j) {
+      QVERIFY(h.routing[j].idx == p.layers[j].idx);
+      QVERIFY(h.routing[j].probs == p.layers[j].probs);
+      QVERIFY(h.routing[j].slot == p.layers[j].slot);
+    }
+    // The rows are what the router reads: softmax(router weight · row) is the gate distribution.
+    const auto weights = s.exportWeights();
+    const NamedTensor& w = tensor(weights, "layers.1.moe.router.weight");  // [E, D]
+    const int E = int(w.shape[0]);
+    QCOMPARE(int(w.shape[1]), h.dim);
+    for (int r = 0; r < h.rows; ++r) {
+      std::vector<double> z(E);
+      double mx = -1e30, sum = 0;
+      for (int e = 0; e < E; ++e) {
+        for (int d = 0; d < h.dim; ++d) z[e] += double(w.data[e * h.dim + d]) * h.x[size_t(r) * h.dim + d];
+        mx = std::max(mx, z[e]);
+      }
+      for (int e = 0; e < E; ++e) sum += std::exp(z[e] - mx);
+      for (int e = 0; e < E; ++e) {
+        const double want = std::exp(z[e] - mx) / sum;
+        const float got = h.routing[1].probs[size_t(r) * E + e];
+        QVERIFY2(std::abs(float(want) - got) < kTolerance,
+                 qPrintable(QString("token %1 expert %2: softmax(W row) %3, gate probability %4").arg(r).arg(e).arg(want).arg(got)));
+      }
+    }
+  }
+
+  void transformerOutputSideIsTheGateWeightedExperts() {
+    Session s = cpuSession(loadPreset("tiny-transformer-moe"));
+    train(s, 10);
+    const HiddenStates in = s.hiddenStates(0, 120, HiddenSide::Input);
+    const HiddenStates out = s.hiddenStates(0, 120, HiddenSide::Output);
+    QCOMPARE(out.rows, 120);
+    QCOMPARE(out.dim, in.dim);
+    QVERIFY(in.routing[0].idx == out.routing[0].idx);
+    const auto weights = s.exportWeights();
+    const ProbeLayer& L = out.routing[0];
+    const int D = in.dim;
+    int dropped = 0;
+    for (int r = 0; r < out.rows; ++r) {
+      std::vector<double> y(D, 0.0);
+      for (int j = 0; j < L.k; ++j) {
+        const size_t c = size_t(r) * L.k + j;
+        if (L.slot[c] < 0) {  // over capacity: the expert does not see the token
+          ++dropped;
+          continue;
+        }
+        const std::string e = "layers.0.moe.experts." + std::to_string(L.idx[c]);
+        const NamedTensor& w1 = tensor(weights, e + ".fc1.weight");  // [W, D]
+        const NamedTensor& b1 = tensor(weights, e + ".fc1.bias");
+        const NamedTensor& w2 = tensor(weights, e + ".fc2.weight");  // [D, W]
+        const NamedTensor& b2 = tensor(weights, e + ".fc2.bias");
+        const int W = int(w1.shape[0]);
+        std::vector<float> a(W);
+        for (int u = 0; u < W; ++u) {
+          double v = b1.data[u];
+          for (int d = 0; d < D; ++d) v += double(w1.data[u * D + d]) * in.x[size_t(r) * D + d];
+          a[u] = gelu(float(v));
+        }
+        for (int d = 0; d < D; ++d) {
+          double v = b2.data[d];
+          for (int u = 0; u < W; ++u) v += double(w2.data[d * W + u]) * a[u];
+          y[d] += L.wt[c] * v;
+        }
+      }
+      for (int d = 0; d < D; ++d) {
+        const float got = out.x[size_t(r) * D + d];
+        QVERIFY2(std::abs(float(y[d]) - got) < kTolerance,
+                 qPrintable(QString("token %1 unit %2: experts %3, output side %4").arg(r).arg(d).arg(y[d]).arg(got)));
+      }
+    }
+    qInfo("%d of %d token choices dropped", dropped, out.rows * L.k);
+  }
+
+  void transformerRowCountsAreWholeSequencesOrAClearError() {
+    Session s = cpuSession(loadPreset("tiny-transformer-moe"));
+    train(s, 10);
+    QCOMPARE(s.hiddenStates(0, 12, HiddenSide::Input).rows, 12);
+    QCOMPARE(s.hiddenStates(0, 35, HiddenSide::Input).rows, 24);  // whole sequences only
+    QCOMPARE(s.hiddenStates(0, 1000000, HiddenSide::Input).rows, int(s.tokens().test.size()) * 12);
+    try {
+      s.hiddenStates(0, 11, HiddenSide::Input);
+      QFAIL("no error for fewer rows than one sequence");
+    } catch (const std::invalid_argument& e) {
+      QVERIFY2(QString(e.what()).contains("less than one sequence (12 tokens)"), e.what());
+    }
+    try {
+      s.hiddenStates(2, 100, HiddenSide::Output);
+      QFAIL("no error for a missing layer");
+    } catch (const std::invalid_argument& e) {
+      QVERIFY2(QString(e.what()).contains("MoE layer 2 does not exist (the model has 2)"), e.what());
+    }
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, s.hiddenStates(0, -5, HiddenSide::Input));
+  }
+
+  void multiLanguageTokensCarryTheirLanguage() {
+    Spec spec = loadPreset("tiny-transformer-moe");
+    spec.data.kind = "multi_language";
+    spec.data.languages = 3;
+    spec.data.vocabulary = spec.model.transformer.vocabulary = 64;
+    spec.model.transformer.task = SequenceTask::NextToken;
+    spec.model.transformer.causal = true;
+    Session s = cpuSession(spec);
+    s.step();
+    const TokenDataset& test = s.tokens().test;
+    const HiddenStates h = s.hiddenStates(0, 240, HiddenSide::Input);
+    QCOMPARE(h.rows, 240);
+    QCOMPARE(h.extraLabels[0].name, std::string("language"));
+    QVERIFY(h.extraLabels[0].labels == std::vector<int32_t>(test.languageLabel.begin(), test.languageLabel.begin() + 240));
+    QVERIFY(h.extraLabels[0].names == test.languageNames);
+    // next_token has no sequence class: the class is the sequence's main language.
+    QCOMPARE(h.classes, 3);
+    for (int r = 0; r < h.rows; ++r) QCOMPARE(h.labels[r], test.group[r / 12]);
+    QVERIFY(h.classNames == test.languageNames);
   }
 };
 

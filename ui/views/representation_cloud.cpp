@@ -81,7 +81,8 @@ PointCloud representationCloud(std::shared_ptr<const HiddenStates> states, std::
     a.name = label;
     a.labels.assign(h.labels.begin(), h.labels.end());
     for (int c = 0; c < h.classes; ++c) {
-      a.labelNames.push_back(QString("%1 %2").arg(label).arg(c));
+      a.labelNames.push_back(c < static_cast<int>(h.classNames.size()) ? QString::fromStdString(h.classNames[c])
+                                                                         : QString("%1 %2").arg(label).arg(c));
       a.colours.push_back(cloudClassColor(c));
     }
     cloud.attributes.push_back(std::move(a));
@@ -97,9 +98,15 @@ PointCloud representationCloud(std::shared_ptr<const HiddenStates> states, std::
   }
   cloud.describe = [states](int i) {
     const HiddenStates& s = *states;
-    QString text = QString("point %1 · held-out row %2").arg(i).arg(s.testRows[static_cast<size_t>(i)]);
-    if (s.classes > 0)
-      text += QString(" · %1 %2").arg(s.regression ? "region" : "class").arg(s.labels[static_cast<size_t>(i)]);
+    const int row = s.testRows[static_cast<size_t>(i)];
+    QString text = s.sequenceLength > 0
+                       ? QString("point %1 · held-out sequence %2, token %3").arg(i).arg(row / s.sequenceLength).arg(row % s.sequenceLength)
+                       : QString("point %1 · held-out row %2").arg(i).arg(row);
+    if (s.classes > 0) {
+      const int c = s.labels[static_cast<size_t>(i)];
+      text += QString(" · %1 %2").arg(s.regression ? "region" : "class").arg(c);
+      if (c >= 0 && c < static_cast<int>(s.classNames.size())) text += QString(" (%1)").arg(QString::fromStdString(s.classNames[c]));
+    }
     for (const RowLabels& extra : s.extraLabels) {
       const int l = extra.labels[static_cast<size_t>(i)];
       const QString name = l >= 0 && l < static_cast<int>(extra.names.size()) ? QString::fromStdString(extra.names[l])
