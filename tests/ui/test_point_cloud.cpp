@@ -2,7 +2,8 @@
 // the view projects them in their attribute's colour, colour-by changing those pixels, hover
 // reporting the point under the cursor, lasso selecting what it encloses; then the
 // Representations dock of the real window (t-SNE of a trained model's hidden states, lasso
-// highlighting routing-heatmap rows) and `--screenshot` capturing the Vulkan content.
+// highlighting routing-heatmap rows) and `--screenshot` capturing the Vulkan content; with a
+// Transformer, the cloud of its tokens coloured by task and hovered for a token's labels.
 #include <QDockWidget>
 #include <QImage>
 #include <QSettings>
@@ -99,6 +100,22 @@ std::vector<std::pair<int, QColor>> predictablePoints(const PointCloudView& view
     out.emplace_back(i, attributeColor(a, a.labels[size_t(top)]));
   }
   return out;
+}
+
+// The predictable point farthest from its nearest neighbour, and that distance in pixels.
+std::pair<int, double> mostIsolated(const PointCloudView& view, const std::vector<std::pair<int, QColor>>& candidates) {
+  int target = -1;
+  double spacing = 0;
+  for (const auto& [i, colour] : candidates) {
+    double nearest = 1e9;
+    for (int j = 0; j < view.points().size(); ++j)
+      if (j != i) nearest = std::min(nearest, QLineF(view.pointPixel(i), view.pointPixel(j)).length());
+    if (nearest > spacing) {
+      spacing = nearest;
+      target = i;
+    }
+  }
+  return {target, spacing};
 }
 
 }  // namespace
@@ -463,6 +480,100 @@ class PointCloudTest : public QObject {
     qInfo("screenshot: %d point-coloured and %d background pixels in the cloud's region", pointPixels, background);
     QVERIFY2(pointPixels > 1000, qPrintable(QString("%1 point pixels, %2 background").arg(pointPixels).arg(background)));
     QVERIFY(background > pointPixels);  // the white Vulkan background, not a black hole
+  }
+
+  void representationsDockEmbedsTransformerTokens() {
+    host_.reset();  // one window at a time on the shared display
+    QTemporaryDir settings;
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settings.path());
+    MainWindow::Options options;
+    options.backend = "cpu";
+    options.spec = rl::loadPreset("tiny-transformer-moe");
+    options.restoreLayout = false;
+    MainWindow window(options);
+    window.resize(1600, 960);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    RepresentationsView* reps = window.representationsView();
+    QVERIFY(reps && reps->isVisible());
+    PointCloudView* cloud = reps->cloudView();
+    QVERIFY2(cloud->isVulkanAvailable(), qPrintable(cloud->unavailableReason()));
+    cloud->setAnimationDuration(0);
+
+    reps->setAutoRefresh(false, 100);
+    reps->setMaxRows(605);  // 50 whole sequences of 12 tokens
+    window.stepN(150);
+    QVERIFY(waitFor([&] { return window.shownSnapshot() && window.shownSnapshot()->step == 150; }, 20000));
+    QVERIFY(waitFor([&] { return !reps->busy(); }, 30000));
+    QSignalSpy shown(reps, &RepresentationsView::embeddingShown);
+    reps->refresh();
+    QVERIFY(shown.wait(30000));
+    const rl::HiddenStates& states = *reps->shownStates();
+    QCOMPARE(states.sequenceLength, 12);
+    QCOMPARE(states.rows, 600);
+    QCOMPARE(cloud->points().size(), 600);
+    QVERIFY2(reps->statusText().contains("600 tokens of 50 held-out sequences"), qPrintable(reps->statusText()));
+
+    // Colour-by offers the expert at each layer, then class, task, position and token id.
+    const std::vector<PointAttribute>& attributes = cloud->points().attributes;
+    auto attribute = [&](const QString& name) {
+      for (size_t a = 0; a < attributes.size(); ++a)
+        if (attributes[a].name == name) return int(a);
+      return -1;
+    };
+    for (const char* name : {"expert · layer 1", "expert · layer 2", "class", "task", "position", "token"})
+      QVERIFY2(attribute(name) >= 0, name);
+    const int task = attribute("task");
+    QCOMPARE(attributes[size_t(task)].labelCount(), 3);  // #copy, #reverse, #sort
+    QVERIFY(attributes[size_t(attribute("position"))].kind == PointAttribute::Kind::Ordinal);
+
+    // By task: every point whose centre is predictable has its task's colour, and the picture
+    // changed (many of those points had another colour by expert).
+    QCOMPARE(cloud->colourBy(), 0);
+    const PointAttribute& byExpert = attributes[0];
+    cloud->setColourBy(task);
+    QImage image;
+    for (int i = 0; i < 3; ++i) image = cloud->grabImage();  // panels settle over a frame or two
+    image = image.convertToFormat(QImage::Format_RGB32);
+    const std::vector<QRectF> panels = {cloud->panelItemRect("colour panel"), cloud->panelItemRect("view panel")};
+    const auto points = predictablePoints(*cloud, panels, cloud->panelState().pointRadius);
+    // Measured: ~320 of the 600 token points qualify (~180 of them change colour); 60 leaves margin.
+    QVERIFY2(points.size() >= 60, qPrintable(QString("only %1 predictable points").arg(points.size())));
+    const qreal dpr = cloud->viewportWindow()->devicePixelRatio();
+    int changed = 0;
+    for (const auto& [i, colour] : points) {
+      const QColor got = image.pixelColor(pixelContaining(cloud->pointPixel(i) * dpr));
+      QVERIFY2(near(got, colour), qPrintable(QString("point %1: %2, expected %3").arg(i).arg(got.name(), colour.name())));
+      changed += !near(colour, attributeColor(byExpert, byExpert.labels[size_t(i)]));
+    }
+    qInfo("by task: %d of %d predictable points changed colour from by expert", changed, int(points.size()));
+    QVERIFY2(changed * 4 >= int(points.size()), qPrintable(QString("%1 of %2 changed colour").arg(changed).arg(points.size())));
+
+    // Hover a token: its sequence and position, its name, its task and the gate probabilities.
+    auto [target, spacing] = mostIsolated(*cloud, points);
+    QVERIFY(target >= 0 && spacing > 0.01);
+    if (spacing < 4) cloud->zoomAt(cloud->pointPixel(target), 4 / spacing);
+    QTest::mouseMove(cloud->viewportWindow(), cloud->pointPixel(target).toPoint());
+    QVERIFY(waitFor([&] { return cloud->hoveredIndex() == target; }, 3000));
+    const QString text = cloud->hoveredText();
+    auto extra = [&](const std::string& name) -> const rl::RowLabels& {
+      for (const rl::RowLabels& l : states.extraLabels)
+        if (l.name == name) return l;
+      qFatal("no extra label %s", name.c_str());
+    };
+    const auto& tokenNames = extra("token").names;
+    const auto& taskNames = extra("task").names;
+    const int token = extra("token").labels[size_t(target)], taskOf = extra("task").labels[size_t(target)],
+              position = extra("position").labels[size_t(target)];
+    QCOMPARE(position, target % 12);
+    QVERIFY(token >= 0 && token < int(tokenNames.size()) && taskOf >= 0 && taskOf < int(taskNames.size()));
+    QVERIFY2(text.contains(QString("held-out sequence %1, token %2").arg(target / 12).arg(position)) &&
+                 text.contains(QString("token: %1").arg(QString::fromStdString(tokenNames[size_t(token)]))) &&
+                 text.contains(QString("position: %1").arg(position)) &&
+                 text.contains(QString("task: %1").arg(QString::fromStdString(taskNames[size_t(taskOf)]))) &&
+                 text.contains("layer 2 gate probabilities"),
+             qPrintable(text));
+    qInfo("hover: %s", qPrintable(text));
   }
 
   void representationsRefreshWhilePlayingGlideAndCancel() {

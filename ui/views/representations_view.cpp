@@ -403,9 +403,12 @@ void RepresentationsView::onEmbedded(const EmbeddingResult& r) {
       shownEmbedding_ = std::move(embedding);
       shownMethod_ = r.method;
       shownStep_ = r.states->step;
-      QString text = QString("%1 of %2 held-out rows · %3 (%4-d) · step %5 · %6 s")
+      const int T = r.states->sequenceLength;
+      const QString rows = T > 0 ? QString("%1 tokens of %2 held-out sequences").arg(r.states->rows).arg(r.states->rows / T)
+                                 : QString("%1 held-out rows").arg(r.states->rows);
+      QString text = QString("%1 of %2 · %3 (%4-d) · step %5 · %6 s")
                          .arg(methodText(r.method))
-                         .arg(r.states->rows)
+                         .arg(rows)
                          .arg(what)
                          .arg(r.states->dim)
                          .arg(r.states->step)
