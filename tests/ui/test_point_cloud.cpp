@@ -535,6 +535,8 @@ class PointCloudTest : public QObject {
     QImage image;
     for (int i = 0; i < 3; ++i) image = cloud->grabImage();  // panels settle over a frame or two
     image = image.convertToFormat(QImage::Format_RGB32);
+    if (qEnvironmentVariableIsSet("ROUTELAB_TEST_FRAMES"))  // to look at
+      image.save(qEnvironmentVariable("ROUTELAB_TEST_FRAMES") + "/tokens-by-task.png");
     const std::vector<QRectF> panels = {cloud->panelItemRect("colour panel"), cloud->panelItemRect("view panel")};
     const auto points = predictablePoints(*cloud, panels, cloud->panelState().pointRadius);
     // Measured: ~320 of the 600 token points qualify (~180 of them change colour); 60 leaves margin.
