@@ -62,7 +62,10 @@ void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target) 
   QPicture picture;
   QCPPainter recorder;
   if (!recorder.begin(&picture)) return;
+  const QCP::AntialiasedElements live = plot.notAntialiasedElements();
+  plot.setNotAntialiasedElements(QCP::aeNone);  // exports are always drawn at full quality
   plot.toPainter(&recorder, target.width(), target.height());
+  plot.setNotAntialiasedElements(live);
   recorder.end();
   painter.save();
   painter.drawPicture(target.topLeft(), picture);
@@ -130,6 +133,10 @@ int legendItemAt(const QCPLegend& legend, const QPointF& pos) {
   for (int i = 0; i < legend.itemCount(); ++i)
     if (const QCPAbstractLegendItem* item = legend.item(i); item && item->outerRect().contains(pos.toPoint())) return i;
   return -1;
+}
+
+void setLiveDrawing(QCustomPlot& plot, bool live) {
+  plot.setNotAntialiasedElements(live ? QCP::aeAll : QCP::aeNone);
 }
 
 }  // namespace rl::ui

@@ -27,6 +27,11 @@ void styleAxisRect(QCPAxisRect& rect);
 // into a QPicture and replays it, so SVG and PDF painters receive vector paths and text.
 void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target);
 
+// While a run plays the plots redraw many times a second; without antialiasing their replots
+// take about half the time (the default window's five plots: ~35 -> ~16 ms a frame, measured with
+// routelab --measure). Paused plots and every export are antialiased.
+void setLiveDrawing(QCustomPlot& plot, bool live);
+
 // A legend laid out as rows outside the axis rects: as many columns (filled left to right) as fit
 // in `width` pixels, so it wraps to more rows on a narrow dock instead of clipping its entries.
 // Returns true when the arrangement changed (the caller's layout then needs a replot).

@@ -14,6 +14,7 @@
 #include <QToolBar>
 #include <QUndoStack>
 #include <QVBoxLayout>
+#include <qcustomplot.h>
 
 #include "run/metatypes.h"
 #include "run/training_controller.h"
@@ -26,6 +27,7 @@
 #include "views/load_view.h"
 #include "views/loss_view.h"
 #include "views/representations_view.h"
+#include "views/plot_style.h"
 #include "views/routing_view.h"
 #include "views/token_routing_view.h"
 #include "window/look_for_box.h"
@@ -352,6 +354,11 @@ void MainWindow::presentLatest() {
   if (!snapshot || snapshot == shown_) return;
   QElapsedTimer timer;
   timer.start();
+  if (snapshot->playing != livePlots_) {
+    livePlots_ = snapshot->playing;
+    for (FigureView* view : views_)
+      for (QCustomPlot* plot : view->findChildren<QCustomPlot*>()) setLiveDrawing(*plot, livePlots_);
+  }
   QList<FigureView*> visible;
   for (FigureView* view : views_)
     if (view->isVisible()) visible << view;
