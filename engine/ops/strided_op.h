@@ -32,7 +32,7 @@ class StridedOp : public Op {
   uint64_t items() const { return items_; }
 
  protected:
-  explicit StridedOp(std::string label) : label_(std::move(label)), capped_(*this) {}
+  explicit StridedOp(std::string label) : label_(std::move(label)), capped_(*this, kStridedCpuClassWorkgroups) {}
 
   // Called by the derived constructor once its parameters are checked.
   template <class P>
@@ -44,11 +44,11 @@ class StridedOp : public Op {
 
   std::string label_;
 
- private:
-  // This op with its grid capped: everything else forwards to the owner.
-  class Capped final : public Op {
+  // This op with its grid capped at `workgroups` (the shader's grid-stride loop still covers every
+  // item): everything else forwards to the owner.
+  class CappedGrid final : public Op {
    public:
-    explicit Capped(const StridedOp& owner) : owner_(owner) {}
+    CappedGrid(const StridedOp& owner, uint32_t workgroups) : owner_(owner), workgroups_(workgroups) {}
     std::string name() const override { return owner_.name(); }
     std::string shader() const override { return owner_.shader(); }
     std::vector<Binding> bindings() const override { return owner_.bindings(); }
@@ -57,7 +57,7 @@ class StridedOp : public Op {
     uint32_t localSize() const override { return owner_.localSize(); }
     Grid grid() const override {
       Grid g = owner_.grid();
-      g.x = std::min(g.x, kStridedCpuClassWorkgroups);
+      g.x = std::min(g.x, workgroups_);
       return g;
     }
     void runCpu(const ArenaView& arena) const override { owner_.runCpu(arena); }
@@ -65,12 +65,14 @@ class StridedOp : public Op {
 
    private:
     const StridedOp& owner_;
+    uint32_t workgroups_;
   };
 
+ private:
   std::vector<Binding> bindings_;
   std::vector<uint32_t> push_;
   uint64_t items_ = 0;
-  Capped capped_;
+  CappedGrid capped_;
 };
 
 }  // namespace rl

@@ -44,34 +44,11 @@ class LoopBudgetedOp : public StridedOp {
     }
     const uint64_t itemsPerInvocation = std::max<uint64_t>(1, kLoopBudget / iterationsPerItem);
     const uint32_t needed = ceilDiv(ceilDiv(items(), itemsPerInvocation), localSize());
-    if (needed > kStridedCpuClassWorkgroups) wide_ = std::make_unique<Regridded>(*this, needed);
+    if (needed > kStridedCpuClassWorkgroups) wide_ = std::make_unique<CappedGrid>(*this, needed);
   }
 
  private:
-  // This op with its grid capped at `workgroups` (the shader's grid-stride loop covers every item).
-  class Regridded final : public Op {
-   public:
-    Regridded(const StridedOp& owner, uint32_t workgroups) : owner_(owner), workgroups_(workgroups) {}
-    std::string name() const override { return owner_.name(); }
-    std::string shader() const override { return owner_.shader(); }
-    std::vector<Binding> bindings() const override { return owner_.bindings(); }
-    std::vector<uint32_t> pushConstants() const override { return owner_.pushConstants(); }
-    std::vector<uint32_t> specConstants() const override { return owner_.specConstants(); }
-    uint32_t localSize() const override { return owner_.localSize(); }
-    Grid grid() const override {
-      Grid g = owner_.grid();
-      g.x = std::min(g.x, workgroups_);
-      return g;
-    }
-    void runCpu(const ArenaView& arena) const override { owner_.runCpu(arena); }
-    std::vector<bool> texelBindings() const override { return owner_.texelBindings(); }
-
-   private:
-    const StridedOp& owner_;
-    uint32_t workgroups_;
-  };
-
-  std::unique_ptr<Regridded> wide_;
+  std::unique_ptr<CappedGrid> wide_;
   std::string tooBig_;
 };
 
