@@ -6,7 +6,6 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
-#include <QPicture>
 #include <QScreen>
 #include <QStackedWidget>
 #include <QToolTip>
@@ -83,24 +82,6 @@ void styleAxis(QCPAxis* axis) {
   axis->setTickLabelFont(figureFont(9));
   axis->setLabelFont(figureFont(9));
   axis->grid()->setVisible(false);
-}
-
-// Records the plot as drawing commands and replays them on `painter`: QCustomPlot only draws
-// through a QCPPainter, and a QPicture keeps SVG and PDF exports vector.
-void paintPlot(QPainter& painter, QCustomPlot& plot, const QPoint& at) {
-  QPicture picture;
-  QCPPainter recorder(&picture);
-  recorder.setMode(QCPPainter::pmVectorized);
-  plot.toPainter(&recorder, plot.width(), plot.height());
-  recorder.end();
-  // Replaying scales by the target's DPI over the picture's (72 / 96 on an SVG generator); undo
-  // that so the plot keeps its size in every format.
-  painter.save();
-  painter.translate(at);
-  painter.scale(double(picture.logicalDpiX()) / painter.device()->logicalDpiX(),
-                double(picture.logicalDpiY()) / painter.device()->logicalDpiY());
-  painter.drawPicture(0, 0, picture);
-  painter.restore();
 }
 
 int argmax(const float* values, int n) {
@@ -604,7 +585,7 @@ void InputMapView::paintFigure(QPainter& painter, const QSize& size) {
     note_->render(&painter, note_->mapTo(this, QPoint()));
   } else {
     fitEqualAspect();
-    paintPlot(painter, *plot_, plot_->mapTo(this, QPoint()));
+    paintPlotAt(painter, *plot_, plot_->mapTo(this, QPoint()));
   }
   painter.restore();
 }

@@ -135,6 +135,23 @@ int legendItemAt(const QCPLegend& legend, const QPointF& pos) {
   return -1;
 }
 
+void paintPlotAt(QPainter& painter, QCustomPlot& plot, const QPoint& at) {
+  QPicture picture;
+  QCPPainter recorder(&picture);
+  recorder.setMode(QCPPainter::pmVectorized);
+  const QCP::AntialiasedElements live = plot.notAntialiasedElements();
+  plot.setNotAntialiasedElements(QCP::aeNone);  // exports are always drawn at full quality
+  plot.toPainter(&recorder, plot.width(), plot.height());
+  plot.setNotAntialiasedElements(live);
+  recorder.end();
+  painter.save();
+  painter.translate(at);
+  painter.scale(double(picture.logicalDpiX()) / painter.device()->logicalDpiX(),
+                double(picture.logicalDpiY()) / painter.device()->logicalDpiY());
+  painter.drawPicture(0, 0, picture);
+  painter.restore();
+}
+
 void setLiveDrawing(QCustomPlot& plot, bool live) {
   plot.setNotAntialiasedElements(live ? QCP::aeAll : QCP::aeNone);
 }

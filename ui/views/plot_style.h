@@ -27,6 +27,11 @@ void styleAxisRect(QCPAxisRect& rect);
 // into a QPicture and replays it, so SVG and PDF painters receive vector paths and text.
 void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target);
 
+// The plot at its on-screen size, drawn at `at` (widget pixels) for export: recorded as drawing
+// commands and replayed, so SVG and PDF stay vector; the replay undoes the DPI scaling a QPicture
+// applies on other devices (72 / 96 on an SVG generator), so the plot keeps its size everywhere.
+void paintPlotAt(QPainter& painter, QCustomPlot& plot, const QPoint& at);
+
 // While a run plays the plots redraw many times a second; without antialiasing their replots
 // take about half the time (the default window's five plots: ~35 -> ~16 ms a frame, measured with
 // routelab --measure). Paused plots and every export are antialiased.

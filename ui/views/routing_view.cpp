@@ -5,7 +5,6 @@
 #include <QHBoxLayout>
 #include <QFontMetrics>
 #include <QLabel>
-#include <QPicture>
 #include <QScreen>
 #include <QStackedWidget>
 #include <QVBoxLayout>
@@ -88,24 +87,6 @@ void setRowTicks(QCPAxisTickerText& ticker, int rows) {
   for (double m : {1.0, 2.0, 5.0, 10.0})
     if (m * magnitude >= raw) { step = m * magnitude; break; }
   for (double r = 0; r < rows; r += step) ticker.addTick(r, QString::number(static_cast<int>(r)));
-}
-
-// Records the plot as drawing commands and replays them on `painter`: QCustomPlot only draws
-// through a QCPPainter, and a QPicture keeps SVG and PDF exports vector.
-void paintPlot(QPainter& painter, QCustomPlot& plot, const QPoint& at) {
-  QPicture picture;
-  QCPPainter recorder(&picture);
-  recorder.setMode(QCPPainter::pmVectorized);
-  plot.toPainter(&recorder, plot.width(), plot.height());
-  recorder.end();
-  // Replaying scales by the target's DPI over the picture's (72 / 96 on an SVG generator); undo
-  // that so the plot keeps its size in every format.
-  painter.save();
-  painter.translate(at);
-  painter.scale(double(picture.logicalDpiX()) / painter.device()->logicalDpiX(),
-                double(picture.logicalDpiY()) / painter.device()->logicalDpiY());
-  painter.drawPicture(0, 0, picture);
-  painter.restore();
 }
 
 QString percentText(double share) {
@@ -626,9 +607,9 @@ void RoutingView::paintFigure(QPainter& painter, const QSize& size) {
   painter.save();
   painter.scale(double(size.width()) / own.width(), double(size.height()) / own.height());
   painter.fillRect(QRect(QPoint(), own), Qt::white);
-  paintPlot(painter, *heatPlot_, heatPlot_->mapTo(this, QPoint()));
+  paintPlotAt(painter, *heatPlot_, heatPlot_->mapTo(this, QPoint()));
   if (matrixShown())
-    paintPlot(painter, *matrixPlot_, matrixPlot_->mapTo(this, QPoint()));
+    paintPlotAt(painter, *matrixPlot_, matrixPlot_->mapTo(this, QPoint()));
   else
     matrixNote_->render(&painter, matrixNote_->mapTo(this, QPoint()));
   painter.restore();
