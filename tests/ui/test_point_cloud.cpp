@@ -575,6 +575,13 @@ class PointCloudTest : public QObject {
                  text.contains(QString("task: %1").arg(QString::fromStdString(taskNames[size_t(taskOf)]))) &&
                  text.contains("layer 2 gate probabilities"),
              qPrintable(text));
+    // Its context: the neighbouring tokens of the same sequence, the hovered one in brackets.
+    QStringList context;
+    for (int t = std::max(0, position - 4); t <= std::min(11, position + 4); ++t) {
+      const QString word = QString::fromStdString(tokenNames[size_t(extra("token").labels[size_t(target - position + t)])]);
+      context << (t == position ? "[" + word + "]" : word);
+    }
+    QVERIFY2(text.contains("context: ") && text.contains(context.join(' ')), qPrintable(text));
     qInfo("hover: %s", qPrintable(text));
   }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <QStringList>
+
 #include "views/plot_style.h"
 
 namespace rl::ui {
@@ -60,6 +62,27 @@ QString routingText(const ProbeLayer& L, int row, int layerIndex, int layers) {
   return text;
 }
 
+// A token's neighbours in its sequence, the token itself in brackets: "s1 s1 [s8] s8 <sep>".
+// Token rows are whole held-out sequences in order (row s·T + t), so the sequence is the run of
+// points around i; empty for non-token data.
+QString tokenContext(const HiddenStates& s, int i, int radius = 4) {
+  const RowLabels* tokens = nullptr;
+  for (const RowLabels& l : s.extraLabels)
+    if (l.name == "token") tokens = &l;
+  const int T = s.sequenceLength;
+  if (!tokens || T <= 0) return {};
+  const int t = s.testRows[size_t(i)] % T, begin = i - t;
+  if (begin < 0 || begin + T > s.rows) return {};
+  QStringList words;
+  for (int j = std::max(0, t - radius); j <= std::min(T - 1, t + radius); ++j) {
+    const int id = tokens->labels[size_t(begin + j)];
+    QString word = id >= 0 && id < int(tokens->names.size()) ? QString::fromStdString(tokens->names[size_t(id)])
+                                                              : QString::number(id);
+    words << (j == t ? "[" + word + "]" : word);
+  }
+  return (t > radius ? "… " : "") + words.join(' ') + (t + radius < T - 1 ? " …" : "");
+}
+
 }  // namespace
 
 PointCloud representationCloud(std::shared_ptr<const HiddenStates> states, std::vector<float> embedding) {
@@ -107,6 +130,7 @@ PointCloud representationCloud(std::shared_ptr<const HiddenStates> states, std::
       text += QString(" · %1 %2").arg(s.regression ? "region" : "class").arg(c);
       if (c >= 0 && c < static_cast<int>(s.classNames.size())) text += QString(" (%1)").arg(QString::fromStdString(s.classNames[c]));
     }
+    if (const QString context = tokenContext(s, i); !context.isEmpty()) text += "\ncontext: " + context;
     for (const RowLabels& extra : s.extraLabels) {
       const int l = extra.labels[static_cast<size_t>(i)];
       const QString name = l >= 0 && l < static_cast<int>(extra.names.size()) ? QString::fromStdString(extra.names[l])
