@@ -219,13 +219,18 @@ class TransformerBuilder {
   }
 
   // --- building blocks ------------------------------------------------------------------------
+  // gather (the first expert layer): x holds the tokens and row m of group g reads token
+  // rowMask[g M + m] / k (the dispatch folded into the layer); dX is then written as the gradient of
+  // `gatherGrad`, the slot-layout tensor [groups * rows, in] that the dispatch backward sums.
   TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups, int rows,
-                  int in, int out, Activation a, TensorId rowMask = kNoRowMask, bool emitForward = true) {
+                  int in, int out, Activation a, TensorId rowMask = kNoRowMask, bool emitForward = true,
+                  RowGather gather = {}, TensorId gatherGrad = kNoRowMask) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
     TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
     const LinearParams p{u(groups), u(rows), u(in), u(out), static_cast<uint32_t>(a), 0,
                          hasBias ? 1u : 0u, rowMask != kNoRowMask ? 1u : 0u};
-    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
+    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask, gather));
+    const TensorId xGrad = gather.k ? gatherGrad : x;  // the tensor dX is the gradient of
     onBackward([=, this] {
       const TensorId dy = gradOf(y);
       // dZ = dY (.) act'(Z) once, in place (dY feeds only this layer), so the two linear backward
@@ -237,10 +242,16 @@ class TransformerBuilder {
             prog(), dy, z, dy, ActivationBackwardParams{u(groups * rows * out), static_cast<uint32_t>(a)}));
         q.act = static_cast<uint32_t>(Activation::None);
       }
-      emit(std::make_unique<LinearBackwardParams>(prog(), dy, dy, x, paramGrad_.at(w),
-                                                  paramGrad_.at(hasBias ? b : w), q, rowMask));
-      auto [dx, acc] = gradTarget(x);
+      const TensorId dw = paramGrad_.at(w), db = paramGrad_.at(hasBias ? b : w);
+      auto [dx, acc] = gradTarget(xGrad);
       q.accumulate = acc;
+      if (LinearBackward::fits(q)) {  // params and input in one dispatch
+        emit(std::make_unique<LinearBackward>(prog(), dy, dy, x, w, dx, dw, db, q, rowMask, GradWrite::Accumulate,
+                                              gather));
+        return;
+      }
+      emit(std::make_unique<LinearBackwardParams>(prog(), dy, dy, x, dw, db, q, rowMask, GradWrite::Accumulate,
+                                                  gather));
       emit(std::make_unique<LinearBackwardInput>(prog(), dy, dy, w, dx, q, rowMask));
     });
     return y;
@@ -433,16 +444,22 @@ class TransformerBuilder {
     const BlockParams& w = blocks_[l];
     const int E = L.experts, W = L.expertWidth, k = tokenK(L.router, E), C = tokenCapacity(L.router, E, N);
     const std::string p = "layers." + std::to_string(l) + ".moe";
-    TensorId xe = act(p + ".xe", {u(E * C), u(D_)});
-    const DispatchParams dp{u(N), u(D_), u(E * C), u(k), 0};
-    emit(std::make_unique<DispatchForward>(prog(), h, slotAssign, xe, dp));
-    onBackward([=, this] {
-      auto [dh, acc] = gradTarget(h);
-      DispatchParams q = dp;
-      q.accumulate = acc;
-      emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, q));
-    });
-    TensorId hidden = linear(p + ".experts.fc1", xe, w.fc1W, w.fc1B, true, E, C, D_, W, t_.activation, slotAssign);
+    // The dispatch into expert slots is folded into fc1 (a row gather through slotAssign): no slot
+    // copy of the tokens. fc1's input gradient is still in slot layout (xe, a gradient-only
+    // tensor), summed into the tokens by the dispatch backward.
+    TensorId xe = kNoRowMask;
+    if (training_) {
+      xe = act(p + ".xe", {u(E * C), u(D_)});
+      const DispatchParams dp{u(N), u(D_), u(E * C), u(k), 0};
+      onBackward([=, this] {
+        auto [dh, acc] = gradTarget(h);
+        DispatchParams q = dp;
+        q.accumulate = acc;
+        emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, q));
+      });
+    }
+    TensorId hidden = linear(p + ".experts.fc1", h, w.fc1W, w.fc1B, true, E, C, D_, W, t_.activation, slotAssign,
+                             true, RowGather{u(k), u(N)}, xe);
     TensorId oe = linear(p + ".experts.fc2", hidden, w.fc2W, w.fc2B, true, E, C, W, D_, Activation::None, slotAssign);
     TensorId y = act(p + ".y", {u(N), u(D_)});
     const CombineParams cp{u(N), u(D_), u(k), u(E * C)};
