@@ -2,7 +2,7 @@
 // Both backward ops of a linear layer in one dispatch (engine/ops/linear.h, LinearBackward), for
 // I % 4 == 0 and O % 4 == 0:
 //   dZ = dY (.) act'(Z);  dW[G,O,I] (+= or =) dZ^T . X;  db[G,O] (+= or =) sum_m dZ;
-//   dX[G,M,I] (= or +=) dZ . W
+//   dX[G,M,I] (= or +=) dZ . W        (with DX_ACT: dX = (dZ . W) (.) act'(ZX))
 // The two read the same dY and Z and write different tensors, so they need no ordering (lavapipe
 // pays ~25 us per dispatch, so the two share one). GPU-class grid: the first PARAMS_GROUPS
 // workgroups in x run the backward-params tiles, the rest stride over the backward-input tiles.
@@ -26,6 +26,11 @@ layout(std430, binding = 7) readonly buffer RowMask { int rowMask[]; };  // [G, 
 layout(constant_id = 1) const uint ACT = 0;            // = p.act (rl::Activation)
 layout(constant_id = 2) const uint OVERWRITE = 0;      // rl::GradWrite of dW and db
 layout(constant_id = 3) const uint PARAMS_GROUPS = 1;  // workgroups in x that run backward params (0: all, strided)
+// The dX epilogue (rl::InputGradActivation): dX (.) act'(ZX) with the earlier layer's activation
+// (0 = none: ZX, bound to a stand-in, is never read).
+layout(constant_id = 5) const uint DX_ACT = 0;
+layout(binding = 8, rgba32f) uniform readonly imageBuffer ZX;  // [G, M, I/4] texels
+#define RL_DX_EPILOGUE
 
 // Mirrors rl::LinearParams (in/out renamed: GLSL keywords); accumulate applies to dX.
 layout(push_constant) uniform P {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "ops/activation_backward.h"
@@ -222,11 +223,15 @@ class TransformerBuilder {
   // gather (the first expert layer): x holds the tokens and row m of group g reads token
   // rowMask[g M + m] / k (the dispatch folded into the layer); dX is then written as the gradient of
   // `gatherGrad`, the slot-layout tensor [groups * rows, in] that the dispatch backward sums.
+  // yFeedsOneLinear (an expert fc1, whose y only fc2 reads): fc2's backward may fold this layer's
+  // activation derivative into its dX (LinearBackward's InputGradActivation), so the gradient it
+  // writes for y is already d/dz and this layer's ActivationBackward dispatch is skipped.
   TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups, int rows,
                   int in, int out, Activation a, TensorId rowMask = kNoRowMask, bool emitForward = true,
-                  RowGather gather = {}, TensorId gatherGrad = kNoRowMask) {
+                  RowGather gather = {}, TensorId gatherGrad = kNoRowMask, bool yFeedsOneLinear = false) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
     TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
+    if (yFeedsOneLinear && a != Activation::None) activated_[y] = {a, z};
     const LinearParams p{u(groups), u(rows), u(in), u(out), static_cast<uint32_t>(a), 0,
                          hasBias ? 1u : 0u, rowMask != kNoRowMask ? 1u : 0u};
     if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask, gather));
@@ -236,18 +241,26 @@ class TransformerBuilder {
       // dZ = dY (.) act'(Z) once, in place (dY feeds only this layer), so the two linear backward
       // ops run without an activation instead of each recomputing act' per tile (see
       // activation_backward.h). Their z operand is then unused.
+      // (Skipped when the next layer's backward already wrote d/dz: preActivationGrad_.)
       LinearParams q = p;
       if (a != Activation::None) {
-        emit(std::make_unique<ActivationBackward>(
-            prog(), dy, z, dy, ActivationBackwardParams{u(groups * rows * out), static_cast<uint32_t>(a)}));
+        if (!preActivationGrad_.count(y))
+          emit(std::make_unique<ActivationBackward>(
+              prog(), dy, z, dy, ActivationBackwardParams{u(groups * rows * out), static_cast<uint32_t>(a)}));
         q.act = static_cast<uint32_t>(Activation::None);
       }
       const TensorId dw = paramGrad_.at(w), db = paramGrad_.at(hasBias ? b : w);
       auto [dx, acc] = gradTarget(xGrad);
       q.accumulate = acc;
       if (LinearBackward::fits(q)) {  // params and input in one dispatch
+        InputGradActivation dxAct;
+        const auto folded = activated_.find(xGrad);
+        if (!acc && folded != activated_.end()) {
+          dxAct = {folded->second.first, folded->second.second};
+          preActivationGrad_.insert(xGrad);
+        }
         emit(std::make_unique<LinearBackward>(prog(), dy, dy, x, w, dx, dw, db, q, rowMask, GradWrite::Accumulate,
-                                              gather));
+                                              gather, dxAct));
         return;
       }
       emit(std::make_unique<LinearBackwardParams>(prog(), dy, dy, x, dw, db, q, rowMask, GradWrite::Accumulate,
@@ -459,7 +472,7 @@ class TransformerBuilder {
       });
     }
     TensorId hidden = linear(p + ".experts.fc1", h, w.fc1W, w.fc1B, true, E, C, D_, W, t_.activation, slotAssign,
-                             true, RowGather{u(k), u(N)}, xe);
+                             true, RowGather{u(k), u(N)}, xe, true);
     TensorId oe = linear(p + ".experts.fc2", hidden, w.fc2W, w.fc2B, true, E, C, W, D_, Activation::None, slotAssign);
     TensorId y = act(p + ".y", {u(N), u(D_)});
     const CombineParams cp{u(N), u(D_), u(k), u(E * C)};
@@ -496,7 +509,8 @@ class TransformerBuilder {
       q.accumulateDlogits = 1;
       emit(std::make_unique<SoftMoeDispatchBackward>(prog(), gradOf(xs), h, xs, dispatchW, dh, gradOf(logits), q));
     });
-    TensorId hidden = linear(p + ".experts.fc1", xs, w.fc1W, w.fc1B, true, E, M, D_, W, t_.activation);
+    TensorId hidden = linear(p + ".experts.fc1", xs, w.fc1W, w.fc1B, true, E, M, D_, W, t_.activation, kNoRowMask,
+                             true, {}, kNoRowMask, true);
     TensorId ys = linear(p + ".experts.fc2", hidden, w.fc2W, w.fc2B, true, E, M, W, D_, Activation::None);
     TensorId y = act(p + ".y", {u(N), u(D_)});
     emit(std::make_unique<SoftMoeCombineForward>(prog(), ys, combineW, y, sp));
@@ -512,6 +526,8 @@ class TransformerBuilder {
     training_ = training;
     grad_.clear();
     tape_.clear();
+    activated_.clear();
+    preActivationGrad_.clear();
     const int N = B * T_, V = t_.vocabulary;
     const bool classify = t_.task == SequenceTask::Classification;
     pt.batch = B;
@@ -591,6 +607,8 @@ class TransformerBuilder {
   TensorId phaseIds_ = 0, phaseGroup_ = 0;  // this phase's token ids [N] and sequence groups [B]
   std::map<TensorId, TensorId> grad_;
   std::vector<std::function<void()>> tape_;
+  std::map<TensorId, std::pair<Activation, TensorId>> activated_;  // y of a yFeedsOneLinear layer -> (act, z)
+  std::set<TensorId> preActivationGrad_;  // tensors whose gradient a LinearBackward wrote as d/dz
 };
 
 }  // namespace
