@@ -580,15 +580,16 @@ class TransformerBuilder {
                                                pt.lossOut, CrossEntropyParams{u(rows), u(outDim), 1.0f}));
     if (!training) return;
     for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
-    emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
     const TrainSpec& ts = spec_.train;
-    if (ts.optimizer == OptimizerType::Adam)
-      emit(std::make_unique<Adam>(prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_),
-                                  m_.globals,
-                                  AdamParams{u(prog().paramWords), float(ts.beta1), float(ts.beta2), float(ts.epsilon)}));
-    else
-      emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
-                                         SgdParams{u(prog().paramWords), float(ts.momentum)}));
+    if (ts.optimizer == OptimizerType::Adam) {  // the norm and the step in one dispatch
+      emit(std::make_unique<AdamGradNorm>(
+          prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_), m_.globals, m_.gradNorm,
+          AdamParams{u(prog().paramWords), float(ts.beta1), float(ts.beta2), float(ts.epsilon)}));
+      return;
+    }
+    emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
+    emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
+                                       SgdParams{u(prog().paramWords), float(ts.momentum)}));
   }
 
   const Spec& spec_;
