@@ -278,13 +278,12 @@ class TransformerBuilder {
     emit(std::make_unique<LayerNormForward>(prog(), x, w.weight, w.bias, y, mean, rstd, p));
     onBackward([=, this] {
       // x is on the residual stream: its gradient already holds the skip path's share, so the
-      // layer norm's share is written to a scratch tensor and added (the fan-out rule).
+      // layer norm's share is added to it (the fan-out rule; accumulate = 1).
       auto [dx, acc] = gradTarget(x);
-      TensorId target = dx;
-      if (acc) target = prog().add(prog().info(y).name + ".dx", {u(rows), u(D_)}, Role::Gradient);
-      emit(std::make_unique<LayerNormBackward>(prog(), x, w.weight, mean, rstd, gradOf(y), target,
-                                               paramGrad_.at(w.weight), paramGrad_.at(w.bias), p));
-      if (acc) emit(std::make_unique<AccumulateInto>(prog(), target, dx, ResidualAddParams{u(rows * D_)}));
+      LayerNormParams q = p;
+      q.accumulate = acc;
+      emit(std::make_unique<LayerNormBackward>(prog(), x, w.weight, mean, rstd, gradOf(y), dx,
+                                               paramGrad_.at(w.weight), paramGrad_.at(w.bias), q));
     });
     return y;
   }
