@@ -312,8 +312,8 @@ LinearBackward::LinearBackward(const Program& program, TensorId dy, TensorId z, 
   }
   setGather(program, gather, x);
   bindings_ = {bind(program, dy), bind(program, z),  bind(program, x),  bind(program, w),
-               bind(program, dw), bind(program, db), bind(program, dx), maskBinding(program, rowMask, dy),
-               bind(program, epilogue ? dxAct.z : dx)};  // not read without the epilogue
+               bind(program, dw), bind(program, db), bind(program, dx), maskBinding(program, rowMask, dy)};
+  if (epilogue) bindings_.push_back(bind(program, dxAct.z));
   mask_ = rowMask;
   makeCpuClassVariant(*this);
 }
@@ -321,7 +321,15 @@ LinearBackward::LinearBackward(const Program& program, TensorId dy, TensorId z, 
 // The CPU-class variant (capped grid) runs both parts in the input part's workgroups: 0 params groups.
 std::vector<uint32_t> LinearBackward::specConstants() const {
   const uint32_t paramsGroups = gridCap_ == ~0u ? params_.grid().x : 0u;
-  return {p_.act, static_cast<uint32_t>(params_.mode()), paramsGroups, gather_.k, static_cast<uint32_t>(dxAct_.act)};
+  std::vector<uint32_t> c{p_.act, static_cast<uint32_t>(params_.mode()), paramsGroups, gather_.k};
+  if (epilogue()) c.push_back(static_cast<uint32_t>(dxAct_.act));
+  return c;
+}
+
+// dY, Z, X, W as texel buffers; with the epilogue also Zx (binding 8).
+std::vector<bool> LinearBackward::texelBindings() const {
+  if (epilogue()) return {true, true, true, true, false, false, false, false, true};
+  return {true, true, true, true};
 }
 
 // GPU class: the params part as LinearBackwardParams dispatches it, then the input part. CPU class:

@@ -544,6 +544,12 @@ class TestLinear : public QObject {
     LinearBackward fine(p, t, t, t, t, t, t, t, ok, kNoRowMask, GradWrite::Accumulate, RowGather{},
                         InputGradActivation{Activation::Tanh, t});
     QCOMPARE(fine.specConstants().at(4), static_cast<uint32_t>(Activation::Tanh));
+    QCOMPARE(fine.shader(), std::string("linear_backward_vec4_act"));
+    QCOMPARE(fine.bindings().size(), size_t(9));
+    LinearBackward plain(p, t, t, t, t, t, t, t, ok);  // no epilogue: the eight-binding shader
+    QCOMPARE(plain.shader(), std::string("linear_backward_vec4"));
+    QCOMPARE(plain.bindings().size(), size_t(8));
+    QCOMPARE(plain.specConstants().size(), size_t(4));
   }
 
   // Row gather (the dispatch into expert slots folded into the layer): forward, backward params and
