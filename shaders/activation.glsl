@@ -5,7 +5,9 @@ const float RL_GELU_C = 0.7978845608028654;  // sqrt(2/pi)
 const float RL_GELU_A = 0.044715;
 
 // Clamped: tanh of a large argument can be NaN on some drivers; tanh(+-15) is +-1 in float.
-float rl_tanh(float z) { return tanh(clamp(z, -15.0, 15.0)); }
+// Written as 1 - 2 / (exp(2z) + 1): llvmpipe lowers GLSL tanh to a slower sequence, and with the
+// clamp exp(2z) stays finite (exp(30) ~ 1e13), so the expression is exact to float rounding.
+float rl_tanh(float z) { return 1.0 - 2.0 / (exp(2.0 * clamp(z, -15.0, 15.0)) + 1.0); }
 
 float rl_act(uint a, float z) {
   if (a == RL_ACT_RELU) return max(z, 0.0);

@@ -5,7 +5,8 @@
 //                 then adds them (parameter gradients accumulate). First, so these long items
 //                 start first. mean and rstd are loaded four rows at a time through vec4 views
 //                 (a storage-buffer load is a per-lane loop on lavapipe), the last N mod 4 singly.
-//   [D4, D4 + N)  row n of dx: one pass for a_n and b_n, one to write dx (written).
+//   [D4, D4 + N)  row n of dx: one pass for a_n and b_n, one to write dx (written, or added to
+//                 with p.accumulate).
 // xhat = (x - mean) rstd is recomputed from the saved statistics; every output element has one
 // writer, so the result is deterministic.
 #include "common.glsl"
@@ -17,7 +18,7 @@ layout(std430, binding = 3) readonly buffer Rstd { float rstd[]; };  // [N]
 layout(std430, binding = 2) readonly buffer Mean4 { vec4 mean4[]; };  // the same, 4 rows at a time
 layout(std430, binding = 3) readonly buffer Rstd4 { vec4 rstd4[]; };
 layout(binding = 4, rgba32f) uniform readonly imageBuffer DY;     // [N, D/4] texels
-layout(std430, binding = 5) writeonly buffer DX { vec4 dx[]; };    // [N, D/4]
+layout(std430, binding = 5) buffer DX { vec4 dx[]; };              // [N, D/4]
 layout(std430, binding = 6) buffer DGamma { vec4 dgamma[]; };     // [D/4]
 layout(std430, binding = 7) buffer DBeta { vec4 dbeta[]; };       // [D/4]
 
@@ -25,6 +26,7 @@ layout(std430, binding = 7) buffer DBeta { vec4 dbeta[]; };       // [D/4]
 layout(push_constant) uniform P {
   uint N, D;
   float eps;
+  uint accumulate;  // 1: dx += instead of =
 } p;
 
 float hsum(const vec4 v) { return (v.x + v.y) + (v.z + v.w); }
@@ -65,7 +67,8 @@ void row(const uint n, const uint D4) {
   for (uint c = 0; c < D4; ++c) {
     const vec4 xhat = (imageLoad(X, x0 + int(c)) - mu) * r;
     const vec4 g = imageLoad(DY, x0 + int(c)) * imageLoad(GAMMA, int(c));
-    dx[n * D4 + c] = r * (g - a - xhat * b);
+    const uint i = n * D4 + c;
+    dx[i] = (p.accumulate != 0u ? dx[i] : vec4(0.0)) + r * (g - a - xhat * b);
   }
 }
 

@@ -15,6 +15,7 @@ layout(std430, binding = 5) writeonly buffer Rstd { float rstd[]; };  // [N]
 layout(push_constant) uniform P {
   uint N, D;
   float eps;
+  uint accumulate;  // backward only
 } p;
 
 float hsum(const vec4 v) { return (v.x + v.y) + (v.z + v.w); }

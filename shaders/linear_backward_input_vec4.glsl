@@ -1,7 +1,8 @@
 // Body of the vec4 backward-input shaders (linear_backward_input_vec4.comp, linear_backward_vec4.comp):
 // dZ = dY (.) act'(Z);  dX[G,M,I] (= or +=) dZ[G,M,O] . W[G,O,I]. One tile: ROWS rows x 4 inputs of
 // one group, o ascending. Include after: texel buffers DY, Z, W; buffer dx (vec4); push constants p;
-// constant ACT; activeRows() (linear_rows.glsl).
+// constant ACT; activeRows() (linear_rows.glsl). With RL_DX_EPILOGUE defined: also texel buffer ZX
+// and constant DX_ACT (LinearBackward's dX epilogue, engine/ops/linear.h).
 
 const uint ROWS = 8;  // = rl::kLinearVecRows
 
@@ -29,6 +30,10 @@ void inputTile(const uint g, const uint index, const uint rows) {
   [[unroll]] for (uint t = 0; t < ROWS; ++t) {
     if (r0 + t >= rows) break;
     const uint o = (g * p.rows + r0 + t) * I4 + i4;
+#ifdef RL_DX_EPILOGUE
+    // dZx = (dZ . W) (.) act'(Zx): the earlier layer's activation derivative, once per element.
+    if (DX_ACT != RL_ACT_NONE) acc[t] = rl_act_backward4(DX_ACT, acc[t], imageLoad(ZX, int(o)));
+#endif
     dx[o] = (p.accumulate != 0u ? dx[o] : vec4(0.0)) + acc[t];
   }
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "ops/activation_backward.h"
@@ -219,28 +220,51 @@ class TransformerBuilder {
   }
 
   // --- building blocks ------------------------------------------------------------------------
+  // gather (the first expert layer): x holds the tokens and row m of group g reads token
+  // rowMask[g M + m] / k (the dispatch folded into the layer); dX is then written as the gradient of
+  // `gatherGrad`, the slot-layout tensor [groups * rows, in] that the dispatch backward sums.
+  // yFeedsOneLinear (an expert fc1, whose y only fc2 reads): fc2's backward may fold this layer's
+  // activation derivative into its dX (LinearBackward's InputGradActivation), so the gradient it
+  // writes for y is already d/dz and this layer's ActivationBackward dispatch is skipped.
   TensorId linear(const std::string& name, TensorId x, TensorId w, TensorId b, bool hasBias, int groups, int rows,
-                  int in, int out, Activation a, TensorId rowMask = kNoRowMask, bool emitForward = true) {
+                  int in, int out, Activation a, TensorId rowMask = kNoRowMask, bool emitForward = true,
+                  RowGather gather = {}, TensorId gatherGrad = kNoRowMask, bool yFeedsOneLinear = false) {
     TensorId y = act(name + ".y", {u(groups), u(rows), u(out)});
     TensorId z = a == Activation::None ? y : act(name + ".z", {u(groups), u(rows), u(out)});
+    if (yFeedsOneLinear && a != Activation::None) activated_[y] = {a, z};
     const LinearParams p{u(groups), u(rows), u(in), u(out), static_cast<uint32_t>(a), 0,
                          hasBias ? 1u : 0u, rowMask != kNoRowMask ? 1u : 0u};
-    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask));
+    if (emitForward) emit(std::make_unique<LinearForward>(prog(), x, w, b, z, y, p, rowMask, gather));
+    const TensorId xGrad = gather.k ? gatherGrad : x;  // the tensor dX is the gradient of
     onBackward([=, this] {
       const TensorId dy = gradOf(y);
       // dZ = dY (.) act'(Z) once, in place (dY feeds only this layer), so the two linear backward
       // ops run without an activation instead of each recomputing act' per tile (see
       // activation_backward.h). Their z operand is then unused.
+      // (Skipped when the next layer's backward already wrote d/dz: preActivationGrad_.)
       LinearParams q = p;
       if (a != Activation::None) {
-        emit(std::make_unique<ActivationBackward>(
-            prog(), dy, z, dy, ActivationBackwardParams{u(groups * rows * out), static_cast<uint32_t>(a)}));
+        if (!preActivationGrad_.count(y))
+          emit(std::make_unique<ActivationBackward>(
+              prog(), dy, z, dy, ActivationBackwardParams{u(groups * rows * out), static_cast<uint32_t>(a)}));
         q.act = static_cast<uint32_t>(Activation::None);
       }
-      emit(std::make_unique<LinearBackwardParams>(prog(), dy, dy, x, paramGrad_.at(w),
-                                                  paramGrad_.at(hasBias ? b : w), q, rowMask));
-      auto [dx, acc] = gradTarget(x);
+      const TensorId dw = paramGrad_.at(w), db = paramGrad_.at(hasBias ? b : w);
+      auto [dx, acc] = gradTarget(xGrad);
       q.accumulate = acc;
+      if (LinearBackward::fits(q)) {  // params and input in one dispatch
+        InputGradActivation dxAct;
+        const auto folded = activated_.find(xGrad);
+        if (!acc && folded != activated_.end()) {
+          dxAct = {folded->second.first, folded->second.second};
+          preActivationGrad_.insert(xGrad);
+        }
+        emit(std::make_unique<LinearBackward>(prog(), dy, dy, x, w, dx, dw, db, q, rowMask, GradWrite::Accumulate,
+                                              gather, dxAct));
+        return;
+      }
+      emit(std::make_unique<LinearBackwardParams>(prog(), dy, dy, x, dw, db, q, rowMask, GradWrite::Accumulate,
+                                                  gather));
       emit(std::make_unique<LinearBackwardInput>(prog(), dy, dy, w, dx, q, rowMask));
     });
     return y;
@@ -254,13 +278,12 @@ class TransformerBuilder {
     emit(std::make_unique<LayerNormForward>(prog(), x, w.weight, w.bias, y, mean, rstd, p));
     onBackward([=, this] {
       // x is on the residual stream: its gradient already holds the skip path's share, so the
-      // layer norm's share is written to a scratch tensor and added (the fan-out rule).
+      // layer norm's share is added to it (the fan-out rule; accumulate = 1).
       auto [dx, acc] = gradTarget(x);
-      TensorId target = dx;
-      if (acc) target = prog().add(prog().info(y).name + ".dx", {u(rows), u(D_)}, Role::Gradient);
-      emit(std::make_unique<LayerNormBackward>(prog(), x, w.weight, mean, rstd, gradOf(y), target,
-                                               paramGrad_.at(w.weight), paramGrad_.at(w.bias), p));
-      if (acc) emit(std::make_unique<AccumulateInto>(prog(), target, dx, ResidualAddParams{u(rows * D_)}));
+      LayerNormParams q = p;
+      q.accumulate = acc;
+      emit(std::make_unique<LayerNormBackward>(prog(), x, w.weight, mean, rstd, gradOf(y), dx,
+                                               paramGrad_.at(w.weight), paramGrad_.at(w.bias), q));
     });
     return y;
   }
@@ -433,16 +456,22 @@ class TransformerBuilder {
     const BlockParams& w = blocks_[l];
     const int E = L.experts, W = L.expertWidth, k = tokenK(L.router, E), C = tokenCapacity(L.router, E, N);
     const std::string p = "layers." + std::to_string(l) + ".moe";
-    TensorId xe = act(p + ".xe", {u(E * C), u(D_)});
-    const DispatchParams dp{u(N), u(D_), u(E * C), u(k), 0};
-    emit(std::make_unique<DispatchForward>(prog(), h, slotAssign, xe, dp));
-    onBackward([=, this] {
-      auto [dh, acc] = gradTarget(h);
-      DispatchParams q = dp;
-      q.accumulate = acc;
-      emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, q));
-    });
-    TensorId hidden = linear(p + ".experts.fc1", xe, w.fc1W, w.fc1B, true, E, C, D_, W, t_.activation, slotAssign);
+    // The dispatch into expert slots is folded into fc1 (a row gather through slotAssign): no slot
+    // copy of the tokens. fc1's input gradient is still in slot layout (xe, a gradient-only
+    // tensor), summed into the tokens by the dispatch backward.
+    TensorId xe = kNoRowMask;
+    if (training_) {
+      xe = act(p + ".xe", {u(E * C), u(D_)});
+      const DispatchParams dp{u(N), u(D_), u(E * C), u(k), 0};
+      onBackward([=, this] {
+        auto [dh, acc] = gradTarget(h);
+        DispatchParams q = dp;
+        q.accumulate = acc;
+        emit(std::make_unique<DispatchBackward>(prog(), gradOf(xe), mt.slot, dh, q));
+      });
+    }
+    TensorId hidden = linear(p + ".experts.fc1", h, w.fc1W, w.fc1B, true, E, C, D_, W, t_.activation, slotAssign,
+                             true, RowGather{u(k), u(N)}, xe, true);
     TensorId oe = linear(p + ".experts.fc2", hidden, w.fc2W, w.fc2B, true, E, C, W, D_, Activation::None, slotAssign);
     TensorId y = act(p + ".y", {u(N), u(D_)});
     const CombineParams cp{u(N), u(D_), u(k), u(E * C)};
@@ -479,7 +508,8 @@ class TransformerBuilder {
       q.accumulateDlogits = 1;
       emit(std::make_unique<SoftMoeDispatchBackward>(prog(), gradOf(xs), h, xs, dispatchW, dh, gradOf(logits), q));
     });
-    TensorId hidden = linear(p + ".experts.fc1", xs, w.fc1W, w.fc1B, true, E, M, D_, W, t_.activation);
+    TensorId hidden = linear(p + ".experts.fc1", xs, w.fc1W, w.fc1B, true, E, M, D_, W, t_.activation, kNoRowMask,
+                             true, {}, kNoRowMask, true);
     TensorId ys = linear(p + ".experts.fc2", hidden, w.fc2W, w.fc2B, true, E, M, W, D_, Activation::None);
     TensorId y = act(p + ".y", {u(N), u(D_)});
     emit(std::make_unique<SoftMoeCombineForward>(prog(), ys, combineW, y, sp));
@@ -495,6 +525,8 @@ class TransformerBuilder {
     training_ = training;
     grad_.clear();
     tape_.clear();
+    activated_.clear();
+    preActivationGrad_.clear();
     const int N = B * T_, V = t_.vocabulary;
     const bool classify = t_.task == SequenceTask::Classification;
     pt.batch = B;
@@ -547,15 +579,16 @@ class TransformerBuilder {
                                                pt.lossOut, CrossEntropyParams{u(rows), u(outDim), 1.0f}));
     if (!training) return;
     for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
-    emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
     const TrainSpec& ts = spec_.train;
-    if (ts.optimizer == OptimizerType::Adam)
-      emit(std::make_unique<Adam>(prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_),
-                                  m_.globals,
-                                  AdamParams{u(prog().paramWords), float(ts.beta1), float(ts.beta2), float(ts.epsilon)}));
-    else
-      emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
-                                         SgdParams{u(prog().paramWords), float(ts.momentum)}));
+    if (ts.optimizer == OptimizerType::Adam) {  // the norm and the step in one dispatch
+      emit(std::make_unique<AdamGradNorm>(
+          prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_), m_.globals, m_.gradNorm,
+          AdamParams{u(prog().paramWords), float(ts.beta1), float(ts.beta2), float(ts.epsilon)}));
+      return;
+    }
+    emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
+    emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
+                                       SgdParams{u(prog().paramWords), float(ts.momentum)}));
   }
 
   const Spec& spec_;
@@ -574,6 +607,8 @@ class TransformerBuilder {
   TensorId phaseIds_ = 0, phaseGroup_ = 0;  // this phase's token ids [N] and sequence groups [B]
   std::map<TensorId, TensorId> grad_;
   std::vector<std::function<void()>> tape_;
+  std::map<TensorId, std::pair<Activation, TensorId>> activated_;  // y of a yFeedsOneLinear layer -> (act, z)
+  std::set<TensorId> preActivationGrad_;  // tensors whose gradient a LinearBackward wrote as d/dz
 };
 
 }  // namespace

@@ -112,7 +112,10 @@ void LayerNormBackward::runCpu(const ArenaView& arena) const {
     xhat = (X.row(n).array() - mean[n]) * rstd[n];
     g = dyn * gamma.array();
     const float a = g.sum() / float(D), b = (g * xhat).sum() / float(D);
-    dX.row(n).array() = rstd[n] * (g - a - xhat * b);
+    if (p_.accumulate)
+      dX.row(n).array() += rstd[n] * (g - a - xhat * b);
+    else
+      dX.row(n).array() = rstd[n] * (g - a - xhat * b);
     sumGamma += dyn * xhat;
     sumBeta += dyn;
   }

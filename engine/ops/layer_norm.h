@@ -7,7 +7,8 @@
 //             rstd_n = 1 / sqrt(var_n + eps);  xhat[n,d] = (x[n,d] - mu_n) rstd_n
 //             y[n,d] = xhat[n,d] gamma[d] + beta[d]
 //   backward: g[n,d] = dy[n,d] gamma[d];  a_n = (1/D) Σ_d g[n,d];  b_n = (1/D) Σ_d g[n,d] xhat[n,d]
-//             dx[n,d] = rstd_n (g[n,d] - a_n - xhat[n,d] b_n)                  (written, =)
+//             dx[n,d] (= or +=) rstd_n (g[n,d] - a_n - xhat[n,d] b_n)  (+= with accumulate = 1: x on
+//             the residual stream, whose gradient already holds the skip path's share)
 //             dgamma[d] += Σ_n dy[n,d] xhat[n,d];  dbeta[d] += Σ_n dy[n,d]     (n ascending, summed
 //             first, then added: parameter gradients accumulate)
 // The backward is ONE dispatch (LayerNormBackward; there are no separate input / parameter
@@ -26,8 +27,9 @@ namespace rl {
 struct LayerNormParams {
   uint32_t rows = 0, width = 0;
   float eps = 1e-5f;
+  uint32_t accumulate = 0;  // backward only: 1 adds into dx instead of writing it (the forward ignores it)
 };
-static_assert(sizeof(LayerNormParams) == 12);
+static_assert(sizeof(LayerNormParams) == 16);
 
 class LayerNormForward final : public StridedOp {
  public:

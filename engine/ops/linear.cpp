@@ -290,17 +290,30 @@ bool LinearBackward::fits(const LinearParams& p) {
 
 LinearBackward::LinearBackward(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId w, TensorId dx,
                                TensorId dw, TensorId db, LinearParams p, TensorId rowMask, GradWrite mode,
-                               RowGather gather)
+                               RowGather gather, InputGradActivation dxAct)
     : LinearOpBase("linear_bwd(" + program.info(dw).name + ", " + program.info(dx).name + ")", p),
       params_(program, dy, z, x, dw, db, p, rowMask, mode, gather),
-      input_(program, dy, z, w, dx, p, rowMask) {
+      input_(program, dy, z, w, dx, p, rowMask),
+      dx_(dx),
+      dxAct_(dxAct) {
   if (!fits(p))
     throw std::invalid_argument(label_ + ": the fused backward needs I and O multiples of 4 and no empty size (I " +
                                 std::to_string(p.in) + ", O " + std::to_string(p.out) + ", M " +
                                 std::to_string(p.rows) + "); use the two backward ops");
+  const bool epilogue = dxAct.act != Activation::None;
+  if (static_cast<uint32_t>(dxAct.act) > static_cast<uint32_t>(Activation::Sigmoid))
+    throw std::invalid_argument(label_ + ": unknown dX epilogue activation code " +
+                                std::to_string(static_cast<uint32_t>(dxAct.act)));
+  if (epilogue) {
+    if (p.accumulate)
+      throw std::invalid_argument(label_ + ": the dX epilogue activation needs accumulate = 0 (dX is written)");
+    if (dxAct.z == kNoRowMask) throw std::invalid_argument(label_ + ": the dX epilogue activation needs Zx");
+    requireWords(program, dxAct.z, uint64_t(p.groups) * p.rows * p.in, label_, "zx (dX epilogue)");
+  }
   setGather(program, gather, x);
   bindings_ = {bind(program, dy), bind(program, z),  bind(program, x),  bind(program, w),
                bind(program, dw), bind(program, db), bind(program, dx), maskBinding(program, rowMask, dy)};
+  if (epilogue) bindings_.push_back(bind(program, dxAct.z));
   mask_ = rowMask;
   makeCpuClassVariant(*this);
 }
@@ -308,7 +321,15 @@ LinearBackward::LinearBackward(const Program& program, TensorId dy, TensorId z, 
 // The CPU-class variant (capped grid) runs both parts in the input part's workgroups: 0 params groups.
 std::vector<uint32_t> LinearBackward::specConstants() const {
   const uint32_t paramsGroups = gridCap_ == ~0u ? params_.grid().x : 0u;
-  return {p_.act, static_cast<uint32_t>(params_.mode()), paramsGroups, gather_.k};
+  std::vector<uint32_t> c{p_.act, static_cast<uint32_t>(params_.mode()), paramsGroups, gather_.k};
+  if (epilogue()) c.push_back(static_cast<uint32_t>(dxAct_.act));
+  return c;
+}
+
+// dY, Z, X, W as texel buffers; with the epilogue also Zx (binding 8).
+std::vector<bool> LinearBackward::texelBindings() const {
+  if (epilogue()) return {true, true, true, true, false, false, false, false, true};
+  return {true, true, true, true};
 }
 
 // GPU class: the params part as LinearBackwardParams dispatches it, then the input part. CPU class:
@@ -321,6 +342,15 @@ Grid LinearBackward::grid() const {
 void LinearBackward::runCpu(const ArenaView& arena) const {
   params_.runCpu(arena);
   input_.runCpu(arena);
+  if (dxAct_.act == Activation::None) return;
+  // dZx = dX (.) act'(Zx) on the rows the input part wrote (the group's active rows).
+  const size_t groupWords = size_t(p_.rows) * p_.in;
+  float* dx = arena.f(dx_);
+  const float* zx = arena.f(dxAct_.z);
+  for (uint32_t g = 0; g < p_.groups; ++g) {
+    const size_t at = g * groupWords;
+    activationBackward(dxAct_.act, dx + at, zx + at, dx + at, size_t(rowsOf(arena, g)) * p_.in);
+  }
 }
 
 }  // namespace rl

@@ -185,23 +185,42 @@ class LinearBackwardParams final : public LinearOpBase {
 // take (fits()). What the builder emits when a layer needs dX: one ~25 us lavapipe dispatch less per
 // layer. The CPU reference is the two ops' own runCpu (params, then input); p.accumulate applies
 // to dX, `mode` to dW and db, as for the two ops.
+//
+// dX epilogue (InputGradActivation): when X is act(Zx), the output of an earlier layer with an
+// activation, the op can hand that layer dZx instead of dX:
+//   dZx[G,M,I] = (dZ . W) (.) act'(Zx)      (only with p.accumulate == 0: dZx is written)
+// computed once per element in the tile's store, instead of a separate ActivationBackward dispatch
+// that reads and writes every element again (the Transformer's experts: fc2's backward hands fc1
+// its pre-GELU gradient). Masked rows are skipped as for dX. Shader linear_backward_vec4_act: spec
+// constant 5 = the activation, binding 8 = Zx (texel buffer); without an epilogue the op runs
+// linear_backward_vec4, which has no ninth binding (lavapipe pays per bound texel buffer).
+struct InputGradActivation {
+  Activation act = Activation::None;
+  TensorId z = kNoRowMask;  // Zx [G, M, I], the earlier layer's pre-activation
+};
+
 class LinearBackward final : public LinearOpBase {
  public:
   static bool fits(const LinearParams& p);
   LinearBackward(const Program& program, TensorId dy, TensorId z, TensorId x, TensorId w, TensorId dx, TensorId dw,
                  TensorId db, LinearParams p, TensorId rowMask = kNoRowMask, GradWrite mode = GradWrite::Accumulate,
-                 RowGather gather = {});
-  std::string shader() const override { return "linear_backward_vec4"; }
+                 RowGather gather = {}, InputGradActivation dxAct = {});
+  // linear_backward_vec4_act with the dX epilogue (its ninth binding, Zx), linear_backward_vec4 without.
+  std::string shader() const override { return epilogue() ? "linear_backward_vec4_act" : "linear_backward_vec4"; }
   // Constant 1 = the activation, 2 = the GradWrite mode, 3 = the workgroups (in x) of the params part
-  // (0 on the CPU-class grid: every invocation takes params tiles, then input tiles), 4 = the gather's k.
+  // (0 on the CPU-class grid: every invocation takes params tiles, then input tiles), 4 = the gather's k,
+  // 5 = the dX epilogue's activation (the _act shader only).
   std::vector<uint32_t> specConstants() const override;
-  std::vector<bool> texelBindings() const override { return {true, true, true, true}; }
+  std::vector<bool> texelBindings() const override;
   Grid grid() const override;
   void runCpu(const ArenaView& arena) const override;
 
  private:
   LinearBackwardParams params_;
   LinearBackwardInput input_;
+  bool epilogue() const { return dxAct_.act != Activation::None; }
+  TensorId dx_;
+  InputGradActivation dxAct_;
 };
 
 }  // namespace rl

@@ -433,6 +433,125 @@ class TestLinear : public QObject {
                              LinearBackward(p, t, t, t, t, t, t, t, LinearParams{1, 4, 2, 8, 0, 0, 1, 0}));
   }
 
+  // LinearBackward's dX epilogue (InputGradActivation): dX = (dZ . W) (.) act'(Zx), against an
+  // independent reference (sums in double, act' as a central difference of the formula in double,
+  // error ~h^2 |act'''| < 1e-7) on the rows the op writes. Tolerance: the dX sum's
+  // (sumTolerance(O), as vulkanMatchesCpu) times |act'| <= 1.13 (GELU's largest slope) plus 1e-6 for
+  // act' in float, relative 1e-5. Masked rows of dX keep their start value. dW and db: exactly the
+  // plain backward-params op's on the CPU, within sumTolerance(M) on Vulkan. Shapes: rows not a
+  // multiple of the 8-row tile, odd texel counts, empty and full groups, every activation, with and
+  // without the row mask; CPU, and Vulkan on both device-class grids.
+  void fusedBackwardInputActivation() {
+    struct EpilogueCase {
+      uint32_t G, M, I, O;
+      Activation act;              // the epilogue's (the earlier layer's) activation
+      std::vector<uint32_t> fill;  // non-empty: row mask
+    };
+    const std::vector<EpilogueCase> cases = {
+        {1, 13, 32, 12, Activation::Gelu, {}},
+        {3, 37, 12, 20, Activation::Gelu, {17, 37, 0}},
+        {8, 40, 128, 64, Activation::Gelu, {0, 40, 1, 8, 9, 20, 33, 39}},  // the Transformer's fc2 (smaller M)
+        {2, 9, 4, 4, Activation::Relu, {}},
+        {2, 21, 20, 8, Activation::Tanh, {21, 5}},
+        {1, 70, 8, 16, Activation::Sigmoid, {}},
+        {2, 16, 8, 8, Activation::None, {3, 16}},
+    };
+    std::unique_ptr<Backend> vk;
+    RL_REQUIRE_VULKAN(vk);
+    uint32_t seed = 4000;
+    for (const EpilogueCase& c : cases)
+      for (int run = 0; run < 3; ++run) {  // 0: CPU; 1, 2: Vulkan with the CPU-class / GPU-class grid
+        const DeviceClass cls = run == 2 ? DeviceClass::Gpu : DeviceClass::CpuImplementation;
+        const bool masked = !c.fill.empty();
+        Program P;
+        const TensorId x = P.add("x", {c.G, c.M, c.I}, Role::Input), zx = P.add("zx", {c.G, c.M, c.I}, Role::Activation);
+        const TensorId w = P.add("w", {c.G, c.O, c.I}, Role::Param), dy = P.add("dy", {c.G, c.M, c.O}, Role::Gradient);
+        const TensorId dx = P.add("dx", {c.G, c.M, c.I}, Role::Gradient), dw = P.add("dw", {c.G, c.O, c.I}, Role::Grad);
+        const TensorId db = P.add("db", {c.G, c.O}, Role::Grad);
+        const TensorId dwRef = P.add("dw_ref", {c.G, c.O, c.I}, Role::Grad), dbRef = P.add("db_ref", {c.G, c.O}, Role::Grad);
+        const TensorId mask = masked ? P.add("mask", {c.G * c.M}, Role::Activation, DType::I32) : kNoRowMask;
+        const LinearParams lp{c.G, c.M, c.I, c.O, 0, 0, 1, masked ? 1u : 0u};
+        std::unique_ptr<Op> op = std::make_unique<LinearBackward>(P, dy, dy, x, w, dx, dw, db, lp, mask,
+                                                                  GradWrite::Overwrite, RowGather{},
+                                                                  InputGradActivation{c.act, zx});
+        P.append("run", run ? std::make_unique<rltest::PinnedVariant>(std::move(op), cls) : std::move(op));
+        P.append("ref", std::make_unique<LinearBackwardParams>(P, dy, dy, x, dwRef, dbRef, lp, mask, GradWrite::Overwrite));
+        std::vector<int32_t> mv;
+        if (masked) {
+          mv.assign(size_t(c.G) * c.M, -1);
+          for (uint32_t g = 0; g < c.G; ++g)
+            for (uint32_t m = 0; m < c.fill[g]; ++m) mv[g * c.M + m] = int32_t(g * c.M + m);
+        }
+        const auto xv = rltest::randomVector(P.info(x).count, seed += 7);
+        const auto zv = rltest::randomVector(P.info(zx).count, seed + 1, -3.f, 3.f);
+        const auto wv = rltest::randomVector(P.info(w).count, seed + 2, -0.5f, 0.5f);
+        const auto dyv = rltest::randomVector(P.info(dy).count, seed + 3);
+        const auto dx0 = rltest::randomVector(P.info(dx).count, seed + 4);
+        CpuBackend cpu, ref;
+        for (Backend* be : {run ? vk.get() : static_cast<Backend*>(&cpu), static_cast<Backend*>(&ref)}) {
+          be->load(P);
+          if (masked) be->writeTensor(P, mask, mv);
+          be->writeTensor(P, x, xv);
+          be->writeTensor(P, zx, zv);
+          be->writeTensor(P, w, wv);
+          be->writeTensor(P, dy, dyv);
+          be->writeTensor(P, dx, dx0);
+        }
+        Backend& be = run ? *vk : static_cast<Backend&>(cpu);
+        be.run("run");
+        ref.run("ref");
+        // Reference dX[g,m,i] = sum_o dY[g,m,o] W[g,o,i] times act'(zx[g,m,i]); empty rows as written.
+        std::vector<float> want = dx0;
+        for (uint32_t g = 0; g < c.G; ++g)
+          for (uint32_t m = 0; m < c.M; ++m) {
+            if (masked && m >= c.fill[g]) continue;
+            for (uint32_t i = 0; i < c.I; ++i) {
+              double sum = 0;
+              for (uint32_t o = 0; o < c.O; ++o)
+                sum += double(dyv[(size_t(g) * c.M + m) * c.O + o]) * wv[(size_t(g) * c.O + o) * c.I + i];
+              const size_t at = (size_t(g) * c.M + m) * c.I + i;
+              const double zz = zv[at], h = 1e-4;
+              const double slope =
+                  c.act == Activation::None ? 1.0 : (refAct(c.act, zz + h) - refAct(c.act, zz - h)) / (2 * h);
+              want[at] = float(sum * slope);
+            }
+          }
+        std::ostringstream os;
+        os << "G=" << c.G << " M=" << c.M << " I=" << c.I << " O=" << c.O << " act=" << actName(c.act)
+           << " masked=" << masked
+           << (run == 0 ? " (cpu)" : run == 1 ? " (vulkan, CPU-class grid)" : " (vulkan, GPU-class grid)");
+        const double tol = 1.13 * sumTolerance(c.O) + 1e-6;
+        RL_EXPECT_CLOSE(be.readTensor<float>(P, dx), want, tol, 1e-5, "dX epilogue " << os.str());
+        const double ptol = run == 0 ? 0.0 : sumTolerance(c.M);
+        RL_EXPECT_CLOSE(be.readTensor<float>(P, dw), ref.readTensor<float>(P, dwRef), ptol + 1e-30, ptol,
+                        "dW " << os.str());
+        RL_EXPECT_CLOSE(be.readTensor<float>(P, db), ref.readTensor<float>(P, dbRef), ptol + 1e-30, ptol,
+                        "db " << os.str());
+      }
+    // Refused: accumulate (dX must be written), a missing or short Zx.
+    Program p;
+    const TensorId t = p.add("t", {8 * 8}, Role::Activation), shortZ = p.add("short", {8}, Role::Activation);
+    const LinearParams acc{1, 8, 8, 8, 0, 1, 1, 0}, ok{1, 8, 8, 8, 0, 0, 1, 0};
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearBackward(p, t, t, t, t, t, t, t, acc, kNoRowMask, GradWrite::Accumulate, RowGather{},
+                                            InputGradActivation{Activation::Gelu, t}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearBackward(p, t, t, t, t, t, t, t, ok, kNoRowMask, GradWrite::Accumulate, RowGather{},
+                                            InputGradActivation{Activation::Gelu, kNoRowMask}));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             LinearBackward(p, t, t, t, t, t, t, t, ok, kNoRowMask, GradWrite::Accumulate, RowGather{},
+                                            InputGradActivation{Activation::Gelu, shortZ}));
+    LinearBackward fine(p, t, t, t, t, t, t, t, ok, kNoRowMask, GradWrite::Accumulate, RowGather{},
+                        InputGradActivation{Activation::Tanh, t});
+    QCOMPARE(fine.specConstants().at(4), static_cast<uint32_t>(Activation::Tanh));
+    QCOMPARE(fine.shader(), std::string("linear_backward_vec4_act"));
+    QCOMPARE(fine.bindings().size(), size_t(9));
+    LinearBackward plain(p, t, t, t, t, t, t, t, ok);  // no epilogue: the eight-binding shader
+    QCOMPARE(plain.shader(), std::string("linear_backward_vec4"));
+    QCOMPARE(plain.bindings().size(), size_t(8));
+    QCOMPARE(plain.specConstants().size(), size_t(4));
+  }
+
   // Row gather (the dispatch into expert slots folded into the layer): forward, backward params and
   // the fused backward reading token rows through the mask against the same ops on the slot copy
   // xe[s] = h[mask[s] / k] (NaN in empty slots, never read). CPU: equal bit for bit (the same

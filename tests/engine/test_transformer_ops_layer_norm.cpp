@@ -13,10 +13,11 @@ namespace {
 struct LnCase {
   uint32_t N, D;
   float offset = 0.f;  // rows are shifted by up to ±offset (the mean the op must remove)
-  LayerNormParams params() const { return {N, D, 1e-5f}; }
+  uint32_t accumulate = 0;  // backward: dx += (dx starts random) instead of =
+  LayerNormParams params() const { return {N, D, 1e-5f, accumulate}; }
   std::string describe() const {
     std::ostringstream os;
-    os << "N=" << N << " D=" << D << " offset=" << offset << " eps=1e-5";
+    os << "N=" << N << " D=" << D << " offset=" << offset << " eps=1e-5 accumulate=" << accumulate;
     return os.str();
   }
 };
@@ -52,6 +53,7 @@ tfops::Inputs lnInputs(const LnRig& r, const LnCase& c, uint32_t seed, bool zero
   in.f[r.dy] = rltest::randomVector(size_t(c.N) * c.D, seed + 4);
   in.f[r.dgamma] = zeroGrad ? std::vector<float>(c.D, 0.f) : rltest::randomVector(c.D, seed + 5, -5.f, 5.f);
   in.f[r.dbeta] = zeroGrad ? std::vector<float>(c.D, 0.f) : rltest::randomVector(c.D, seed + 6, -5.f, 5.f);
+  if (c.accumulate) in.f[r.dx] = rltest::randomVector(size_t(c.N) * c.D, seed + 7, -2.f, 2.f);
   return in;
 }
 
@@ -130,6 +132,16 @@ class TestLayerNorm : public QObject {
       QCOMPARE(out[rig.dbeta][d], in.f[rig.dbeta][d] + zero[rig.dbeta][d]);
     }
     TF_EXPECT_EQUAL(out[rig.dx], zero[rig.dx], "dx is written, not accumulated");
+    // accumulate = 1: dx = start + the written value, to float rounding (the compiler may fuse the
+    // add with the last multiply: one rounding less; |dx| < 3 here, so 1e-6 is a few ulps).
+    LnCase ca = c;
+    ca.accumulate = 1;
+    LnRig accRig(ca);
+    auto accIn = lnInputs(accRig, ca, 5);
+    auto accOut = tfops::run(cpu, accRig.program, accIn, {"fwd", "bwd"});
+    std::vector<float> sum(accIn.f[accRig.dx].size());
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] = accIn.f[accRig.dx][i] + zero[rig.dx][i];
+    RL_EXPECT_CLOSE(accOut[accRig.dx], sum, 1e-6, 1e-6, "dx with accumulate = 1 is start + written");
   }
 
   // A constant row has variance 0: rstd = 1/sqrt(eps), y = beta, every gradient finite.
@@ -158,7 +170,8 @@ class TestLayerNorm : public QObject {
     RL_REQUIRE_VULKAN(vk);
     CpuBackend cpu;
     const LnCase cases[] = {{1, 4},   {3, 4, 2.f}, {5, 12},  {7, 20, 5.f}, {64, 64},   {65, 64, 1.f},
-                            {1024, 64}, {33, 36, 3.f}, {600, 8}, {2, 256, 10.f}, {17, 1020}, {513, 4}};
+                            {1024, 64}, {33, 36, 3.f}, {600, 8}, {2, 256, 10.f}, {17, 1020}, {513, 4},
+                            {1024, 64, 1.f, 1}, {7, 20, 5.f, 1}, {513, 4, 0.f, 1}};  // the last three: dx +=
     int index = 0;
     for (const LnCase& c : cases)
       for (bool asGpu : {false, true}) {
