@@ -42,7 +42,7 @@ uint64_t tiles(const AttentionParams& p) { return uint64_t(p.batch) * p.heads * 
 
 AttentionForward::AttentionForward(const Program& program, TensorId qkv, TensorId o, TensorId probs, TensorId lse,
                                    AttentionParams params)
-    : StridedOp("attention_fwd(" + program.info(o).name + ")"), qkv_(qkv), o_(o), probs_(probs), lse_(lse) {
+    : LoopBudgetedOp("attention_fwd(" + program.info(o).name + ")"), qkv_(qkv), o_(o), probs_(probs), lse_(lse) {
   p_ = checked(params, label_);
   requireWords(program, qkv, rows(p_) * 3 * width(p_), label_, "qkv");
   requireWords(program, o, rows(p_) * width(p_), label_, "o");
@@ -51,6 +51,9 @@ AttentionForward::AttentionForward(const Program& program, TensorId qkv, TensorI
   // Exact ranges: a texel view must cover a multiple of 4 words (it does: D is a multiple of 4).
   setup(p_, tiles(p_),
         {{program.info(qkv).offset, rows(p_) * 3 * width(p_)}, bind(program, o), bind(program, probs), bind(program, lse)});
+  // Per item: the scores pass and the values pass over the keys, and the zeroing of each of its
+  // R rows' masked probabilities; plus the grid-stride step itself.
+  setLoopBudget(uint64_t(p_.seq) * (2 + kAttentionRows) + 1);
 }
 
 void AttentionForward::runCpu(const ArenaView& arena) const {
@@ -87,7 +90,7 @@ void AttentionForward::runCpu(const ArenaView& arena) const {
 
 AttentionBackward::AttentionBackward(const Program& program, TensorId qkv, TensorId o, TensorId probs, TensorId lse,
                                      TensorId dout, TensorId dqkv, AttentionParams params)
-    : StridedOp("attention_bwd(" + program.info(dqkv).name + ")"), qkv_(qkv), o_(o), probs_(probs), lse_(lse),
+    : LoopBudgetedOp("attention_bwd(" + program.info(dqkv).name + ")"), qkv_(qkv), o_(o), probs_(probs), lse_(lse),
       dout_(dout), dqkv_(dqkv) {
   p_ = checked(params, label_);
   requireWords(program, qkv, rows(p_) * 3 * width(p_), label_, "qkv");
@@ -101,6 +104,8 @@ AttentionBackward::AttentionBackward(const Program& program, TensorId qkv, Tenso
   setup(p_, 2 * tiles(p_),
         {exact(qkv, rows(p_) * 3 * width(p_)), exact(o, rows(p_) * width(p_)), exact(dout, rows(p_) * width(p_)),
          exact(lse, lseWords(p_)), bind(program, dqkv)});
+  // Per item: one pass over the keys (dq) or the queries (dk, dv), plus the grid-stride step.
+  setLoopBudget(uint64_t(p_.seq) + 1);
 }
 
 void AttentionBackward::runCpu(const ArenaView& arena) const {

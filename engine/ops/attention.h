@@ -26,10 +26,12 @@
 // P_ij = e^(S_ij - lse_i) instead of loading probs; the CPU backward uses probs. Sums run in
 // ascending j (forward, dq) and i (dk, dv): deterministic.
 // dh must be a multiple of 4, so a head's slice starts on a texel.
+// Long sequences on lavapipe: a work item loops over up to T keys (queries) a few times, so the
+// CPU-class grid is widened to keep every invocation under llvmpipe's loop limit (LoopBudgetedOp).
 #include <cstdint>
 #include <string>
 
-#include "ops/strided_op.h"
+#include "ops/loop_budgeted_op.h"
 
 namespace rl {
 
@@ -43,7 +45,7 @@ struct AttentionParams {
 };
 static_assert(sizeof(AttentionParams) == 24);
 
-class AttentionForward final : public StridedOp {
+class AttentionForward final : public LoopBudgetedOp {
  public:
   AttentionForward(const Program& program, TensorId qkv, TensorId o, TensorId probs, TensorId lse,
                    AttentionParams params);
@@ -59,7 +61,7 @@ class AttentionForward final : public StridedOp {
 };
 
 // dqkv is written in full (q, k and v sections): the qkv tensor feeds only this op.
-class AttentionBackward final : public StridedOp {
+class AttentionBackward final : public LoopBudgetedOp {
  public:
   AttentionBackward(const Program& program, TensorId qkv, TensorId o, TensorId probs, TensorId lse, TensorId dout,
                     TensorId dqkv, AttentionParams params);

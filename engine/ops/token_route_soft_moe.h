@@ -48,7 +48,7 @@
 // (the spec's z_loss_coef for soft_moe would need its own op).
 //
 // Shaders (grid-stride work items, capped grid on CPU-class Vulkan widened as the loop budget needs,
-// see token_route_loop_budget.h; every sum in a fixed order, no atomics):
+// see loop_budgeted_op.h; every sum in a fixed order, no atomics):
 //   token_route_soft_moe_dispatch.comp          items (b, j, 16 features) of xs (chunk 0 also writes
 //                                               the Dw column), then token rows of Cw
 //   token_route_soft_moe_combine.comp           items (n, 16 features) of y
@@ -56,7 +56,7 @@
 //   token_route_soft_moe_dispatch_backward.comp items (b, j): a dlogits column, then (n, 16 features) of dx
 #include <cstdint>
 
-#include "ops/token_route_loop_budget.h"
+#include "ops/loop_budgeted_op.h"
 
 namespace rl {
 

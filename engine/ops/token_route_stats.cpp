@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "ops/shape_check.h"
-#include "ops/token_route_loop_budget.h"
+#include "ops/loop_budgeted_op.h"
 
 namespace rl {
 

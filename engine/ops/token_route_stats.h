@@ -59,7 +59,7 @@ class TokenRouteStats final : public Op {
   Grid grid() const override { return {1}; }
   void runCpu(const ArenaView& arena) const override;
   // On a CPU-class device (lavapipe) throws a clear std::runtime_error when a lane would pass the
-  // 65535 loop iterations llvmpipe allows per invocation (see token_route_loop_budget.h).
+  // 65535 loop iterations llvmpipe allows per invocation (see loop_budgeted_op.h).
   const Op& forDevice(DeviceClass c) const override;
   uint64_t laneLoopIterations() const;
 

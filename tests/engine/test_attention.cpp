@@ -210,6 +210,18 @@ class TestAttention : public QObject {
     const Op& fwd = *big.program.phases["fwd"][0];
     QCOMPARE(fwd.forDevice(DeviceClass::Gpu).grid().x, ceilDiv(32 * 4 * 8, fwd.localSize()));
     QCOMPARE(fwd.forDevice(DeviceClass::CpuImplementation).grid().x, kStridedCpuClassWorkgroups);
+    // A long sequence: the capped grid would give each lavapipe invocation 64 items of ~6T loop
+    // iterations, past llvmpipe's silent 65535-iteration limit; the grid is widened instead, so
+    // every invocation stays under it (forward: T·(2 + R) + 1 per item; backward: T + 1).
+    AttnRig longSeq({32, 1024, 4, 4, 0});
+    for (const auto& [phase, perItem] : {std::pair{"fwd", 1024u * (2 + kAttentionRows) + 1}, std::pair{"bwd", 1024u + 1}}) {
+      const auto& op = dynamic_cast<const StridedOp&>(*longSeq.program.phases[phase][0]);
+      const Grid g = op.forDevice(DeviceClass::CpuImplementation).grid();
+      QVERIFY2(g.x > kStridedCpuClassWorkgroups, phase);
+      const uint64_t itemsPerInvocation = ceilDiv(op.items(), uint64_t(g.x) * op.localSize());
+      QVERIFY2(itemsPerInvocation * perItem < kLavapipeLoopLimit,
+               qPrintable(QString("%1: %2 items of %3 iterations per invocation").arg(phase).arg(itemsPerInvocation).arg(perItem)));
+    }
   }
 
   // Vulkan vs CPU over shapes whose row counts (B H T) are and are not multiples of the 64-wide
