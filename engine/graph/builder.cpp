@@ -1,5 +1,6 @@
 #include "graph/builder.h"
 
+#include "graph/builder_base.h"
 #include "graph/builder_transformer.h"
 
 #include <cmath>
@@ -55,9 +56,9 @@ struct MoeParams {
   std::vector<ExpertLayerParams> layers;
 };
 
-class Builder {
+class Builder : BuilderBase {
  public:
-  Builder(const Spec& spec, const ModelShape& shape) : spec_(spec), shape_(shape) {}
+  Builder(const Spec& spec, const ModelShape& shape) : BuilderBase(spec, shape) {}
 
   BuiltModel build(int evalBatch) {
     m_.shape = shape_;
@@ -71,8 +72,6 @@ class Builder {
   }
 
  private:
-  Program& prog() { return m_.program; }
-
   std::string layerPath(size_t i) const { return "model.layers[" + std::to_string(i) + "]"; }
 
   // --- parameters -------------------------------------------------------------------------
@@ -132,45 +131,10 @@ class Builder {
       head_ = {param("head.weight", {u(shape_.outputDim), u(width)}, width),
                param("head.bias", {u(shape_.outputDim)}, width)};
     }
-    const TensorInfo& first = prog().info(m_.params.front().id);
-    const TensorInfo& lastP = prog().info(m_.params.back().id);
-    prog().paramBegin = first.offset;
-    prog().paramWords = lastP.offset + lastP.count - first.offset;
-    // Gradients: same shapes in the same order, so the same relative layout.
-    for (const ParamInfo& p : m_.params) {
-      TensorId g = prog().add("grad." + p.name, prog().info(p.id).shape, Role::Grad);
-      paramGrad_[p.id] = g;
-    }
-    prog().gradBegin = prog().info(paramGrad_[m_.params.front().id]).offset;
+    declareGradients();
   }
 
-  void declareOptimizerState() {
-    uint32_t words = static_cast<uint32_t>(prog().paramWords);
-    if (spec_.train.optimizer == OptimizerType::Adam) {
-      optA_ = prog().add("opt.adam.m", {words}, Role::OptState);
-      optB_ = prog().add("opt.adam.v", {words}, Role::OptState);
-    } else {
-      optA_ = prog().add("opt.sgd.velocity", {words}, Role::OptState);
-    }
-    m_.optStateBegin = prog().info(optA_).offset;
-    const TensorInfo& lastState = prog().info(spec_.train.optimizer == OptimizerType::Adam ? optB_ : optA_);
-    m_.optStateWords = lastState.offset + lastState.count - m_.optStateBegin;
-  }
-
-  Binding paramRange() const { return {m_.program.paramBegin, m_.program.paramWords}; }
-  Binding gradRange() const { return {m_.program.gradBegin, m_.program.paramWords}; }
-
-  // --- gradient bookkeeping (the rule: first writer in the reverse walk writes, later ones add) --
-  TensorId act(const std::string& name, std::vector<uint32_t> shape, DType t = DType::F32) {
-    return prog().add(phase_ + "." + name, std::move(shape), Role::Activation, t);
-  }
-  std::pair<TensorId, uint32_t> gradTarget(TensorId t) {
-    auto it = grad_.find(t);
-    if (it != grad_.end()) return {it->second, 1u};
-    TensorId g = prog().add(prog().info(t).name + ".grad", prog().info(t).shape, Role::Gradient);
-    grad_[t] = g;
-    return {g, 0u};
-  }
+  // --- parameter gradients ------------------------------------------------------------------
   // Parameter gradients need no zeroing dispatch: the first op of the reverse walk that writes one
   // overwrites it (GradWrite::Overwrite), later ones add. dw and db are always claimed together.
   GradWrite claimParamGrads(TensorId dw, TensorId db) {
@@ -188,10 +152,7 @@ class Builder {
     }
   }
   bool hasGrad(TensorId t) const { return grad_.count(t) != 0; }
-  TensorId gradOf(TensorId t) const { return grad_.at(t); }
   bool needsGrad(TensorId t) const { return needsGrad_.count(t) != 0; }
-
-  void emit(std::unique_ptr<Op> op) { prog().append(phase_, std::move(op)); }
 
   // --- layers -------------------------------------------------------------------------------
   // rowMask: the expert layers pass slotAssign, so only occupied slots (a prefix per expert) are
@@ -467,23 +428,14 @@ class Builder {
                                            CompetitiveParams{u(n), u(outDim), u(info.k), u(slots), 1.0f}));
   }
 
-  const Spec& spec_;
-  ModelShape shape_;
-  BuiltModel m_;
   std::map<size_t, DenseParams> dense_;
   std::map<size_t, MoeParams> moe_;
   DenseParams head_{};
-  std::map<TensorId, TensorId> paramGrad_;
-  TensorId optA_ = 0, optB_ = 0;
 
-  std::string phase_;
-  bool training_ = false;
-  std::map<TensorId, TensorId> grad_;
   std::set<TensorId> needsGrad_;
   std::set<TensorId> writtenParamGrads_;
   bool combineIntoHead_ = false;               // this phase's last MoE combine runs in the head's loss op
   std::optional<CombineInput> pendingCombine_;  // that combine, until emitLoss emits it
-  std::vector<std::function<void()>> tape_;
 };
 
 }  // namespace

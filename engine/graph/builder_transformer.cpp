@@ -1,5 +1,7 @@
 #include "graph/builder_transformer.h"
 
+#include "graph/builder_base.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -81,10 +83,10 @@ struct BlockParams {
   TensorId fc1W, fc1B, fc2W, fc2B;    // grouped experts: [E,W,D], [E,W], [E,D,W], [E,D]
 };
 
-class TransformerBuilder {
+class TransformerBuilder : BuilderBase {
  public:
   TransformerBuilder(const Spec& spec, const ModelShape& shape)
-      : spec_(spec), t_(spec.model.transformer), shape_(shape), D_(t_.dModel), T_(t_.sequenceLength) {}
+      : BuilderBase(spec, shape), t_(spec.model.transformer), D_(t_.dModel), T_(t_.sequenceLength) {}
 
   BuiltModel build(int evalBatch) {
     checkBuildable();
@@ -99,8 +101,6 @@ class TransformerBuilder {
   }
 
  private:
-  Program& prog() { return m_.program; }
-
   void checkBuildable() const {
     if (shape_.inputDim != T_)
       throw std::invalid_argument("model.transformer.sequence_length: " + std::to_string(T_) +
@@ -170,53 +170,18 @@ class TransformerBuilder {
     headW_ = param("head.weight", {u(shape_.outputDim), u(D_)}, D_, ParamInit::Uniform);
     headB_ = param("head.bias", {u(shape_.outputDim)}, D_, ParamInit::Uniform);
 
-    const TensorInfo& first = prog().info(m_.params.front().id);
-    const TensorInfo& last = prog().info(m_.params.back().id);
-    prog().paramBegin = first.offset;
-    prog().paramWords = last.offset + last.count - first.offset;
-    // Gradients: same shapes in the same order, so the same relative layout.
-    for (const ParamInfo& p : m_.params)
-      paramGrad_[p.id] = prog().add("grad." + p.name, prog().info(p.id).shape, Role::Grad);
-    prog().gradBegin = prog().info(paramGrad_.at(m_.params.front().id)).offset;
+    declareGradients();
   }
-
-  void declareOptimizerState() {
-    const uint32_t words = static_cast<uint32_t>(prog().paramWords);
-    const bool adam = spec_.train.optimizer == OptimizerType::Adam;
-    optA_ = prog().add(adam ? "opt.adam.m" : "opt.sgd.velocity", {words}, Role::OptState);
-    if (adam) optB_ = prog().add("opt.adam.v", {words}, Role::OptState);
-    m_.optStateBegin = prog().info(optA_).offset;
-    const TensorInfo& lastState = prog().info(adam ? optB_ : optA_);
-    m_.optStateWords = lastState.offset + lastState.count - m_.optStateBegin;
-  }
-
-  Binding paramRange() const { return {m_.program.paramBegin, m_.program.paramWords}; }
-  Binding gradRange() const { return {m_.program.gradBegin, m_.program.paramWords}; }
 
   // --- gradient bookkeeping -------------------------------------------------------------------
-  // The DESIGN rule: parameter gradients accumulate; an activation's gradient is written by the
-  // first op of the reverse walk that produces it and accumulated by later ones (fan-out).
-  TensorId act(const std::string& name, std::vector<uint32_t> shape, DType t = DType::F32) {
-    return prog().add(phase_ + "." + name, std::move(shape), Role::Activation, t);
-  }
-  std::pair<TensorId, uint32_t> gradTarget(TensorId t) {
-    auto it = grad_.find(t);
-    if (it != grad_.end()) return {it->second, 1u};
-    TensorId g = prog().add(prog().info(t).name + ".grad", prog().info(t).shape, Role::Gradient);
-    grad_[t] = g;
-    return {g, 0u};
-  }
+  // The rule (BuilderBase::gradTarget): an activation's gradient is written by the first op of the
+  // reverse walk that produces it and accumulated by later ones (fan-out).
   // For a tensor that feeds only one op, whose backward writes its gradient.
   TensorId writtenGrad(TensorId t, const char* op) {
     auto [g, acc] = gradTarget(t);
     if (acc) throw std::logic_error(std::string(op) + " backward: gradient of '" + prog().info(t).name +
                                     "' already written (the tensor fans out)");
     return g;
-  }
-  TensorId gradOf(TensorId t) const { return grad_.at(t); }
-  void emit(std::unique_ptr<Op> op) { prog().append(phase_, std::move(op)); }
-  void onBackward(std::function<void()> f) {
-    if (training_) tape_.push_back(std::move(f));
   }
 
   // --- building blocks ------------------------------------------------------------------------
@@ -591,22 +556,13 @@ class TransformerBuilder {
                                        SgdParams{u(prog().paramWords), float(ts.momentum)}));
   }
 
-  const Spec& spec_;
   const TransformerSpec& t_;
-  ModelShape shape_;
   const int D_, T_;
-  BuiltModel m_;
   TensorId tokEmb_ = 0, posEmb_ = 0, headW_ = 0, headB_ = 0;
   LayerNormTensors lnF_{};
   std::vector<BlockParams> blocks_;
-  std::map<TensorId, TensorId> paramGrad_;
-  TensorId optA_ = 0, optB_ = 0;
 
-  std::string phase_;
-  bool training_ = false;
   TensorId phaseIds_ = 0, phaseGroup_ = 0;  // this phase's token ids [N] and sequence groups [B]
-  std::map<TensorId, TensorId> grad_;
-  std::vector<std::function<void()>> tape_;
   std::map<TensorId, std::pair<Activation, TensorId>> activated_;  // y of a yFeedsOneLinear layer -> (act, z)
   std::set<TensorId> preActivationGrad_;  // tensors whose gradient a LinearBackward wrote as d/dz
 };
