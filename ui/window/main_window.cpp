@@ -354,10 +354,13 @@ void MainWindow::presentLatest() {
   if (!snapshot || snapshot == shown_) return;
   QElapsedTimer timer;
   timer.start();
-  if (snapshot->playing != livePlots_) {
-    livePlots_ = snapshot->playing;
+  if (snapshot->playing != shownPlaying_) {
+    // Follow the run's own state (e.g. it paused itself on divergence); plots draw for speed while
+    // it plays (before this frame's replots, so the first paused frame is antialiased).
+    shownPlaying_ = snapshot->playing;
+    controls_->setPlaying(snapshot->playing);
     for (FigureView* view : views_)
-      for (QCustomPlot* plot : view->findChildren<QCustomPlot*>()) setLiveDrawing(*plot, livePlots_);
+      for (QCustomPlot* plot : view->findChildren<QCustomPlot*>()) setLiveDrawing(*plot, shownPlaying_);
   }
   QList<FigureView*> visible;
   for (FigureView* view : views_)
@@ -374,11 +377,6 @@ void MainWindow::presentLatest() {
   status_->showSnapshot(*snapshot);
   lookFor_->setSpecText(QString::fromStdString(snapshot->spec.name),
                         QString::fromStdString(snapshot->spec.description));
-  if (snapshot->playing != shownPlaying_) {
-    // Follow the run's own state (e.g. it paused itself on divergence).
-    shownPlaying_ = snapshot->playing;
-    controls_->setPlaying(snapshot->playing);
-  }
   emit framePresented(snapshot->step);
 }
 

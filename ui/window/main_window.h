@@ -147,7 +147,6 @@ class MainWindow : public QMainWindow {
   rl::Spec spec_;
   RunSnapshotPtr shown_;
   bool shownPlaying_ = false;
-  bool livePlots_ = false;  // plots drawn for speed while the run plays (setLiveDrawing)
   FrameStats frames_;
   QString projectPath_;
   QString lastError_;
