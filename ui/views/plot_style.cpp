@@ -58,14 +58,23 @@ void stylePlot(QCustomPlot& plot) {
   for (QCPAxisRect* r : plot.axisRects()) styleAxisRect(*r);
 }
 
+namespace {
+
+// Exports are always drawn antialiased, even while a run plays (setLiveDrawing).
+void recordAtFullQuality(QCPPainter& recorder, QCustomPlot& plot, int width, int height) {
+  const QCP::AntialiasedElements live = plot.notAntialiasedElements();
+  plot.setNotAntialiasedElements(QCP::aeNone);
+  plot.toPainter(&recorder, width, height);
+  plot.setNotAntialiasedElements(live);
+}
+
+}  // namespace
+
 void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target) {
   QPicture picture;
   QCPPainter recorder;
   if (!recorder.begin(&picture)) return;
-  const QCP::AntialiasedElements live = plot.notAntialiasedElements();
-  plot.setNotAntialiasedElements(QCP::aeNone);  // exports are always drawn at full quality
-  plot.toPainter(&recorder, target.width(), target.height());
-  plot.setNotAntialiasedElements(live);
+  recordAtFullQuality(recorder, plot, target.width(), target.height());
   recorder.end();
   painter.save();
   painter.drawPicture(target.topLeft(), picture);
@@ -139,10 +148,7 @@ void paintPlotAt(QPainter& painter, QCustomPlot& plot, const QPoint& at) {
   QPicture picture;
   QCPPainter recorder(&picture);
   recorder.setMode(QCPPainter::pmVectorized);
-  const QCP::AntialiasedElements live = plot.notAntialiasedElements();
-  plot.setNotAntialiasedElements(QCP::aeNone);  // exports are always drawn at full quality
-  plot.toPainter(&recorder, plot.width(), plot.height());
-  plot.setNotAntialiasedElements(live);
+  recordAtFullQuality(recorder, plot, plot.width(), plot.height());
   recorder.end();
   painter.save();
   painter.translate(at);
