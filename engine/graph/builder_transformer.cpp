@@ -73,8 +73,6 @@ RouterType gateType(const TokenRouterSpec& r) {
   return r.type == TokenRouterType::Dense ? RouterType::Dense : RouterType::TopK;
 }
 
-bool learnedRouter(TokenRouterType t) { return t != TokenRouterType::Hash && t != TokenRouterType::Task; }
-
 struct LayerNormTensors { TensorId weight, bias; };
 struct BlockParams {
   LayerNormTensors ln1, ln2;
@@ -152,7 +150,7 @@ class TransformerBuilder : BuilderBase {
       b.ln2 = layerNormParams(p + "ln2");
       // Soft MoE: one router row per slot column j = e S + s (the paper's Phi, transposed).
       const int routerRows = L.router.type == TokenRouterType::SoftMoe ? E * L.router.slotsPerExpert : E;
-      if (learnedRouter(L.router.type))
+      if (isLearnedRouter(L.router.type))
         b.router = param(p + "moe.router.weight", {u(routerRows), u(D_)}, D_, ParamInit::Uniform);
       b.fc1W = param(p + "moe.experts.fc1.weight", {u(E), u(W), u(D_)}, D_, ParamInit::Uniform, E);
       b.fc1B = param(p + "moe.experts.fc1.bias", {u(E), u(W)}, D_, ParamInit::Uniform, E);

@@ -39,6 +39,11 @@ struct LayerSpec {
   RouterSpec router;
 };
 
+// Learned routers have router weights (all but hash and task); gated ones (token choice, dense)
+// also have the load-balancing and z-losses. Validation, the builder and the editor agree on this.
+inline bool isLearnedRouter(TokenRouterType t) { return t != TokenRouterType::Hash && t != TokenRouterType::Task; }
+inline bool isGatedRouter(TokenRouterType t) { return t == TokenRouterType::TokenChoice || t == TokenRouterType::Dense; }
+
 // The router of one Transformer layer. Each type reads only some fields (docs/spec.md).
 struct TokenRouterSpec {
   TokenRouterType type = TokenRouterType::TokenChoice;

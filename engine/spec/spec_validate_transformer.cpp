@@ -13,7 +13,7 @@ constexpr int kMaxVocabulary = 65536;
 constexpr int kMaxSequence = 1024;
 
 void checkTokenRouter(Problems& p, const std::string& at, const TokenRouterSpec& r, int experts) {
-  const bool learned = r.type != TokenRouterType::Hash && r.type != TokenRouterType::Task;
+  const bool learned = isLearnedRouter(r.type);
   if (r.type == TokenRouterType::TokenChoice && experts >= 1) p.intRange(at + ".k", r.k, 1, experts);
   if (r.type == TokenRouterType::ExpertChoice) p.positive(at + ".capacity_factor", r.capacityFactor);
   if (r.type == TokenRouterType::SoftMoe) p.intRange(at + ".slots_per_expert", r.slotsPerExpert, 1, 64);
@@ -26,7 +26,7 @@ void checkTokenRouter(Problems& p, const std::string& at, const TokenRouterSpec&
   // Expert choice balances load by construction and Soft MoE drops nothing: neither has a
   // load-balancing loss, and their ops compute no router z-loss (token_route_expert_choice.h,
   // token_route_soft_moe.h), so a coefficient would silently do nothing.
-  const bool gated = r.type == TokenRouterType::TokenChoice || r.type == TokenRouterType::Dense;
+  const bool gated = isGatedRouter(r.type);
   if (learned && !gated && r.auxLossCoef > 0)
     p.add(at + ".aux_loss_coef", toName(r.type) + " routing has no load-balancing loss: must be 0");
   if (learned && !gated && r.zLossCoef > 0)

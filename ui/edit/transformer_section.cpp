@@ -86,9 +86,8 @@ TransformerSection::TransformerSection(QWidget* parent) : SpecSection("Transform
     // Zero what the new type cannot take (docs/spec.md), so the switch itself is a valid edit:
     // fixed routers have no noise, and only gated routers (token choice, dense) have aux/z losses.
     const TokenRouterType t = routerType();
-    const bool gated = t == TokenRouterType::TokenChoice || t == TokenRouterType::Dense;
-    if (t == TokenRouterType::Hash || t == TokenRouterType::Task) setQuietly(jitter_, 0.0);
-    if (!gated)
+    if (!isLearnedRouter(t)) setQuietly(jitter_, 0.0);
+    if (!isGatedRouter(t))
       for (QDoubleSpinBox* box : {aux_, z_}) setQuietly(box, 0.0);
     updateEnabled();
     emit edited(SpecField::TokenRouter, EditPhase::Standalone);
@@ -207,8 +206,7 @@ QWidget* TransformerSection::fieldForKey(const std::string& key) const {
 void TransformerSection::updateEnabled() {
   // Each router type reads only some fields (docs/spec.md); the others are greyed out.
   const TokenRouterType t = routerType();
-  const bool learned = t != TokenRouterType::Hash && t != TokenRouterType::Task;
-  const bool gated = t == TokenRouterType::TokenChoice || t == TokenRouterType::Dense;
+  const bool learned = isLearnedRouter(t), gated = isGatedRouter(t);
   k_->setEnabled(t == TokenRouterType::TokenChoice);
   capacity_->setEnabled(t != TokenRouterType::Dense && t != TokenRouterType::SoftMoe);
   slots_->setEnabled(t == TokenRouterType::SoftMoe);
