@@ -21,9 +21,11 @@
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/factory.h"
+#include "seeded.h"
 #include "ops/attention.h"
 
 using namespace rl;
+using rlbench::seeded;
 
 namespace {
 
@@ -50,14 +52,6 @@ struct Rig {
       }
   }
 };
-
-std::vector<float> seeded(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
 
 // CPU time of the whole process (the driver's worker threads included), milliseconds: less
 // disturbed than wall time by other processes on a busy machine.

@@ -16,9 +16,11 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/vulkan/vulkan_backend.h"
+#include "seeded.h"
 #include "ops/linear.h"
 
 using namespace rl;
+using rlbench::seeded;
 
 namespace {
 
@@ -44,14 +46,6 @@ struct Rig {
     }
   }
 };
-
-std::vector<float> seeded(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
 
 void fill(Backend& be, const Rig& rig, const LinearParams& p) {
   const size_t G = p.groups;
