@@ -3,6 +3,7 @@
 # steps, evaluates a CSV of sequences, and tests/reference/transformer_forward_reference.py (an
 # independent forward pass written from docs/weights.md alone) must reproduce eval's probabilities
 # and every MoE layer's routing columns (experts taken or dropped, gate weights).
+# Training runs on the CPU backend (fast); two cases are also evaluated on Vulkan (the routing shaders).
 # usage: token_routers_smoke.sh ROUTELAB_CLI
 set -euo pipefail
 cli="$1"
@@ -67,6 +68,7 @@ check hash-expert_choice vulkan
 # Task routing (3 tasks on 4 experts; the tasks' tokens overflow cf 1), then Soft MoE with 2 slots per expert.
 run_case task-soft_moe '{"type": "task", "capacity_factor": 1}' \
   '{"type": "soft_moe", "slots_per_expert": 2, "temperature": 1.5, "capacity_factor": 0}'
+check task-soft_moe vulkan
 # Expert choice at cf 2 (the mean token is taken by two experts), then token choice top-1 with drops.
 run_case expert_choice-token_choice '{"type": "expert_choice", "capacity_factor": 2}' \
   '{"type": "token_choice", "k": 1, "capacity_factor": 1, "aux_loss_coef": 0.01, "z_loss_coef": 0.001}'
