@@ -187,6 +187,85 @@ class TestTokenRoutingView : public QObject {
     QVERIFY2(e.find("flow[0][0] has 2 columns but layer 2 has 3 experts") != std::string::npos, e.c_str());
   }
 
+  // A lasso selection counts only its tokens. From kChosen by hand, tokens 0, 1 and 4:
+  // layer 1 → 2: token 0 goes 0 → 2, token 1 goes 1 → 0, token 4 is dropped at layer 1;
+  // layer 2 → 3: token 0 goes 2 → 1, token 1 goes 0 → 1, token 4 goes 1 → 0.
+  void selectionFlowCountsOnlyTheSelectedTokens() {
+    TokenRouting r;
+    r.tokens = {"a", "b", "c", "d", "e", "f"};
+    r.layers = 3;
+    r.experts = kExperts;
+    r.chosen = kChosen;
+    r.weight.assign(3, std::vector<float>(6, 1.0f));
+    r.flow = kExpectedFlow;
+    r.sequences = 1;
+    r.probeChosen = kChosen;
+    QCOMPARE(tokenRoutingProblem(r), std::string());
+    const RoutingFlow expected = {{{0, 0, 1}, {1, 0, 0}}, {{0, 1}, {1, 0}, {0, 1}}};
+    // Rows outside the probe are ignored and a repeated row counts once.
+    const std::vector<int> rows = {4, 0, 1, 4, 99, -3};
+    QCOMPARE(selectionFlow(r, rows), expected);
+    QCOMPARE(selectionFlow(r, {}), (RoutingFlow{{{0, 0, 0}, {0, 0, 0}}, {{0, 0}, {0, 0}, {0, 0}}}));
+    QCOMPARE(selectionFlow(r, {0, 1, 2, 3, 4, 5}), kExpectedFlow);
+
+    TokenRoutingView view;
+    view.resize(700, 500);
+    view.showSnapshot(snapshotWith(r));
+    QCOMPARE(view.shownFlow(), kExpectedFlow);
+    view.setSelectedRows(rows);
+    QVERIFY(view.hasSelection());
+    QCOMPARE(view.shownFlow(), expected);
+    QCOMPARE(view.selectedProbeTokens(), 3);
+    QVERIFY(view.tokenSelected(0) && view.tokenSelected(1) && view.tokenSelected(4));
+    QVERIFY(!view.tokenSelected(2) && !view.tokenSelected(5));
+    QCOMPARE(view.tooltipAt(view.flowCellRect(0, 1, 0).center()), QString("layer 1 expert 1 → layer 2 expert 0\n1 of 1 tokens (100.0%)"));
+    // A new snapshot keeps the selection and recounts it.
+    view.showSnapshot(snapshotWith(r, 1300));
+    QCOMPARE(view.shownFlow(), expected);
+    view.setSelectedRows({});
+    QVERIFY(!view.hasSelection());
+    QCOMPARE(view.shownFlow(), kExpectedFlow);
+
+    // Without per-token choices the selection still outlines the sample, and the flow stays whole.
+    r.probeChosen.clear();
+    QVERIFY(errorOf([&] { selectionFlow(r, rows); }).find("no per-token probe choices") != std::string::npos);
+    view.showSnapshot(snapshotWith(r, 1400));
+    view.setSelectedRows(rows);
+    QCOMPARE(view.shownFlow(), kExpectedFlow);
+    QVERIFY(view.tokenSelected(4));
+    // Inconsistent per-token choices are named.
+    r.probeChosen = kChosen;
+    r.probeChosen[1][2] = 9;
+    QCOMPARE(tokenRoutingProblem(r), std::string("probe chosen[1][2] = 9 but layer 2 has 3 experts (use -1 for a dropped token)"));
+  }
+
+  void selectedTokensAreOutlinedAndTheOthersFade() {
+    TokenRoutingView view;
+    view.resize(700, 500);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    TokenRouting r = smallRouting();
+    r.probeChosen = r.chosen;
+    view.showSnapshot(snapshotWith(r));
+    view.setSelectedRows({1, 2});
+    const QImage image = grabView(view, "small_selection");
+    // Selected: the token's own fill, and the selection's black outline just outside the cell.
+    QCOMPARE(cornerPixel(image, view.tokenCellRect(0, 1)), TokenRoutingView::tokenFill(1, 0.62f).rgb());
+    const QRect selected = view.tokenCellRect(0, 1);
+    QCOMPARE(image.pixel(selected.left() - 1, selected.center().y()), qRgb(0, 0, 0));
+    // Not selected: 70% of the way to white (±1 per channel for rounding), and no outline.
+    const QColor full = TokenRoutingView::tokenFill(0, 1.0f);
+    const QRgb faded = cornerPixel(image, view.tokenCellRect(0, 0));
+    for (auto [got, channel] : {std::pair{qRed(faded), full.red()}, {qGreen(faded), full.green()}, {qBlue(faded), full.blue()}})
+      QVERIFY2(std::abs(got - (channel + (255 - channel) * 0.7)) <= 1.0, qPrintable(rgb(faded)));
+    const QRect other = view.tokenCellRect(0, 5);
+    QVERIFY2(qGray(image.pixel(other.left() - 1, other.center().y())) > 200, qPrintable(rgb(image.pixel(other.left() - 1, other.center().y()))));
+    // Cleared: full colours again.
+    view.setSelectedRows({});
+    const QImage after = grabView(view, "small_selection_cleared");
+    QCOMPARE(cornerPixel(after, view.tokenCellRect(0, 0)), full.rgb());
+  }
+
   void routingProblemsAreNamed() {
     QCOMPARE(tokenRoutingProblem(smallRouting()), std::string());
     TokenRouting r = smallRouting();

@@ -18,6 +18,7 @@
 #include "spec/spec_json.h"
 #include "views/input_map_view.h"
 #include "views/load_view.h"
+#include "views/representations_view.h"
 #include "views/routing_view.h"
 #include "views/token_routing_view.h"
 #include "window/main_window.h"
@@ -192,6 +193,19 @@ class TransformerWindowTest : public QObject {
       const QColor drawn = shot.pixelColor(centre * shot.devicePixelRatio());
       QVERIFY2(drawn != QColor(Qt::white), qPrintable(drawn.name()));
     }
+
+    // A lasso in the Representations view (its rowsSelected signal) outlines the sample's selected
+    // tokens and restricts the flow to the selected probe tokens (rows past the probe are ignored).
+    QCOMPARE(int(r.probeChosen.size()), 2);
+    QCOMPARE(int(r.probeChosen[0].size()), r.sequences * 12);
+    const QVector<int> lassoed = {0, 2, 12, 13, 1000000};
+    emit window_->representationsView()->rowsSelected(lassoed);
+    QVERIFY(tokens->tokenSelected(0) && tokens->tokenSelected(2) && !tokens->tokenSelected(1));
+    QCOMPARE(tokens->selectedProbeTokens(), 4);
+    QCOMPARE(tokens->shownFlow(), selectionFlow(r, std::vector<int>(lassoed.begin(), lassoed.end())));
+    emit window_->representationsView()->rowsSelected({});
+    QVERIFY(!tokens->hasSelection());
+    QCOMPARE(tokens->shownFlow(), r.flow);
 
     // Routing view: task × expert over held-out tokens, never "regression".
     auto* routing = view<RoutingView>();

@@ -98,6 +98,19 @@ RoutingFlow routingFlow(const std::vector<std::vector<int>>& chosen, const std::
   return flow;
 }
 
+RoutingFlow selectionFlow(const TokenRouting& r, const std::vector<int>& rows) {
+  if (r.probeChosen.empty()) throw std::invalid_argument("selection flow: the routing holds no per-token probe choices");
+  const long N = long(r.probeChosen[0].size());
+  std::vector<bool> taken(size_t(N), false);
+  for (int row : rows)
+    if (row >= 0 && row < N) taken[size_t(row)] = true;
+  std::vector<std::vector<int>> chosen(r.probeChosen.size());  // [L][selected tokens]
+  for (size_t l = 0; l < chosen.size(); ++l)
+    for (long n = 0; n < long(r.probeChosen[l].size()) && n < N; ++n)
+      if (taken[size_t(n)]) chosen[l].push_back(r.probeChosen[l][size_t(n)]);
+  return routingFlow(chosen, r.experts);
+}
+
 double rowTotal(const std::vector<double>& row) {
   double total = 0;
   for (double c : row) total += c;
@@ -142,6 +155,9 @@ std::string tokenRoutingProblem(const TokenRouting& r) {
   if (r.sequences < 0) {
     s << "sequences = " << r.sequences;
     return str(s);
+  }
+  if (!r.probeChosen.empty()) {
+    if (const std::string p = chosenProblem(r.probeChosen, r.experts, -1); !p.empty()) return "probe " + p;
   }
   // A snapshot taken before any probe pass has no flow yet; that is not a problem.
   if (r.flow.empty()) return {};

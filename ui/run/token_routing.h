@@ -26,6 +26,9 @@ struct TokenRouting {
   std::vector<std::vector<float>> weight;  // [L][T] gate weight of that expert (ignored where chosen is -1)
   RoutingFlow flow;                        // [L-1][E_l][E_{l+1}] token counts over the probe set
   int sequences = 0;                       // probe sequences the flow counts
+  // [L][N] top kept expert of every probe token (row s T + t; the sample sequence is s = 0), -1 =
+  // dropped: what the flow of a selection of probe tokens is counted from. Empty = not recorded.
+  std::vector<std::vector<int>> probeChosen;
 
   bool operator==(const TokenRouting&) const = default;
 };
@@ -39,6 +42,11 @@ void accumulateRoutingFlow(RoutingFlow& flow, const std::vector<std::vector<int>
                            const std::vector<int>& experts);
 // The flow of one set of probe tokens, from zero.
 RoutingFlow routingFlow(const std::vector<std::vector<int>>& chosen, const std::vector<int>& experts);
+
+// The flow of the probe tokens among `rows` (indices into probeChosen's N tokens; rows outside
+// [0, N) are ignored, duplicates count once): what the view shows for a lasso selection. Throws
+// std::invalid_argument when probeChosen is empty or inconsistent.
+RoutingFlow selectionFlow(const TokenRouting& routing, const std::vector<int>& rows);
 
 // Each row of `counts` divided by its sum; a row with no tokens stays all zero.
 std::vector<std::vector<double>> rowShares(const std::vector<std::vector<double>>& counts);

@@ -46,6 +46,7 @@ TokenRouting tokenRoutingFromProbe(const Probe& probe, const std::vector<std::st
     r.weight.push_back(std::move(weight));
   }
   if (L > 1) r.flow = routingFlow(all, r.experts);
+  r.probeChosen = std::move(all);  // for the flow of a lasso selection
   return r;
 }
 

@@ -40,6 +40,8 @@ const QColor kText(40, 40, 40);
 const QColor kMuted(105, 105, 105);
 const QColor kHatch(150, 150, 150);
 const QColor kEmptyRow(238, 238, 238);
+const QColor kSelection(0, 0, 0);  // outline of selected tokens
+constexpr double kFade = 0.7;      // unselected tokens: this much of the way to white
 
 QColor mix(const QColor& a, const QColor& b, double t) {
   auto channel = [t](int x, int y) { return int(std::lround(x + (y - x) * t)); };
@@ -135,11 +137,48 @@ void TokenRoutingView::setRouting(const std::optional<TokenRouting>& routing, in
   routing_ = routing;
   step_ = step;
   problem_ = routing_ ? tokenRoutingProblem(*routing_) : std::string();
-  shares_.clear();
-  if (routing_ && problem_.empty())
-    for (const auto& counts : routing_->flow) shares_.push_back(rowShares(counts));
   hoveredToken_ = -1;
+  updateShownFlow();
+}
+
+void TokenRoutingView::setSelectedRows(const std::vector<int>& probeRows) {
+  std::vector<int> rows = probeRows;
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  if (rows == selection_) return;
+  selection_ = std::move(rows);
+  updateShownFlow();
+}
+
+bool TokenRoutingView::selectionFlowShown() const {
+  return hasSelection() && routing_ && problem_.empty() && !routing_->probeChosen.empty();
+}
+
+void TokenRoutingView::updateShownFlow() {
+  selectionFlow_.clear();
+  shares_.clear();
+  if (routing_ && problem_.empty()) {
+    if (selectionFlowShown()) selectionFlow_ = selectionFlow(*routing_, selection_);
+    for (const auto& counts : shownFlow()) shares_.push_back(rowShares(counts));
+  }
   update();
+}
+
+const RoutingFlow& TokenRoutingView::shownFlow() const {
+  static const RoutingFlow none;
+  if (!routing_) return none;
+  return selectionFlowShown() ? selectionFlow_ : routing_->flow;
+}
+
+bool TokenRoutingView::tokenSelected(int token) const {
+  return token >= 0 && std::binary_search(selection_.begin(), selection_.end(), token);
+}
+
+int TokenRoutingView::selectedProbeTokens() const {
+  if (!routing_ || routing_->probeChosen.empty()) return 0;
+  const int N = int(routing_->probeChosen.front().size());
+  return int(std::lower_bound(selection_.begin(), selection_.end(), N) -
+             std::lower_bound(selection_.begin(), selection_.end(), 0));
 }
 
 bool TokenRoutingView::showsRouting() const { return noteText().isEmpty(); }
@@ -221,8 +260,10 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
   }
 
   // The sample sequence: lines of tokens, each line a block of L rows.
+  const RoutingFlow& flow = shownFlow();
+  const bool selected = selectionFlowShown();
   double counted = 0;  // probe tokens in the flow
-  for (const auto& pair : r.flow)
+  for (const auto& pair : flow)
     for (const auto& row : pair) counted += rowTotal(row);
   const bool flowDrawn = L >= 2 && counted > 0;
   {
@@ -281,13 +322,25 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
       lay.texts.push_back({QRect(kMargin, y + 2, innerW, smallM.height()), more, smallFont(), kMuted});
       y += smallM.height() + 2;
     }
+    if (hasSelection()) {
+      int inSample = 0;
+      for (int t = 0; t < T; ++t) inSample += tokenSelected(t) ? 1 : 0;
+      const QString line = firstThatFits(
+          {QStringLiteral("Selection (lasso in Representations): %1 of this sequence's %2 tokens (outlined)").arg(inSample).arg(T),
+           QStringLiteral("Selection: %1 of %2 tokens (outlined)").arg(inSample).arg(T)},
+          smallFont(), innerW);
+      lay.texts.push_back({QRect(kMargin, y + 2, innerW, smallM.height()), line, smallFont(), kText});
+      y += smallM.height() + 2;
+    }
     y += kSectionGap;
   }
 
   // The flow between consecutive layers.
   if (!flowDrawn) {
-    const QString why = L < 2 ? QStringLiteral("The layer-to-layer routing flow needs at least two MoE layers.")
-                              : QStringLiteral("Routing flow: no probe tokens counted yet.");
+    const QString why = L < 2      ? QStringLiteral("The layer-to-layer routing flow needs at least two MoE layers.")
+                        : selected ? QStringLiteral("Routing flow: none of the selected tokens is a probe token routed at "
+                                                    "two consecutive layers (clear the selection to see the whole probe).")
+                                   : QStringLiteral("Routing flow: no probe tokens counted yet.");
     lay.texts.push_back({QRect(kMargin, y, innerW, std::max(textM.height(), H - kMargin - y)), why, textFont(), kMuted,
                          Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap});
     return lay;
@@ -295,9 +348,11 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
   const int barW = 70;
   const QString barLeft = QStringLiteral("0%"), barRight = QStringLiteral("100%");
   const int barBlock = smallM.horizontalAdvance(barLeft) + 4 + barW + 4 + smallM.horizontalAdvance(barRight);
-  const QString sequences = r.sequences == 1 ? QStringLiteral(" over 1 probe sequence")
-                            : r.sequences > 1 ? QStringLiteral(" over %1 probe sequences").arg(r.sequences)
-                                              : QString();
+  const QString sequences =
+      selected ? QStringLiteral(" of the %1 selected probe tokens (lasso)").arg(selectedProbeTokens())
+      : r.sequences == 1 ? QStringLiteral(" over 1 probe sequence")
+      : r.sequences > 1  ? QStringLiteral(" over %1 probe sequences").arg(r.sequences)
+                         : QString();
   // The full explanation when it takes at most two lines, else the short one.
   QString caption;
   for (const QString& text :
@@ -325,7 +380,7 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
   const QFontMetrics panelM(panelTitleFont());
   const int minHead = std::max(smallM.horizontalAdvance(QString::number(maxExperts - 1)) + 6, smallM.height() + 2);
   double maxCount = 0;
-  for (const auto& pair : r.flow)
+  for (const auto& pair : flow)
     for (const auto& row : pair) maxCount = std::max(maxCount, rowTotal(row));
   const int countW = std::max(smallM.horizontalAdvance(countText(maxCount)), smallM.horizontalAdvance("n")) + 8;
   const int areaH = H - kMargin - y;
@@ -427,16 +482,25 @@ void TokenRoutingView::paint(QPainter& painter, const QSize& size, bool onScreen
       const QRect& rect = lay.cells[size_t(l)][size_t(t)];
       const int e = r.chosen[size_t(l)][size_t(t)];
       QColor ink = kMuted;
+      // With a selection, the tokens outside it fade (as the routing heatmap's rows do).
+      const bool faded = hasSelection() && !tokenSelected(t);
       if (e >= 0) {
         const QColor fill = tokenFill(e, r.weight[size_t(l)][size_t(t)]);
-        painter.fillRect(rect, fill);
-        ink = textOn(fill);
+        painter.fillRect(rect, faded ? mix(fill, Qt::white, kFade) : fill);
+        ink = faded ? kMuted : textOn(fill);
       } else {
         dropped(rect);
       }
       painter.setPen(ink);
       painter.drawText(rect, Qt::AlignCenter, cellM.elidedText(displayText(r.tokens[size_t(t)]), Qt::ElideRight, rect.width() - 4));
     }
+  }
+  for (int t = 0; t < lay.shownTokens; ++t) {
+    if (!tokenSelected(t)) continue;
+    const QRect column = lay.cells.front()[size_t(t)].united(lay.cells.back()[size_t(t)]);
+    painter.setPen(QPen(kSelection, 2));
+    painter.setBrush(Qt::NoBrush);
+    painter.drawRect(column.adjusted(-1, -1, 0, 0));
   }
   if (onScreen && hoveredToken_ >= 0 && hoveredToken_ < lay.shownTokens) {
     const QRect column = lay.cells.front()[size_t(hoveredToken_)].united(lay.cells.back()[size_t(hoveredToken_)]);
@@ -448,7 +512,7 @@ void TokenRoutingView::paint(QPainter& painter, const QSize& size, bool onScreen
   // Flow heatmaps.
   const QFontMetrics smallM(smallFont());
   for (const Layout::Panel& panel : lay.panels) {
-    const auto& counts = r.flow[size_t(panel.pair)];
+    const auto& counts = shownFlow()[size_t(panel.pair)];
     const auto& shares = shares_[size_t(panel.pair)];
     // Expert headers: the expert's colour with its number where it fits (larger on large headers).
     auto drawHead = [&](const QRect& rect, int expert) {
@@ -530,7 +594,7 @@ QString TokenRoutingView::tooltipAt(const QPoint& pos) const {
   }
   for (const Layout::Panel& panel : lay.panels) {
     const int from = panel.pair + 1, to = panel.pair + 2;
-    const auto& counts = r.flow[size_t(panel.pair)];
+    const auto& counts = shownFlow()[size_t(panel.pair)];
     for (size_t i = 0; i < panel.cells.size(); ++i) {
       const double total = rowTotal(counts[i]);
       if (panel.rowHeads[i].contains(pos) || panel.counts[i].contains(pos))

@@ -4,6 +4,8 @@
 // expert's colour, paler for a lower gate weight, hatched for a dropped token. Bottom, the
 // layer-to-layer flow over the probe set: one heatmap per pair of consecutive layers, a row per
 // expert at layer l giving the share of its tokens that layer l + 1 sends to each expert.
+// A selection of probe tokens (the Representations view's lasso) outlines the sample sequence's
+// selected tokens, fades the others and restricts the flow to the selected tokens.
 // Everything is painted with QPainter at the requested size, so SVG and PDF exports are vector.
 #include <QRect>
 #include <QString>
@@ -33,6 +35,17 @@ class TokenRoutingView : public FigureView {
   int shownTokens() const;        // tokens drawn in the grid (the first ones, when space is short)
   QString tooltipAt(const QPoint& pos) const;  // "" where there is nothing to explain
 
+  // Probe tokens to single out (rows s T + t of the probe; the sample sequence is rows 0 .. T-1),
+  // e.g. the points lassoed in the Representations view. Rows outside the probe are ignored; empty
+  // clears the selection.
+  void setSelectedRows(const std::vector<int>& probeRows);
+  bool hasSelection() const { return !selection_.empty(); }
+  bool tokenSelected(int token) const;  // a sample-sequence token in the selection
+  int selectedProbeTokens() const;      // selected rows that are probe tokens
+  // The flow the panels draw: the selected tokens' with a selection (when the routing records
+  // per-token choices), else the whole probe's.
+  const RoutingFlow& shownFlow() const;
+
   // The fill of a routed token's cell: the expert's palette colour (expertColor) mixed with white,
   // full colour at gate weight 1.
   static QColor tokenFill(int expert, float weight);
@@ -48,10 +61,14 @@ class TokenRoutingView : public FigureView {
   Layout layoutFor(const QSize& size) const;
   void paint(QPainter& painter, const QSize& size, bool onScreen) const;
   void setRouting(const std::optional<TokenRouting>& routing, int step);
+  void updateShownFlow();  // shownFlow_ and shares_ from routing_ and selection_
+  bool selectionFlowShown() const;
 
   std::optional<TokenRouting> routing_;
   std::string problem_;  // why routing_ cannot be drawn ("" when it can)
-  std::vector<std::vector<std::vector<double>>> shares_;  // [L-1][E_l][E_{l+1}] row-normalised flow
+  std::vector<int> selection_;  // selected probe rows, sorted and unique
+  RoutingFlow selectionFlow_;   // [L-1][E_l][E_{l+1}] the selected tokens' flow (when shown)
+  std::vector<std::vector<std::vector<double>>> shares_;  // [L-1][E_l][E_{l+1}] shownFlow() row-normalised
   int step_ = -1;
   int hoveredToken_ = -1;  // outlined in every layer row while the mouse is over it
 };

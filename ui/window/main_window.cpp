@@ -141,7 +141,8 @@ void MainWindow::buildDocks() {
   };
   // Transformer models: which expert each token goes to. Tabbed with the input map (which only
   // MLP models on 2-D data fill); loadSpec raises the one the model uses.
-  addViewDock(withName(new TokenRoutingView, "tokenRouting"), Qt::RightDockWidgetArea);
+  tokenRouting_ = new TokenRoutingView;
+  addViewDock(withName(tokenRouting_, "tokenRouting"), Qt::RightDockWidgetArea);
   addViewDock(withName(new InputMapView, "inputMap"), Qt::RightDockWidgetArea);
   routing_ = new RoutingView;
   addViewDock(withName(routing_, "routing"), Qt::RightDockWidgetArea);
@@ -244,7 +245,8 @@ void MainWindow::connectController() {
     QMetaObject::invokeMethod(controller_, [c = controller_, step] { c->forkAt(step); }, Qt::QueuedConnection);
   });
 
-  // The Representations dock asks the worker for hidden states; lassoed rows light up in the heatmap.
+  // The Representations dock asks the worker for hidden states; lassoed rows light up in the heatmap
+  // and in the token routing view.
   connect(representations_, &RepresentationsView::hiddenStatesRequested, this, [this](int layer, int side, int rows) {
     QMetaObject::invokeMethod(
         controller_, [c = controller_, layer, side, rows] { c->requestHiddenStates(layer, side, rows); },
@@ -252,8 +254,11 @@ void MainWindow::connectController() {
   });
   connect(controller_, &TrainingController::hiddenStatesReady, representations_, &RepresentationsView::showHiddenStates);
   connect(controller_, &TrainingController::hiddenStatesFailed, representations_, &RepresentationsView::showFailure);
-  connect(representations_, &RepresentationsView::rowsSelected, this,
-          [this](const QVector<int>& rows) { routing_->setHighlightedRows(std::vector<int>(rows.begin(), rows.end())); });
+  connect(representations_, &RepresentationsView::rowsSelected, this, [this](const QVector<int>& rows) {
+    const std::vector<int> selected(rows.begin(), rows.end());
+    routing_->setHighlightedRows(selected);
+    tokenRouting_->setSelectedRows(selected);
+  });
 
   connect(controller_, &TrainingController::error, this,
           [this](const QString& message) { showError("Error", message); });

@@ -31,6 +31,7 @@ class RepresentationsView;
 class RoutingView;
 class RunControls;
 class StatusPanel;
+class TokenRoutingView;
 class TrainingController;
 
 class MainWindow : public QMainWindow {
@@ -52,6 +53,7 @@ class MainWindow : public QMainWindow {
   QList<FigureView*> figureViews() const { return views_; }
   RepresentationsView* representationsView() const { return representations_; }
   RoutingView* routingView() const { return routing_; }
+  TokenRoutingView* tokenRoutingView() const { return tokenRouting_; }
   QList<QDockWidget*> docks() const { return docks_; }
   // The snapshot last pushed into the views (null before the first one arrived).
   RunSnapshotPtr shownSnapshot() const { return shown_; }
@@ -134,6 +136,7 @@ class MainWindow : public QMainWindow {
   SpecEditor* editor_ = nullptr;
   LossView* lossView_ = nullptr;
   RoutingView* routing_ = nullptr;
+  TokenRoutingView* tokenRouting_ = nullptr;
   RepresentationsView* representations_ = nullptr;  // the Vulkan point cloud (not a FigureView)
   QTimer* frameTimer_ = nullptr;
 
