@@ -239,6 +239,87 @@ class TestTokenRoutingView : public QObject {
     QCOMPARE(tokenRoutingProblem(r), std::string("probe chosen[1][2] = 9 but layer 2 has 3 experts (use -1 for a dropped token)"));
   }
 
+  // Three probe sequences of two tokens, two layers of 3 experts, with their texts, choices,
+  // weights and tasks recorded: the view browses them.
+  static TokenRouting browsableRouting() {
+    TokenRouting r;
+    r.layers = 2;
+    r.experts = {3, 3};
+    r.sequences = 3;
+    r.probeTokens = {"a", "b", "c", "d", "e", "f"};
+    r.probeChosen = {{0, 1, 2, -1, 1, 0}, {1, 1, 0, 2, 2, 0}};
+    r.probeWeight = {{1.0f, 0.5f, 1.0f, 0.0f, 0.25f, 1.0f}, {1.0f, 1.0f, 0.75f, 1.0f, 1.0f, 0.5f}};
+    r.sequenceGroup = {2, 0, -1};
+    r.tokens = {"a", "b"};
+    r.chosen = {{0, 1}, {1, 1}};
+    r.weight = {{1.0f, 0.5f}, {1.0f, 1.0f}};
+    r.flow = routingFlow(r.probeChosen, r.experts);
+    return r;
+  }
+
+  void probeSequencesCanBeBrowsed() {
+    const TokenRouting r = browsableRouting();
+    QCOMPARE(tokenRoutingProblem(r), std::string());
+    QCOMPARE(browsableSequences(r), 3);
+    const TokenRouting second = withSampleSequence(r, 1);
+    QCOMPARE(second.tokens, (std::vector<std::string>{"c", "d"}));
+    QCOMPARE(second.chosen, (std::vector<std::vector<int>>{{2, -1}, {0, 2}}));
+    QCOMPARE(second.weight, (std::vector<std::vector<float>>{{1.0f, 0.0f}, {0.75f, 1.0f}}));
+    QCOMPARE(second.flow, r.flow);
+    QCOMPARE(withSampleSequence(r, 0), r);
+    QCOMPARE(errorOf([&] { withSampleSequence(r, 3); }), std::string("token routing: probe sequence 3 is not one of the 3 that can be shown"));
+    TokenRouting bare = r;  // only the sample recorded: nothing to browse
+    bare.probeTokens.clear();
+    QCOMPARE(browsableSequences(bare), 1);
+    TokenRouting bad = r;
+    bad.probeTokens.pop_back();
+    QCOMPARE(tokenRoutingProblem(bad), std::string("the probe lists 5 token texts and 6 choices for 3 sequences of 2 tokens"));
+    bad = r;
+    bad.sequenceGroup.pop_back();
+    QCOMPARE(tokenRoutingProblem(bad), std::string("sequenceGroup has 2 entries for 3 sequences"));
+
+    TokenRoutingView view;
+    view.resize(700, 500);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    RunSnapshot snap = snapshotWith(r);
+    snap.groupKind = "task";
+    snap.groupNames = {"copy", "reverse", "sort"};
+    view.showSnapshot(snap);
+    QCOMPARE(view.sequenceCount(), 3);
+    QCOMPARE(view.titleText(), QString("Token routing of probe sequence 1 of 3 · task sort (2 tokens) · step 1200"));
+    // The ▶ button shows the next sequence: its cells are its tokens' experts.
+    QVERIFY(!view.browseButton(true).isEmpty());
+    QTest::mouseClick(&view, Qt::LeftButton, {}, view.browseButton(true).center());
+    QCOMPARE(view.sampleSequence(), 1);
+    QCOMPARE(view.titleText(), QString("Token routing of probe sequence 2 of 3 · task copy (2 tokens) · step 1200"));
+    QImage image = grabView(view, "browse_second");
+    QCOMPARE(cornerPixel(image, view.tokenCellRect(0, 0)), TokenRoutingView::tokenFill(2, 1.0f).rgb());
+    QCOMPARE(cornerPixel(image, view.tokenCellRect(1, 0)), TokenRoutingView::tokenFill(0, 0.75f).rgb());
+    QVERIFY(view.tooltipAt(view.tokenCellRect(0, 1).center()).startsWith("token “d” · position 1\nlayer 1 · dropped"));
+    // A selection refers to probe rows: row 2 is this sequence's first token.
+    view.setSelectedRows({2});
+    QVERIFY(view.tokenSelected(0) && !view.tokenSelected(1));
+    view.setSelectedRows({});
+    // Keys: → to the last (no group: no group in the title), → stays, Home back to the first.
+    QTest::keyClick(&view, Qt::Key_Right);
+    QCOMPARE(view.sampleSequence(), 2);
+    QCOMPARE(view.titleText(), QString("Token routing of probe sequence 3 of 3 (2 tokens) · step 1200"));
+    QTest::keyClick(&view, Qt::Key_Right);
+    QCOMPARE(view.sampleSequence(), 2);
+    QTest::keyClick(&view, Qt::Key_Home);
+    QCOMPARE(view.sampleSequence(), 0);
+    QTest::keyClick(&view, Qt::Key_End);
+    QCOMPARE(view.sampleSequence(), 2);
+    // A later snapshot keeps the sequence; one with fewer sequences clamps it.
+    view.showSnapshot(snapshotWith(r, 1300));
+    QCOMPARE(view.sampleSequence(), 2);
+    view.showSnapshot(snapshotWith(bare, 1400));
+    QCOMPARE(view.sampleSequence(), 0);
+    QVERIFY(view.browseButton(true).isEmpty());
+    QCOMPARE(view.titleText(), QString("Token routing of a sample sequence · class 2 (2 tokens) · step 1400"));
+  }
+
   void selectedTokensAreOutlinedAndTheOthersFade() {
     TokenRoutingView view;
     view.resize(700, 500);

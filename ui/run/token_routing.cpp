@@ -111,6 +111,25 @@ RoutingFlow selectionFlow(const TokenRouting& r, const std::vector<int>& rows) {
   return routingFlow(chosen, r.experts);
 }
 
+int browsableSequences(const TokenRouting& r) {
+  return !r.probeChosen.empty() && !r.probeTokens.empty() && r.sequences > 1 ? r.sequences : 1;
+}
+
+TokenRouting withSampleSequence(const TokenRouting& r, int s) {
+  if (s < 0 || s >= browsableSequences(r))
+    throw std::invalid_argument("token routing: probe sequence " + std::to_string(s) + " is not one of the " +
+                                std::to_string(browsableSequences(r)) + " that can be shown");
+  if (s == 0) return r;
+  TokenRouting out = r;
+  const size_t T = r.tokens.size(), first = size_t(s) * T;
+  out.tokens.assign(r.probeTokens.begin() + long(first), r.probeTokens.begin() + long(first + T));
+  for (size_t l = 0; l < r.chosen.size(); ++l) {
+    out.chosen[l].assign(r.probeChosen[l].begin() + long(first), r.probeChosen[l].begin() + long(first + T));
+    out.weight[l].assign(r.probeWeight[l].begin() + long(first), r.probeWeight[l].begin() + long(first + T));
+  }
+  return out;
+}
+
 double rowTotal(const std::vector<double>& row) {
   double total = 0;
   for (double c : row) total += c;
@@ -158,6 +177,21 @@ std::string tokenRoutingProblem(const TokenRouting& r) {
   }
   if (!r.probeChosen.empty()) {
     if (const std::string p = chosenProblem(r.probeChosen, r.experts, -1); !p.empty()) return "probe " + p;
+    const size_t N = r.probeChosen[0].size();
+    if (!r.probeTokens.empty() && (r.probeTokens.size() != N || N != size_t(r.sequences) * r.tokens.size())) {
+      s << "the probe lists " << r.probeTokens.size() << " token texts and " << N << " choices for " << r.sequences
+        << " sequences of " << r.tokens.size() << " tokens";
+      return str(s);
+    }
+    if (!r.probeWeight.empty() && (r.probeWeight.size() != r.probeChosen.size() || r.probeWeight[0].size() != N)) {
+      s << "probeWeight is not shaped like probeChosen [" << r.probeChosen.size() << "][" << N << "]";
+      return str(s);
+    }
+    if (!r.probeTokens.empty() && r.probeWeight.empty()) return "the probe lists token texts but no gate weights";
+  }
+  if (!r.sequenceGroup.empty() && long(r.sequenceGroup.size()) != r.sequences) {
+    s << "sequenceGroup has " << r.sequenceGroup.size() << " entries for " << r.sequences << " sequences";
+    return str(s);
   }
   // A snapshot taken before any probe pass has no flow yet; that is not a problem.
   if (r.flow.empty()) return {};

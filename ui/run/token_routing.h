@@ -26,9 +26,12 @@ struct TokenRouting {
   std::vector<std::vector<float>> weight;  // [L][T] gate weight of that expert (ignored where chosen is -1)
   RoutingFlow flow;                        // [L-1][E_l][E_{l+1}] token counts over the probe set
   int sequences = 0;                       // probe sequences the flow counts
-  // [L][N] top kept expert of every probe token (row s T + t; the sample sequence is s = 0), -1 =
-  // dropped: what the flow of a selection of probe tokens is counted from. Empty = not recorded.
-  std::vector<std::vector<int>> probeChosen;
+  // Every probe sequence, for browsing them and for the flow of a selection of probe tokens
+  // (rows n = s T + t; the sample sequence above is s = 0). Empty = not recorded.
+  std::vector<std::vector<int>> probeChosen;    // [L][N] top kept expert, -1 = dropped
+  std::vector<std::vector<float>> probeWeight;  // [L][N] its gate weight
+  std::vector<std::string> probeTokens;         // [N] token texts
+  std::vector<int> sequenceGroup;               // [S] each probe sequence's task / language id (-1: none)
 
   bool operator==(const TokenRouting&) const = default;
 };
@@ -47,6 +50,13 @@ RoutingFlow routingFlow(const std::vector<std::vector<int>>& chosen, const std::
 // [0, N) are ignored, duplicates count once): what the view shows for a lasso selection. Throws
 // std::invalid_argument when probeChosen is empty or inconsistent.
 RoutingFlow selectionFlow(const TokenRouting& routing, const std::vector<int>& rows);
+
+// Probe sequences that can be shown as the sample: `sequences` when the probe arrays are recorded, else 1.
+int browsableSequences(const TokenRouting& routing);
+// `routing` with probe sequence s as the sample (its tokens, choices and weights); the flow and the
+// probe arrays stay. s = 0 is `routing` itself. Throws std::invalid_argument when s is not in
+// [0, browsableSequences).
+TokenRouting withSampleSequence(const TokenRouting& routing, int s);
 
 // Each row of `counts` divided by its sum; a row with no tokens stays all zero.
 std::vector<std::vector<double>> rowShares(const std::vector<std::vector<double>>& counts);

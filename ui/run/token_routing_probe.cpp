@@ -26,27 +26,30 @@ TokenRouting tokenRoutingFromProbe(const Probe& probe, const std::vector<std::st
   TokenRouting r;
   r.layers = L;
   r.sequences = probe.sequences;
-  for (int t = 0; t < T; ++t) {
-    const int id = t < static_cast<int>(probe.ids.size()) ? probe.ids[t] : -1;
-    r.tokens.push_back(id >= 0 && id < static_cast<int>(tokenNames.size()) ? tokenNames[id] : std::to_string(id));
-  }
+  auto text = [&](int n) {
+    const int id = n < static_cast<int>(probe.ids.size()) ? probe.ids[n] : -1;
+    return id >= 0 && id < static_cast<int>(tokenNames.size()) ? tokenNames[id] : std::to_string(id);
+  };
+  for (int n = 0; n < probe.rows; ++n) r.probeTokens.push_back(text(n));
+  r.tokens.assign(r.probeTokens.begin(), r.probeTokens.begin() + T);
+  if (static_cast<int>(probe.labels.size()) == probe.rows)  // the token's task / language id
+    for (int s = 0; s < probe.sequences; ++s) r.sequenceGroup.push_back(probe.labels[size_t(s) * T]);
   std::vector<std::vector<int>> all(L, std::vector<int>(probe.rows, -1));  // [L][S·T]
+  r.probeWeight.assign(L, std::vector<float>(probe.rows, 0.0f));
   for (int l = 0; l < L; ++l) {
     const ProbeLayer& layer = probe.layers[l];
     r.experts.push_back(layer.experts);
-    for (int n = 0; n < probe.rows; ++n) all[l][n] = topKeptChoice(layer, n).expert;
-    std::vector<int> chosen(T, -1);
-    std::vector<float> weight(T, 0.0f);
-    for (int t = 0; t < T; ++t) {
-      const TokenChoice c = topKeptChoice(layer, t);  // the sample sequence is rows 0 .. T-1
-      chosen[t] = c.expert;
-      weight[t] = c.weight;
+    for (int n = 0; n < probe.rows; ++n) {
+      const TokenChoice c = topKeptChoice(layer, n);
+      all[l][n] = c.expert;
+      r.probeWeight[l][n] = c.weight;
     }
-    r.chosen.push_back(std::move(chosen));
-    r.weight.push_back(std::move(weight));
+    // The sample sequence is the first probe sequence, rows 0 .. T-1.
+    r.chosen.emplace_back(all[l].begin(), all[l].begin() + T);
+    r.weight.emplace_back(r.probeWeight[l].begin(), r.probeWeight[l].begin() + T);
   }
   if (L > 1) r.flow = routingFlow(all, r.experts);
-  r.probeChosen = std::move(all);  // for the flow of a lasso selection
+  r.probeChosen = std::move(all);
   return r;
 }
 

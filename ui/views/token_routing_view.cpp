@@ -1,12 +1,14 @@
 #include "views/token_routing_view.h"
 
 #include <QFontMetrics>
+#include <QKeyEvent>
 #include <QLinearGradient>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QToolTip>
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "views/plot_style.h"
 
@@ -120,17 +122,38 @@ struct TokenRoutingView::Layout {
   QRect colorBar;
   int shownTokens = 0;
   QRect noteRect;  // the whole-view note, when the routing cannot be drawn
+  QRect previous, next;  // the buttons that browse the probe sequences (on screen only; empty: one sequence)
 };
 
 TokenRoutingView::TokenRoutingView(QWidget* parent) : FigureView(parent) {
   setMouseTracking(true);
+  setFocusPolicy(Qt::StrongFocus);  // the arrow keys browse the probe sequences
   setMinimumSize(320, 240);
   setAttribute(Qt::WA_OpaquePaintEvent);
 }
 
 void TokenRoutingView::showSnapshot(const RunSnapshot& snapshot) {
+  groupKind_ = QString::fromStdString(snapshot.groupKind);
+  groupNames_ = snapshot.groupNames;
   if (snapshot.step == step_ && snapshot.tokenRouting == routing_) return;
   setRouting(snapshot.tokenRouting, snapshot.step);
+}
+
+int TokenRoutingView::sequenceCount() const { return routing_ && problem_.empty() ? browsableSequences(*routing_) : 0; }
+
+void TokenRoutingView::setSampleSequence(int s) {
+  const int count = sequenceCount();
+  s = count > 0 ? std::clamp(s, 0, count - 1) : 0;
+  if (s == sample_) return;
+  sample_ = s;
+  hoveredToken_ = -1;
+  updateShown();
+}
+
+void TokenRoutingView::updateShown() {
+  shown_ = routing_;
+  if (routing_ && problem_.empty()) shown_ = withSampleSequence(*routing_, sample_);
+  update();
 }
 
 void TokenRoutingView::setRouting(const std::optional<TokenRouting>& routing, int step) {
@@ -138,6 +161,8 @@ void TokenRoutingView::setRouting(const std::optional<TokenRouting>& routing, in
   step_ = step;
   problem_ = routing_ ? tokenRoutingProblem(*routing_) : std::string();
   hoveredToken_ = -1;
+  sample_ = std::clamp(sample_, 0, std::max(0, sequenceCount() - 1));  // the same sequence, when it still exists
+  updateShown();
   updateShownFlow();
 }
 
@@ -171,7 +196,9 @@ const RoutingFlow& TokenRoutingView::shownFlow() const {
 }
 
 bool TokenRoutingView::tokenSelected(int token) const {
-  return token >= 0 && std::binary_search(selection_.begin(), selection_.end(), token);
+  if (token < 0 || !shown_) return false;
+  const int row = sample_ * int(shown_->tokens.size()) + token;  // the probe row of the shown sequence's token
+  return std::binary_search(selection_.begin(), selection_.end(), row);
 }
 
 int TokenRoutingView::selectedProbeTokens() const {
@@ -203,20 +230,44 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
     lay.noteRect = QRect(kMargin, kMargin, W - 2 * kMargin, H - 2 * kMargin);
     return lay;
   }
-  const TokenRouting& r = *routing_;
+  const TokenRouting& r = *shown_;
   const int T = int(r.tokens.size()), L = r.layers;
   const int maxExperts = *std::max_element(r.experts.begin(), r.experts.end());
   const QFontMetrics textM(textFont()), smallM(smallFont()), cellM(cellFont()), titleM(titleFont());
   const int innerW = W - 2 * kMargin;
   int y = kMargin;
 
-  // Title.
+  // Title, and the buttons that browse the probe sequences at its right.
+  const int browsable = sequenceCount();
+  int titleW = innerW;
+  if (browsable > 1) {
+    const int b = titleM.height();
+    lay.next = QRect(W - kMargin - b, y, b, b);
+    lay.previous = lay.next.translated(-b - 4, 0);
+    titleW = lay.previous.left() - 8 - kMargin;
+  }
   const QString step = step_ >= 0 ? QStringLiteral(" · step %1").arg(step_) : QString();
-  const QString title = firstThatFits({QStringLiteral("Token routing of a sample sequence (%1 tokens)%2").arg(T).arg(step),
-                                       QStringLiteral("Token routing (%1 tokens)%2").arg(T).arg(step),
-                                       QStringLiteral("Token routing")},
-                                      titleFont(), innerW);
-  lay.texts.push_back({QRect(kMargin, y, innerW, titleM.height()), title, titleFont(), kText});
+  QString group;
+  if (sample_ < int(r.sequenceGroup.size()) && r.sequenceGroup[size_t(sample_)] >= 0) {
+    const int g = r.sequenceGroup[size_t(sample_)];
+    const QString kind = groupKind_.isEmpty() ? QStringLiteral("group") : groupKind_;
+    group = QStringLiteral(" · %1 %2").arg(kind, g < int(groupNames_.size()) ? QString::fromStdString(groupNames_[size_t(g)])
+                                                                             : QString::number(g));
+  }
+  QStringList titles;
+  if (browsable > 1) {
+    const QString of = QStringLiteral("%1/%2").arg(sample_ + 1).arg(browsable);
+    titles = {QStringLiteral("Token routing of probe sequence %1 of %2%3 (%4 tokens)%5")
+                  .arg(sample_ + 1).arg(browsable).arg(group).arg(T).arg(step),
+              QStringLiteral("Token routing · sequence %1%2%3").arg(of, group, step),
+              QStringLiteral("Token routing · sequence %1%2").arg(of, group), QStringLiteral("Sequence %1%2").arg(of, group)};
+  } else {
+    titles = {QStringLiteral("Token routing of a sample sequence%1 (%2 tokens)%3").arg(group).arg(T).arg(step),
+              QStringLiteral("Token routing%1 (%2 tokens)%3").arg(group).arg(T).arg(step)};
+  }
+  titles << QStringLiteral("Token routing");
+  const QString title = firstThatFits(titles, titleFont(), titleW);
+  lay.texts.push_back({QRect(kMargin, y, titleW, titleM.height()), title, titleFont(), kText});
   y += titleM.height() + 6;
 
   // Legend: groups that never break (a swatch and its label), wrapped to the width.
@@ -454,11 +505,23 @@ void TokenRoutingView::paint(QPainter& painter, const QSize& size, bool onScreen
     painter.drawText(lay.noteRect, Qt::AlignCenter | Qt::TextWordWrap, noteText());
     return;
   }
-  const TokenRouting& r = *routing_;
+  const TokenRouting& r = *shown_;
   for (const Layout::Text& t : lay.texts) {
     painter.setFont(t.font);
     painter.setPen(t.color);
     painter.drawText(t.rect, t.flags, t.text);
+  }
+  if (onScreen && !lay.previous.isEmpty()) {
+    const int count = sequenceCount();
+    for (auto [rect, enabled, arrow] : {std::tuple{lay.previous, sample_ > 0, QStringLiteral("◀")},
+                                        std::tuple{lay.next, sample_ + 1 < count, QStringLiteral("▶")}}) {
+      painter.setPen(QPen(enabled ? kMuted : kEmptyRow, 1));
+      painter.setBrush(enabled ? QColor(250, 250, 250) : QColor(Qt::white));
+      painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5), 3, 3);
+      painter.setFont(smallFont());
+      painter.setPen(enabled ? kText : kEmptyRow);
+      painter.drawText(rect, Qt::AlignCenter, arrow);
+    }
   }
   auto dropped = [&](const QRect& rect) {
     painter.fillRect(rect, Qt::white);
@@ -568,7 +631,7 @@ void TokenRoutingView::paintFigure(QPainter& painter, const QSize& size) { paint
 QString TokenRoutingView::tooltipAt(const QPoint& pos) const {
   if (!showsRouting()) return {};
   const Layout lay = layoutFor(size());
-  const TokenRouting& r = *routing_;
+  const TokenRouting& r = *shown_;
   for (int l = 0; l < r.layers; ++l)
     for (int t = 0; t < lay.shownTokens; ++t) {
       if (!lay.cells[size_t(l)][size_t(t)].contains(pos)) continue;
@@ -586,6 +649,8 @@ QString TokenRoutingView::tooltipAt(const QPoint& pos) const {
       if (r.layers > 1) tip += "\nexperts by layer: " + route.join(QStringLiteral(" → "));
       return tip;
     }
+  if (lay.previous.contains(pos)) return QStringLiteral("Previous probe sequence (← or Page Up)");
+  if (lay.next.contains(pos)) return QStringLiteral("Next probe sequence (→ or Page Down)");
   for (const Layout::Swatch& s : lay.swatches) {
     if (!s.rect.contains(pos)) continue;
     if (s.dropped) return QStringLiteral("Dropped: the token was over its expert's capacity or not routed at this layer");
@@ -638,6 +703,28 @@ void TokenRoutingView::mouseMoveEvent(QMouseEvent* event) {
     QToolTip::showText(event->globalPosition().toPoint(), tip, this);
 }
 
+void TokenRoutingView::mousePressEvent(QMouseEvent* event) {
+  if (showsRouting() && event->button() == Qt::LeftButton) {
+    const Layout lay = layoutFor(size());
+    const QPoint pos = event->position().toPoint();
+    if (lay.previous.contains(pos)) return setSampleSequence(sample_ - 1);
+    if (lay.next.contains(pos)) return setSampleSequence(sample_ + 1);
+  }
+  FigureView::mousePressEvent(event);
+}
+
+void TokenRoutingView::keyPressEvent(QKeyEvent* event) {
+  switch (event->key()) {
+    case Qt::Key_Left:
+    case Qt::Key_PageUp: return setSampleSequence(sample_ - 1);
+    case Qt::Key_Right:
+    case Qt::Key_PageDown: return setSampleSequence(sample_ + 1);
+    case Qt::Key_Home: return setSampleSequence(0);
+    case Qt::Key_End: return setSampleSequence(sequenceCount() - 1);
+    default: FigureView::keyPressEvent(event);
+  }
+}
+
 void TokenRoutingView::leaveEvent(QEvent*) {
   if (hoveredToken_ >= 0) {
     hoveredToken_ = -1;
@@ -660,6 +747,18 @@ QRect TokenRoutingView::flowCellRect(int pair, int from, int to) const {
         to < int(panel.cells[size_t(from)].size()))
       return panel.cells[size_t(from)][size_t(to)];
   return {};
+}
+
+QString TokenRoutingView::titleText() const {
+  if (!showsRouting()) return {};
+  const Layout lay = layoutFor(size());
+  return lay.texts.empty() ? QString() : lay.texts.front().text;
+}
+
+QRect TokenRoutingView::browseButton(bool next) const {
+  if (!showsRouting()) return {};
+  const Layout lay = layoutFor(size());
+  return next ? lay.next : lay.previous;
 }
 
 int TokenRoutingView::shownTokens() const { return showsRouting() ? layoutFor(size()).shownTokens : 0; }

@@ -33,7 +33,15 @@ class TokenRoutingView : public FigureView {
   QRect tokenCellRect(int layer, int token) const;
   QRect flowCellRect(int pair, int from, int to) const;
   int shownTokens() const;        // tokens drawn in the grid (the first ones, when space is short)
+  QString titleText() const;      // the title as drawn at the current size ("" with a note)
+  QRect browseButton(bool next) const;  // the ◀ (false) / ▶ (true) button; empty with one sequence
   QString tooltipAt(const QPoint& pos) const;  // "" where there is nothing to explain
+
+  // The probe sequence drawn as the sample (0 .. sequenceCount()-1; clamped). The ◀ ▶ buttons in
+  // the title and the arrow / Page keys browse them; the choice stays across snapshots.
+  void setSampleSequence(int s);
+  int sampleSequence() const { return sample_; }
+  int sequenceCount() const;  // probe sequences that can be shown (1 when only the sample is recorded)
 
   // Probe tokens to single out (rows s T + t of the probe; the sample sequence is rows 0 .. T-1),
   // e.g. the points lassoed in the Representations view. Rows outside the probe are ignored; empty
@@ -54,6 +62,8 @@ class TokenRoutingView : public FigureView {
   void paintEvent(QPaintEvent* event) override;
   void paintFigure(QPainter& painter, const QSize& size) override;
   void mouseMoveEvent(QMouseEvent* event) override;
+  void mousePressEvent(QMouseEvent* event) override;
+  void keyPressEvent(QKeyEvent* event) override;
   void leaveEvent(QEvent* event) override;
 
  private:
@@ -61,10 +71,15 @@ class TokenRoutingView : public FigureView {
   Layout layoutFor(const QSize& size) const;
   void paint(QPainter& painter, const QSize& size, bool onScreen) const;
   void setRouting(const std::optional<TokenRouting>& routing, int step);
+  void updateShown();      // shown_ from routing_ and sample_
   void updateShownFlow();  // shownFlow_ and shares_ from routing_ and selection_
   bool selectionFlowShown() const;
 
   std::optional<TokenRouting> routing_;
+  std::optional<TokenRouting> shown_;  // routing_ with probe sequence sample_ as the sample
+  int sample_ = 0;
+  QString groupKind_;                    // "task", "language", ... (the snapshot's)
+  std::vector<std::string> groupNames_;
   std::string problem_;  // why routing_ cannot be drawn ("" when it can)
   std::vector<int> selection_;  // selected probe rows, sorted and unique
   RoutingFlow selectionFlow_;   // [L-1][E_l][E_{l+1}] the selected tokens' flow (when shown)
