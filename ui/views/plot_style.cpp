@@ -3,6 +3,7 @@
 #include <QFontMetrics>
 #include <QPainter>
 #include <QPicture>
+#include <QPointer>
 #include <algorithm>
 #include <array>
 #include <vector>
@@ -49,13 +50,130 @@ void styleAxisRect(QCPAxisRect& rect) {
   }
 }
 
+namespace {
+
+void runLayoutPhases(QCustomPlot& plot) {
+  for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
+    plot.plotLayout()->update(phase);
+}
+
+// The vertical axes of one plot and what they were last fitted to. One per plot: a child object
+// found by its name (it has no meta-object of its own, so findChild by type would not tell it apart).
+class VerticalAxisFitter : public QObject {
+ public:
+  static constexpr const char* kName = "rl_vertical_axis_fitter";
+
+  static VerticalAxisFitter* of(QCustomPlot& plot) {
+    return static_cast<VerticalAxisFitter*>(plot.findChild<QObject*>(kName, Qt::FindDirectChildrenOnly));
+  }
+  static VerticalAxisFitter& ensure(QCustomPlot& plot) {
+    if (VerticalAxisFitter* f = of(plot)) return *f;
+    return *new VerticalAxisFitter(plot);
+  }
+
+  struct Entry {
+    QPointer<QCPAxis> axis;
+    QString full, shortLabel;
+    bool ownsLabel = false;  // set through setVerticalAxisLabel; else the view's label is kept
+    int fittedHeight = -1;   // the rect height last fitted to; -1: fit at the next layout
+    QSharedPointer<QCPAxisTicker> ticker;  // the ticker last fitted (views swap tickers)
+    int maxTicks = 0;        // the tick count that ticker had before it was fitted
+  };
+
+  Entry& entry(QCPAxis& axis) {
+    for (Entry& e : entries_)
+      if (e.axis == &axis) return e;
+    entries_.push_back(Entry{&axis});
+    return entries_.back();
+  }
+  const Entry* find(const QCPAxis& axis) const {
+    for (const Entry& e : entries_)
+      if (e.axis == &axis) return &e;
+    return nullptr;
+  }
+
+  // Fits every axis whose rect height or ticker changed since it was last fitted. Returns true
+  // when a label or tick count changed, so the layout (tick label widths, margins) must run again.
+  bool fit() {
+    bool changed = false;
+    for (Entry& e : entries_) {
+      QCPAxis* axis = e.axis.data();
+      if (!axis || !axis->visible()) continue;
+      const int height = axis->axisRect()->height();
+      const QSharedPointer<QCPAxisTicker> ticker = axis->ticker();
+      if (height == e.fittedHeight && ticker == e.ticker) continue;
+      if (ticker != e.ticker) e.ticker = ticker, e.maxTicks = ticker ? ticker->tickCount() : 0;
+      e.fittedHeight = height;
+      if (e.ownsLabel) {
+        const QString label = fittedLabel(e, axis->labelFont(), height);
+        if (label != axis->label()) axis->setLabel(label), changed = true;
+      }
+      // A text ticker places its ticks itself; its tick count means nothing. A log ticker steps by
+      // whole decades (count 2 over 2.4 decades: a tick per decade, 3 ticks), and a count of 1
+      // still gives 2 ticks over two decades or more; a linear count of 1 may leave one tick.
+      if (ticker && !dynamic_cast<QCPAxisTickerText*>(ticker.data())) {
+        const int fewest = dynamic_cast<QCPAxisTickerLog*>(ticker.data()) ? 1 : 2;
+        const int ticks = std::clamp(height / kPixelsPerTick, fewest, std::max(fewest, e.maxTicks));
+        if (ticks != ticker->tickCount()) ticker->setTickCount(ticks), changed = true;
+      }
+    }
+    return changed;
+  }
+
+ private:
+  explicit VerticalAxisFitter(QCustomPlot& plot) : QObject(&plot) {
+    setObjectName(kName);
+    connect(&plot, &QCustomPlot::afterLayout, this, [this, &plot] {
+      if (fit()) runLayoutPhases(plot);
+    });
+  }
+
+  // The rotated label is centred on the rect's height and not clipped, so it must fit in it.
+  static QString fittedLabel(const Entry& e, const QFont& font, int height) {
+    const QFontMetrics metrics(font);
+    const int room = height - 2;  // the painted glyphs may reach a pixel past the advance
+    if (metrics.horizontalAdvance(e.full) <= room) return e.full;
+    const QString& shorter = e.shortLabel.isEmpty() ? e.full : e.shortLabel;
+    return metrics.elidedText(shorter, Qt::ElideRight, room);
+  }
+
+  std::vector<Entry> entries_;
+};
+
+}  // namespace
+
 void stylePlot(QCustomPlot& plot) {
   plot.setBackground(Qt::white);
   plot.setNoAntialiasingOnDrag(true);
   plot.legend->setFont(plotFont(8));
   plot.legend->setBorderPen(QPen(QColor(200, 200, 200)));
   plot.legend->setBrush(QColor(255, 255, 255, 220));
-  for (QCPAxisRect* r : plot.axisRects()) styleAxisRect(*r);
+  VerticalAxisFitter& fitter = VerticalAxisFitter::ensure(plot);
+  for (QCPAxisRect* r : plot.axisRects()) {
+    styleAxisRect(*r);
+    for (QCPAxis* a : r->axes(QCPAxis::atLeft | QCPAxis::atRight)) fitter.entry(*a);
+  }
+}
+
+void setVerticalAxisLabel(QCPAxis& axis, const QString& full, const QString& shortLabel) {
+  VerticalAxisFitter::Entry& e = VerticalAxisFitter::ensure(*axis.parentPlot()).entry(axis);
+  if (e.ownsLabel && e.full == full && e.shortLabel == shortLabel) return;
+  e.ownsLabel = true;
+  e.full = full;
+  e.shortLabel = shortLabel;
+  e.fittedHeight = -1;
+  axis.setLabel(full);  // fitted at the next layout
+}
+
+QString fullAxisLabel(const QCPAxis& axis) {
+  const VerticalAxisFitter* fitter = VerticalAxisFitter::of(*axis.parentPlot());
+  const VerticalAxisFitter::Entry* e = fitter ? fitter->find(axis) : nullptr;
+  return e && e->ownsLabel ? e->full : axis.label();
+}
+
+void relayout(QCustomPlot& plot) {
+  runLayoutPhases(plot);
+  if (VerticalAxisFitter* fitter = VerticalAxisFitter::of(plot); fitter && fitter->fit()) runLayoutPhases(plot);
 }
 
 namespace {

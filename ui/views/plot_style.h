@@ -7,6 +7,7 @@
 #include <QString>
 #include <QStringList>
 
+class QCPAxis;
 class QCPAxisRect;
 class QCPLegend;
 class QCustomPlot;
@@ -20,8 +21,25 @@ QColor expertColor(int expert);
 QColor classColor(int cls);
 QFont plotFont(int pointSize = 9);
 
-// The shared plot look: white background, light grid, dark-grey axes, plotFont() labels.
+// The shared plot look: white background, light grid, dark-grey axes, plotFont() labels. Every
+// left and right axis of the plot's axis rects (at the time of the call) also gets its tick count
+// fitted to its rect's height at each layout (see setVerticalAxisLabel).
 void stylePlot(QCustomPlot& plot);
+
+// Vertical (left or right) axes follow their axis rect's height at every layout, on screen and in
+// exports (QCustomPlot::afterLayout): the label is `full` when it fits the rect's height, else
+// `shortLabel`, else `shortLabel` elided; the tick count is at most one interval per
+// kPixelsPerTick pixels of height (at least 2, at most what the axis' ticker asked for). A short
+// dock then shows "loss (log)" instead of letting "task loss (log scale)" run into the plot below.
+// Labels given by QCPAxis::setLabel directly are left alone. Calling this again with the same
+// texts costs two string compares; the per-layout check is integer compares unless a height changed.
+inline constexpr int kPixelsPerTick = 32;
+void setVerticalAxisLabel(QCPAxis& axis, const QString& full, const QString& shortLabel = QString());
+// The label setVerticalAxisLabel registered as full (the axis' own label for other axes).
+QString fullAxisLabel(const QCPAxis& axis);
+// Runs QCustomPlot's layout phases again, for an afterLayout handler that changed what an element
+// needs (legend columns, wrapped headings), then refits the vertical axes to the new heights.
+void relayout(QCustomPlot& plot);
 void styleAxisRect(QCPAxisRect& rect);
 // Paints `plot` at target.size() into `target` on any painter. It records QCustomPlot::toPainter
 // into a QPicture and replays it, so SVG and PDF painters receive vector paths and text.
