@@ -72,26 +72,33 @@ void drawOrdinalLegend(const PointAttribute& a) {
 
 }  // namespace
 
-void DrawColourPanel(PanelState& state, const PointCloud& cloud,
-                     const std::vector<int>& labelCounts, PanelActions& actions,
-                     ItemRects& rects) {
+bool DrawColourPanel(PanelState& state, const PointCloud& cloud, const std::vector<int>& labelCounts,
+                     PanelActions& actions, ItemRects& rects, std::optional<bool> open, bool wasOpen) {
   ImGui::SetNextWindowPos(ImVec2(10, 10), ImGuiCond_Always);
+  if (open) ImGui::SetNextWindowCollapsed(!*open, ImGuiCond_Always);
   // A fixed width (height follows the contents): the cloud is fitted beside the panels, and must not
   // shift when a legend gets longer or shorter.
   ImGui::SetNextWindowSizeConstraints(ImVec2(kColourPanelWidth, 0), ImVec2(kColourPanelWidth, 10000));
   const ImGuiWindowFlags flags = ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
                                  ImGuiWindowFlags_NoSavedSettings;  // collapsible: a click on its arrow frees the cloud
-  const bool expanded = ImGui::Begin("Colour by", nullptr, flags);
+  // "###colour": the window keeps its identity (and collapsed state) while its title changes.
+  const int shown = cloud.attributes.empty() ? -1 : std::clamp(state.colourBy, 0, int(cloud.attributes.size()) - 1);
+  const QByteArray title = (wasOpen || shown < 0 ? QString("Colour by###colour")
+                                                 : QString("Colour by: %1###colour").arg(cloud.attributes[size_t(shown)].name))
+                               .toUtf8();
+  const bool expanded = ImGui::Begin(title.constData(), nullptr, flags);
   rects["colour panel"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y,
                                  ImGui::GetWindowSize().x, ImGui::GetWindowSize().y);
+  rects["colour panel title"] = QRectF(ImGui::GetWindowPos().x, ImGui::GetWindowPos().y, ImGui::GetWindowSize().x,
+                                       ImGui::GetFrameHeight());
   if (!expanded) {
     ImGui::End();
-    return;
+    return false;
   }
   if (cloud.attributes.empty()) {
     ImGui::TextDisabled("no attributes");
     ImGui::End();
-    return;
+    return true;
   }
   const int n = static_cast<int>(cloud.attributes.size());
   state.colourBy = std::clamp(state.colourBy, 0, n - 1);
@@ -122,6 +129,7 @@ void DrawColourPanel(PanelState& state, const PointCloud& cloud,
       drawOrdinalLegend(a);
   }
   ImGui::End();
+  return true;
 }
 
 }  // namespace rl::ui
