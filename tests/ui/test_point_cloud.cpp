@@ -330,6 +330,8 @@ class PointCloudTest : public QObject {
       }
     };
     checkClear("640 x 480, colour panel open");
+    // A wide viewport: the legend's five entries in one column.
+    QVERIFY(view_->panelItemRect("legend/3").top() > view_->panelItemRect("legend/0").bottom());
 
     host_->resize(400, 420);
     QVERIFY(waitFor([this] { frame(); return !view_->colourPanelOpen(); }, 3000));  // narrow: collapsed
@@ -342,6 +344,10 @@ class PointCloudTest : public QObject {
     view_->zoomAt(view_->pointPixel(7), 1.5);  // Fit undoes a zoom, into the free area again
     view_->resetView();
     checkClear("400 x 420, colour panel open");
+    // Narrow: two columns filled top to bottom (0-2 left, 3-4 right), so the open panel is shorter.
+    const QRectF first = view_->panelItemRect("legend/0"), fourth = view_->panelItemRect("legend/3");
+    QVERIFY2(fourth.left() > first.right() && std::abs(fourth.top() - first.top()) < 0.5,
+             qPrintable(QString("legend/0 at (%1, %2), legend/3 at (%3, %4)").arg(first.x()).arg(first.y()).arg(fourth.x()).arg(fourth.y())));
     // The premise: fitted to the whole viewport (as before), the open panel would cover points.
     const QRectF data(0, 0, 4, 3);  // the grid's bounds
     const QSizeF viewport = window()->size();
