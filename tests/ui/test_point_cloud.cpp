@@ -23,6 +23,7 @@
 #include "views/representations_view.h"
 #include "views/routing_view.h"
 #include "vulkan/free_area.h"
+#include "vulkan/panels.h"
 #include "vulkan/point_cloud_view.h"
 #include "vulkan/point_cloud_window.h"
 #include "vulkan/point_colors.h"
@@ -117,6 +118,24 @@ std::pair<int, double> mostIsolated(const PointCloudView& view, const std::vecto
     }
   }
   return {target, spacing};
+}
+
+// Points drawn (disc of the panel state's radius) at least partly under an ImGui panel, as the
+// view projects them now; the first one described in `first`.
+int pointsUnderPanels(const PointCloudView& view, QString* first = nullptr) {
+  const double radius = view.panelState().pointRadius;
+  int under = 0;
+  for (int i = 0; i < view.points().size(); ++i) {
+    const QPointF p = view.pointPixel(i);
+    for (const QRectF& r : view.panelRects())
+      if (r.adjusted(-radius, -radius, radius, radius).contains(p)) {
+        if (under++ == 0 && first)
+          *first = QString("point %1 at (%2, %3) under a panel at (%4, %5, %6 x %7)")
+                       .arg(i).arg(p.x()).arg(p.y()).arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height());
+        break;
+      }
+  }
+  return under;
 }
 
 }  // namespace
@@ -315,19 +334,11 @@ class PointCloudTest : public QObject {
   // colour panel collapsed (the default on a narrow viewport) or opened by the user.
   void fitKeepsEveryPointClearOfThePanels() {
     QVERIFY(view_->colourPanelOpen());  // 640 px wide: open by default
-    const double radius = view_->panelState().pointRadius;
     auto checkClear = [&](const char* what) {
       for (int i = 0; i < 3; ++i) frame();  // panels settle, then the fit follows them
-      const std::vector<QRectF> panels = view_->panelRects();
-      QCOMPARE(int(panels.size()), 2);
-      for (int i = 0; i < view_->points().size(); ++i) {
-        const QPointF p = view_->pointPixel(i);
-        for (const QRectF& r : panels)
-          QVERIFY2(!r.adjusted(-radius, -radius, radius, radius).contains(p),
-                   qPrintable(QString("%1: point %2 at (%3, %4) under panel (%5, %6, %7 x %8)")
-                                  .arg(what).arg(i).arg(p.x()).arg(p.y())
-                                  .arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height())));
-      }
+      QCOMPARE(int(view_->panelRects().size()), 2);
+      QString first;
+      QVERIFY2(pointsUnderPanels(*view_, &first) == 0, qPrintable(QString("%1: %2").arg(what, first)));
     };
     checkClear("640 x 480, colour panel open");
     // A wide viewport: the legend's five entries in one column.
@@ -420,6 +431,23 @@ class PointCloudTest : public QObject {
     QCOMPARE(cloud->points().size(), states.rows);
     QVERIFY(states.rows >= 500);  // the default preset holds out 800 rows
     QVERIFY2(reps->statusText().contains("step 150"), qPrintable(reps->statusText()));
+
+    // The dock's default width (~400 px) is narrow: the colour panel starts collapsed, and no
+    // point lies under a panel; opened, the automatic fit makes room for its legend.
+    auto settle = [&] { for (int i = 0; i < 3; ++i) cloud->grabImage(); };
+    settle();
+    QVERIFY2(cloud->viewportWindow()->width() < kCompactViewportWidth, qPrintable(QString::number(cloud->viewportWindow()->width())));
+    QVERIFY(!cloud->colourPanelOpen());
+    QString first;
+    QVERIFY2(pointsUnderPanels(*cloud, &first) == 0, qPrintable("collapsed: " + first));
+    cloud->setColourPanelOpen(true);
+    settle();
+    QVERIFY(cloud->colourPanelOpen());
+    QVERIFY2(pointsUnderPanels(*cloud, &first) == 0, qPrintable("open: " + first));
+    if (qEnvironmentVariableIsSet("ROUTELAB_TEST_FRAMES"))  // to look at
+      cloud->grabImage().save(qEnvironmentVariable("ROUTELAB_TEST_FRAMES") + "/dock-colour-panel-open.png");
+    cloud->setColourPanelOpen(false);
+    settle();
 
     // Pixels: every point whose centre colour is predictable has its chosen expert's colour.
     auto checkPixels = [&](const char* what) {
