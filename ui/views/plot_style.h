@@ -25,14 +25,16 @@ QFont plotFont(int pointSize = 9);
 // left and right axis of the plot's axis rects (at the time of the call) also gets its tick count
 // fitted to its rect's height at each layout (see setVerticalAxisLabel).
 void stylePlot(QCustomPlot& plot);
+void styleAxisRect(QCPAxisRect& rect);
 
 // Vertical (left or right) axes follow their axis rect's height at every layout, on screen and in
 // exports (QCustomPlot::afterLayout): the label is `full` when it fits the rect's height, else
 // `shortLabel`, else `shortLabel` elided; the tick count is at most one interval per
-// kPixelsPerTick pixels of height (at least 2, at most what the axis' ticker asked for). A short
+// kPixelsPerTick pixels of height (at least 2 ticks, at most what the axis' ticker asked for). A short
 // dock then shows "loss (log)" instead of letting "task loss (log scale)" run into the plot below.
 // Labels given by QCPAxis::setLabel directly are left alone. Calling this again with the same
-// texts costs two string compares; the per-layout check is integer compares unless a height changed.
+// texts costs two string compares; at each layout an axis whose rect height and ticker are
+// unchanged costs a few compares.
 inline constexpr int kPixelsPerTick = 32;
 void setVerticalAxisLabel(QCPAxis& axis, const QString& full, const QString& shortLabel = QString());
 // The label setVerticalAxisLabel registered as full (the axis' own label for other axes).
@@ -40,7 +42,7 @@ QString fullAxisLabel(const QCPAxis& axis);
 // Runs QCustomPlot's layout phases again, for an afterLayout handler that changed what an element
 // needs (legend columns, wrapped headings), then refits the vertical axes to the new heights.
 void relayout(QCustomPlot& plot);
-void styleAxisRect(QCPAxisRect& rect);
+
 // Paints `plot` at target.size() into `target` on any painter. It records QCustomPlot::toPainter
 // into a QPicture and replays it, so SVG and PDF painters receive vector paths and text.
 void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target);
