@@ -174,6 +174,23 @@ class TestPlotAxes : public QObject {
     QVERIFY(t.bottom->axis(QCPAxis::atLeft)->tickVector().size() >= 5);
   }
 
+  // The loss view asks for 8 step ticks; on a narrow dock "100125150175..." ran together.
+  void horizontalTicksLeaveRoomForTheirLabels() {
+    TwoRects t(true);
+    QCPAxis* steps = t.bottom->axis(QCPAxis::atBottom);
+    steps->ticker()->setTickCount(8);
+    steps->setRange(1, 20000);
+    t.showAt(QSize(300, 300));
+    const QFontMetrics metrics(steps->tickLabelFont());
+    int widest = 0;
+    for (const QString& label : steps->tickVectorLabels()) widest = std::max(widest, metrics.horizontalAdvance(label));
+    QVERIFY(steps->tickVector().size() >= 2);
+    QVERIFY2(smallestTickGap(steps) >= widest + 4,
+             qPrintable(QString("gap %1 px, labels up to %2 px wide, in %3 px").arg(smallestTickGap(steps)).arg(widest).arg(t.bottom->width())));
+    t.showAt(QSize(1000, 300));  // wide: the view's 8 again
+    QCOMPARE(steps->ticker()->tickCount(), 8);
+  }
+
   void replacedTickerIsFittedToo() {
     TwoRects t(true);
     t.showAt(QSize(340, 150));

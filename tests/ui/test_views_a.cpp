@@ -364,16 +364,17 @@ class TestViewsA : public QObject {
     QCOMPARE(view.deadExpertCount(), 0);
   }
 
-  // Short docks (the default window's loss, load and collapse docks are 180-300 px tall): every
-  // vertical axis' label fits its rect's height and its ticks stay apart. Before the fit, at these
-  // sizes "task loss (log scale)" ran into the accuracy plot (screenshot of the default window).
-  void shortViewsFitVerticalAxes() {
+  // Small docks (the default window's loss, load and collapse docks are 180-300 px tall, and
+  // narrower on a 1280 px screen): every vertical axis' label fits its rect's height, ticks stay
+  // apart, and step labels along the bottom do not run together. Before the fit, at these sizes
+  // "task loss (log scale)" ran into the accuracy plot and the steps read "100125150175".
+  void smallViewsFitTheirAxes() {
     LossView loss;
     LoadView load;
     CollapseView collapse;
     for (FigureView* v : std::initializer_list<FigureView*>{&loss, &load, &collapse}) {
-      v->showSnapshot(synthetic(200));
-      showAt(*v, QSize(420, 300));
+      v->showSnapshot(synthetic(300));
+      showAt(*v, QSize(340, 300));
       for (QCustomPlot* plot : v->findChildren<QCustomPlot*>()) {
         plot->replot(QCustomPlot::rpImmediateRefresh);
         int shortened = 0;
@@ -390,6 +391,19 @@ class TestViewsA : public QObject {
           }
         }
         QVERIFY2(shortened > 0, qPrintable(v->title() + ": no label needed its short form; the check is moot"));
+        // Step ticks along the bottom keep their labels apart.
+        for (QCPAxisRect* rect : plot->axisRects()) {
+          QCPAxis* axis = rect->axis(QCPAxis::atBottom);
+          if (!rect->visible() || !axis->tickLabels()) continue;
+          const QFontMetrics metrics(axis->tickLabelFont());
+          const QVector<double> ticks = axis->tickVector();
+          const QVector<QString> labels = axis->tickVectorLabels();
+          for (int i = 1; i < ticks.size(); ++i) {
+            const double room = (metrics.horizontalAdvance(labels[i]) + metrics.horizontalAdvance(labels[i - 1])) / 2.0 + 4;
+            QVERIFY2(std::abs(axis->coordToPixel(ticks[i]) - axis->coordToPixel(ticks[i - 1])) >= room,
+                     qPrintable(QString("%1: %2 and %3").arg(v->title(), labels[i - 1], labels[i])));
+          }
+        }
       }
     }
   }

@@ -57,25 +57,25 @@ void runLayoutPhases(QCustomPlot& plot) {
     plot.plotLayout()->update(phase);
 }
 
-// The vertical axes of one plot and what they were last fitted to. One per plot: a child object
+// The axes of one plot and what they were last fitted to. One per plot: a child object
 // found by its name (it has no meta-object of its own, so findChild by type would not tell it apart).
-class VerticalAxisFitter : public QObject {
+class AxisFitter : public QObject {
  public:
-  static constexpr const char* kName = "rl_vertical_axis_fitter";
+  static constexpr const char* kName = "rl_axis_fitter";
 
-  static VerticalAxisFitter* of(QCustomPlot& plot) {
-    return static_cast<VerticalAxisFitter*>(plot.findChild<QObject*>(kName, Qt::FindDirectChildrenOnly));
+  static AxisFitter* of(QCustomPlot& plot) {
+    return static_cast<AxisFitter*>(plot.findChild<QObject*>(kName, Qt::FindDirectChildrenOnly));
   }
-  static VerticalAxisFitter& ensure(QCustomPlot& plot) {
-    if (VerticalAxisFitter* f = of(plot)) return *f;
-    return *new VerticalAxisFitter(plot);
+  static AxisFitter& ensure(QCustomPlot& plot) {
+    if (AxisFitter* f = of(plot)) return *f;
+    return *new AxisFitter(plot);
   }
 
   struct Entry {
     QPointer<QCPAxis> axis;
     QString full, shortLabel;
     bool ownsLabel = false;  // set through setVerticalAxisLabel; else the view's label is kept
-    int fittedHeight = -1;   // the rect height last fitted to; -1: fit at the next layout
+    int fittedLength = -1;   // the rect height (width for a horizontal axis) last fitted to; -1: fit at the next layout
     QSharedPointer<QCPAxisTicker> ticker;  // the ticker last fitted (views swap tickers)
     int maxTicks = 0;        // the tick count that ticker had before it was fitted
   };
@@ -92,20 +92,27 @@ class VerticalAxisFitter : public QObject {
     return nullptr;
   }
 
-  // Fits every axis whose rect height or ticker changed since it was last fitted. Returns true
+  // Fits every axis whose rect length or ticker changed since it was last fitted. Returns true
   // when a label or tick count changed, so the layout (tick label widths, margins) must run again.
+  // Fits and lays out again until nothing changes: a vertical axis' new tick labels change the
+  // rect's width, which a horizontal axis then follows (heights do not depend on widths).
+  void fitAndLayOut(QCustomPlot& plot) {
+    for (int pass = 0; pass < 3 && fit(); ++pass) runLayoutPhases(plot);
+  }
+
   bool fit() {
     bool changed = false;
     for (Entry& e : entries_) {
       QCPAxis* axis = e.axis.data();
       if (!axis || !axis->visible()) continue;
-      const int height = axis->axisRect()->height();
+      const bool vertical = axis->orientation() == Qt::Vertical;
+      const int length = vertical ? axis->axisRect()->height() : axis->axisRect()->width();
       const QSharedPointer<QCPAxisTicker> ticker = axis->ticker();
-      if (height == e.fittedHeight && ticker == e.ticker) continue;
+      if (length == e.fittedLength && ticker == e.ticker) continue;
       if (ticker != e.ticker) e.ticker = ticker, e.maxTicks = ticker ? ticker->tickCount() : 0;
-      e.fittedHeight = height;
+      e.fittedLength = length;
       if (e.ownsLabel) {
-        const QString label = fittedLabel(e, axis->labelFont(), height);
+        const QString label = fittedLabel(e, axis->labelFont(), length);
         if (label != axis->label()) axis->setLabel(label), changed = true;
       }
       // A text ticker places its ticks itself; its tick count means nothing. A log ticker steps by
@@ -113,7 +120,8 @@ class VerticalAxisFitter : public QObject {
       // still gives 2 ticks over two decades or more; a linear count of 1 may leave one tick.
       if (ticker && !dynamic_cast<QCPAxisTickerText*>(ticker.data())) {
         const int fewest = dynamic_cast<QCPAxisTickerLog*>(ticker.data()) ? 1 : 2;
-        const int ticks = std::clamp(height / kPixelsPerTick, fewest, std::max(fewest, e.maxTicks));
+        const int perTick = vertical ? kPixelsPerTick : kPixelsPerHorizontalTick;
+        const int ticks = std::clamp(length / perTick, fewest, std::max(fewest, e.maxTicks));
         if (ticks != ticker->tickCount()) ticker->setTickCount(ticks), changed = true;
       }
     }
@@ -121,17 +129,15 @@ class VerticalAxisFitter : public QObject {
   }
 
  private:
-  explicit VerticalAxisFitter(QCustomPlot& plot) : QObject(&plot) {
+  explicit AxisFitter(QCustomPlot& plot) : QObject(&plot) {
     setObjectName(kName);
-    connect(&plot, &QCustomPlot::afterLayout, this, [this, &plot] {
-      if (fit()) runLayoutPhases(plot);
-    });
+    connect(&plot, &QCustomPlot::afterLayout, this, [this, &plot] { fitAndLayOut(plot); });
   }
 
-  // The rotated label is centred on the rect's height and not clipped, so it must fit in it.
-  static QString fittedLabel(const Entry& e, const QFont& font, int height) {
+  // The label is centred along the rect's side and not clipped, so it must fit in its length.
+  static QString fittedLabel(const Entry& e, const QFont& font, int length) {
     const QFontMetrics metrics(font);
-    const int room = height - 2;  // the painted glyphs may reach a pixel past the advance
+    const int room = length - 2;  // the painted glyphs may reach a pixel past the advance
     if (metrics.horizontalAdvance(e.full) <= room) return e.full;
     const QString& shorter = e.shortLabel.isEmpty() ? e.full : e.shortLabel;
     return metrics.elidedText(shorter, Qt::ElideRight, room);
@@ -148,32 +154,32 @@ void stylePlot(QCustomPlot& plot) {
   plot.legend->setFont(plotFont(8));
   plot.legend->setBorderPen(QPen(QColor(200, 200, 200)));
   plot.legend->setBrush(QColor(255, 255, 255, 220));
-  VerticalAxisFitter& fitter = VerticalAxisFitter::ensure(plot);
+  AxisFitter& fitter = AxisFitter::ensure(plot);
   for (QCPAxisRect* r : plot.axisRects()) {
     styleAxisRect(*r);
-    for (QCPAxis* a : r->axes(QCPAxis::atLeft | QCPAxis::atRight)) fitter.entry(*a);
+    for (QCPAxis* a : r->axes()) fitter.entry(*a);
   }
 }
 
 void setVerticalAxisLabel(QCPAxis& axis, const QString& full, const QString& shortLabel) {
-  VerticalAxisFitter::Entry& e = VerticalAxisFitter::ensure(*axis.parentPlot()).entry(axis);
+  AxisFitter::Entry& e = AxisFitter::ensure(*axis.parentPlot()).entry(axis);
   if (e.ownsLabel && e.full == full && e.shortLabel == shortLabel) return;
   e.ownsLabel = true;
   e.full = full;
   e.shortLabel = shortLabel;
-  e.fittedHeight = -1;
+  e.fittedLength = -1;
   axis.setLabel(full);  // fitted at the next layout
 }
 
 QString fullAxisLabel(const QCPAxis& axis) {
-  const VerticalAxisFitter* fitter = VerticalAxisFitter::of(*axis.parentPlot());
-  const VerticalAxisFitter::Entry* e = fitter ? fitter->find(axis) : nullptr;
+  const AxisFitter* fitter = AxisFitter::of(*axis.parentPlot());
+  const AxisFitter::Entry* e = fitter ? fitter->find(axis) : nullptr;
   return e && e->ownsLabel ? e->full : axis.label();
 }
 
 void relayout(QCustomPlot& plot) {
   runLayoutPhases(plot);
-  if (VerticalAxisFitter* fitter = VerticalAxisFitter::of(plot); fitter && fitter->fit()) runLayoutPhases(plot);
+  if (AxisFitter* fitter = AxisFitter::of(plot)) fitter->fitAndLayOut(plot);
 }
 
 namespace {

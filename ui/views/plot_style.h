@@ -22,8 +22,9 @@ QColor classColor(int cls);
 QFont plotFont(int pointSize = 9);
 
 // The shared plot look: white background, light grid, dark-grey axes, plotFont() labels. Every
-// left and right axis of the plot's axis rects (at the time of the call) also gets its tick count
-// fitted to its rect's height at each layout (see setVerticalAxisLabel).
+// axis of the plot's axis rects (at the time of the call) also gets its tick count fitted to its
+// rect's height (vertical axes, see setVerticalAxisLabel) or width (horizontal axes: at most one
+// interval per kPixelsPerHorizontalTick, room for labels like "20000") at each layout.
 void stylePlot(QCustomPlot& plot);
 void styleAxisRect(QCPAxisRect& rect);
 
@@ -36,6 +37,7 @@ void styleAxisRect(QCPAxisRect& rect);
 // texts costs two string compares; at each layout an axis whose rect height and ticker are
 // unchanged costs a few compares.
 inline constexpr int kPixelsPerTick = 32;
+inline constexpr int kPixelsPerHorizontalTick = 60;
 void setVerticalAxisLabel(QCPAxis& axis, const QString& full, const QString& shortLabel = QString());
 // The label setVerticalAxisLabel registered as full (the axis' own label for other axes).
 QString fullAxisLabel(const QCPAxis& axis);
