@@ -22,6 +22,8 @@
 #include "views/representation_cloud.h"
 #include "views/representations_view.h"
 #include "views/routing_view.h"
+#include "vulkan/free_area.h"
+#include "vulkan/panels.h"
 #include "vulkan/point_cloud_view.h"
 #include "vulkan/point_cloud_window.h"
 #include "vulkan/point_colors.h"
@@ -116,6 +118,24 @@ std::pair<int, double> mostIsolated(const PointCloudView& view, const std::vecto
     }
   }
   return {target, spacing};
+}
+
+// Points drawn (disc of the panel state's radius) at least partly under an ImGui panel, as the
+// view projects them now; the first one described in `first`.
+int pointsUnderPanels(const PointCloudView& view, QString* first = nullptr) {
+  const double radius = view.panelState().pointRadius;
+  int under = 0;
+  for (int i = 0; i < view.points().size(); ++i) {
+    const QPointF p = view.pointPixel(i);
+    for (const QRectF& r : view.panelRects())
+      if (r.adjusted(-radius, -radius, radius, radius).contains(p)) {
+        if (under++ == 0 && first)
+          *first = QString("point %1 at (%2, %3) under a panel at (%4, %5, %6 x %7)")
+                       .arg(i).arg(p.x()).arg(p.y()).arg(r.x()).arg(r.y()).arg(r.width()).arg(r.height());
+        break;
+      }
+  }
+  return under;
 }
 
 }  // namespace
@@ -291,6 +311,92 @@ class PointCloudTest : public QObject {
     QVERIFY(QLineF(view_->pointPixel(0), other).length() < 0.5);
   }
 
+  // --- panels and the fit -----------------------------------------------------------------------
+
+  void freeAreaPicksTheLargestScaleClearOfThePanels() {
+    const QSizeF viewport(400, 400);
+    QCOMPARE(insetsClearOf(viewport, {}, QSizeF(4, 3), 4), QMarginsF());
+    // Panels covering everything leave no room: the whole viewport is used rather than nothing.
+    QCOMPARE(insetsClearOf(viewport, {QRectF(0, 0, 400, 400)}, QSizeF(4, 3), 4), QMarginsF());
+    // The dock's layout: the colour panel top-left, the view panel bottom-left. A wide cloud goes
+    // into the full-width band between them; a tall one beside them.
+    const std::vector<QRectF> panels = {QRectF(10, 10, 210, 120), QRectF(10, 340, 240, 50)};
+    const QMarginsF wide = insetsClearOf(viewport, panels, QSizeF(4, 1), 4);
+    QCOMPARE(wide, QMarginsF(0, 134, 0, 64));
+    const QMarginsF tall = insetsClearOf(viewport, panels, QSizeF(1, 4), 4);
+    QCOMPARE(tall, QMarginsF(254, 0, 0, 0));
+    // A previous choice within 10 % of the best scale is kept (no jumps while a cloud glides).
+    QCOMPARE(insetsClearOf(viewport, panels, QSizeF(1, 1.05), 4, QMarginsF(224, 0, 0, 64)), QMarginsF(224, 0, 0, 64));
+  }
+
+  // At the Representations dock's default width (~400 px) the panels used to cover the cloud's
+  // top-left and bottom. After a fit (and the automatic fit) no point lies under a panel, with the
+  // colour panel collapsed (the default on a narrow viewport) or opened by the user.
+  void fitKeepsEveryPointClearOfThePanels() {
+    QVERIFY(view_->colourPanelOpen());  // 640 px wide: open by default
+    auto checkClear = [&](const char* what) {
+      for (int i = 0; i < 3; ++i) frame();  // panels settle, then the fit follows them
+      QCOMPARE(int(view_->panelRects().size()), 2);
+      QString first;
+      QVERIFY2(pointsUnderPanels(*view_, &first) == 0, qPrintable(QString("%1: %2").arg(what, first)));
+    };
+    checkClear("640 x 480, colour panel open");
+    // A wide viewport: the legend's five entries in one column.
+    QVERIFY(view_->panelItemRect("legend/3").top() > view_->panelItemRect("legend/0").bottom());
+
+    host_->resize(400, 420);
+    QVERIFY(waitFor([this] { frame(); return !view_->colourPanelOpen(); }, 3000));  // narrow: collapsed
+    QVERIFY2(view_->panelItemRect("colour panel").height() < 30,
+             qPrintable(QString::number(view_->panelItemRect("colour panel").height())));
+    checkClear("400 x 420, colour panel collapsed");
+
+    view_->setColourPanelOpen(true);
+    QVERIFY(waitFor([this] { frame(); return view_->colourPanelOpen(); }, 3000));
+    view_->zoomAt(view_->pointPixel(7), 1.5);  // Fit undoes a zoom, into the free area again
+    view_->resetView();
+    checkClear("400 x 420, colour panel open");
+    // Narrow: two columns filled top to bottom (0-2 left, 3-4 right), so the open panel is shorter.
+    const QRectF first = view_->panelItemRect("legend/0"), fourth = view_->panelItemRect("legend/3");
+    QVERIFY2(fourth.left() > first.right() && std::abs(fourth.top() - first.top()) < 0.5,
+             qPrintable(QString("legend/0 at (%1, %2), legend/3 at (%3, %4)").arg(first.x()).arg(first.y()).arg(fourth.x()).arg(fourth.y())));
+    // The premise: fitted to the whole viewport (as before), the open panel would cover points.
+    const QRectF data(0, 0, 4, 3);  // the grid's bounds
+    const QSizeF viewport = window()->size();
+    const double s = std::min(viewport.width() * 0.88 / data.width(), viewport.height() * 0.88 / data.height());
+    const QRectF naive(QPointF(viewport.width() / 2 - 2 * s, viewport.height() / 2 - 1.5 * s), QSizeF(4 * s, 3 * s));
+    QVERIFY(naive.intersects(view_->panelItemRect("colour panel")));
+
+    host_->resize(640, 480);
+    QVERIFY(waitFor([this] { frame(); return view_->colourPanelOpen() && window()->width() == 640; }, 3000));
+  }
+
+  // ImGui still gets the clicks on its panels: the title bar's arrow collapses and opens the colour
+  // panel; hover and lasso keep working beside them.
+  void colourPanelTitleClickTogglesIt() {
+    for (int i = 0; i < 2; ++i) frame();
+    QVERIFY(view_->colourPanelOpen());
+    const QRectF title = view_->panelItemRect("colour panel title");
+    QVERIFY(!title.isEmpty());
+    const QPoint arrow = QPointF(title.left() + 10, title.center().y()).toPoint();
+    auto click = [&] {
+      QTest::mousePress(window(), Qt::LeftButton, Qt::NoModifier, arrow);
+      frame();
+      QTest::mouseRelease(window(), Qt::LeftButton, Qt::NoModifier, arrow);
+      for (int i = 0; i < 3; ++i) frame();
+    };
+    click();
+    QVERIFY(!view_->colourPanelOpen());
+    QVERIFY(view_->panelItemRect("colour panel").height() < 30);
+    QVERIFY(view_->selection().empty());  // the click went to ImGui, not to the cloud
+    click();
+    QVERIFY(view_->colourPanelOpen());
+    // Beside the panels the cloud still answers the mouse.
+    QTest::mouseMove(window(), view_->pointPixel(13).toPoint());
+    QVERIFY(waitFor([this] { return view_->hoveredIndex() == 13; }, 3000));
+    QTest::mouseMove(window(), ((view_->pointPixel(0) + view_->pointPixel(6)) / 2).toPoint());
+    QVERIFY(waitFor([this] { return view_->hoveredIndex() == -1; }, 3000));
+  }
+
   // --- the Representations dock in the real window ---------------------------------------------
 
   void representationsDockDrawsTheTrainedModelsHiddenStates() {
@@ -325,6 +431,23 @@ class PointCloudTest : public QObject {
     QCOMPARE(cloud->points().size(), states.rows);
     QVERIFY(states.rows >= 500);  // the default preset holds out 800 rows
     QVERIFY2(reps->statusText().contains("step 150"), qPrintable(reps->statusText()));
+
+    // The dock's default width (~400 px) is narrow: the colour panel starts collapsed, and no
+    // point lies under a panel; opened, the automatic fit makes room for its legend.
+    auto settle = [&] { for (int i = 0; i < 3; ++i) cloud->grabImage(); };
+    settle();
+    QVERIFY2(cloud->viewportWindow()->width() < kCompactViewportWidth, qPrintable(QString::number(cloud->viewportWindow()->width())));
+    QVERIFY(!cloud->colourPanelOpen());
+    QString first;
+    QVERIFY2(pointsUnderPanels(*cloud, &first) == 0, qPrintable("collapsed: " + first));
+    cloud->setColourPanelOpen(true);
+    settle();
+    QVERIFY(cloud->colourPanelOpen());
+    QVERIFY2(pointsUnderPanels(*cloud, &first) == 0, qPrintable("open: " + first));
+    if (qEnvironmentVariableIsSet("ROUTELAB_TEST_FRAMES"))  // to look at
+      cloud->grabImage().save(qEnvironmentVariable("ROUTELAB_TEST_FRAMES") + "/dock-colour-panel-open.png");
+    cloud->setColourPanelOpen(false);
+    settle();
 
     // Pixels: every point whose centre colour is predictable has its chosen expert's colour.
     auto checkPixels = [&](const char* what) {

@@ -24,6 +24,7 @@
 #include "views/collapse_view.h"
 #include "views/load_view.h"
 #include "views/loss_view.h"
+#include "views/plot_style.h"
 
 using namespace rl;
 using namespace rl::ui;
@@ -361,6 +362,50 @@ class TestViewsA : public QObject {
     CollapseView view;
     view.showSnapshot(synthetic(300, 4, 250));  // starved for 51 steps only
     QCOMPARE(view.deadExpertCount(), 0);
+  }
+
+  // Small docks (the default window's loss, load and collapse docks are 180-300 px tall, and
+  // narrower on a 1280 px screen): every vertical axis' label fits its rect's height, ticks stay
+  // apart, and step labels along the bottom do not run together. Before the fit, at these sizes
+  // "task loss (log scale)" ran into the accuracy plot and the steps read "100125150175".
+  void smallViewsFitTheirAxes() {
+    LossView loss;
+    LoadView load;
+    CollapseView collapse;
+    for (FigureView* v : std::initializer_list<FigureView*>{&loss, &load, &collapse}) {
+      v->showSnapshot(synthetic(300));
+      showAt(*v, QSize(340, 300));
+      for (QCustomPlot* plot : v->findChildren<QCustomPlot*>()) {
+        plot->replot(QCustomPlot::rpImmediateRefresh);
+        int shortened = 0;
+        for (QCPAxisRect* rect : plot->axisRects()) {
+          for (QCPAxis* axis : rect->axes(QCPAxis::atLeft | QCPAxis::atRight)) {
+            if (!axis->visible() || !rect->visible()) continue;
+            const QString what = QString("%1: %2 in %3 px").arg(v->title(), axis->label()).arg(rect->height());
+            QVERIFY2(QFontMetrics(axis->labelFont()).horizontalAdvance(axis->label()) <= rect->height(), qPrintable(what));
+            shortened += axis->label() != fullAxisLabel(*axis);
+            const QVector<double> ticks = axis->tickVector();
+            const double gap = QFontMetrics(axis->tickLabelFont()).height() + 4;
+            for (int i = 1; i < ticks.size(); ++i)
+              QVERIFY2(std::abs(axis->coordToPixel(ticks[i]) - axis->coordToPixel(ticks[i - 1])) >= gap, qPrintable(what));
+          }
+        }
+        QVERIFY2(shortened > 0, qPrintable(v->title() + ": no label needed its short form; the check is moot"));
+        // Step ticks along the bottom keep their labels apart.
+        for (QCPAxisRect* rect : plot->axisRects()) {
+          QCPAxis* axis = rect->axis(QCPAxis::atBottom);
+          if (!rect->visible() || !axis->tickLabels()) continue;
+          const QFontMetrics metrics(axis->tickLabelFont());
+          const QVector<double> ticks = axis->tickVector();
+          const QVector<QString> labels = axis->tickVectorLabels();
+          for (int i = 1; i < ticks.size(); ++i) {
+            const double room = (metrics.horizontalAdvance(labels[i]) + metrics.horizontalAdvance(labels[i - 1])) / 2.0 + 4;
+            QVERIFY2(std::abs(axis->coordToPixel(ticks[i]) - axis->coordToPixel(ticks[i - 1])) >= room,
+                     qPrintable(QString("%1: %2 and %3").arg(v->title(), labels[i - 1], labels[i])));
+          }
+        }
+      }
+    }
   }
 
   void exportWritesPngSvgPdf() {

@@ -123,14 +123,14 @@ void CollapseView::buildPlot() {
 
   QCPAxis* left = healthRect_->axis(QCPAxis::atLeft);
   QCPAxis* right = healthRect_->axis(QCPAxis::atRight);
-  left->setLabel("normalised (0–1)");
+  setVerticalAxisLabel(*left, "normalised (0–1)", "0–1");
   left->setRange(0, 1.05);
   right->setVisible(true);
-  right->setLabel("coefficient of variation");
+  setVerticalAxisLabel(*right, "coefficient of variation", "CV");
   right->grid()->setVisible(false);
   healthRect_->axis(QCPAxis::atBottom)->setTickLabels(false);
   deadRect_->axis(QCPAxis::atBottom)->setLabel("training step");
-  deadRect_->axis(QCPAxis::atLeft)->setLabel("dead experts");
+  setVerticalAxisLabel(*deadRect_->axis(QCPAxis::atLeft), "dead experts", "dead");
   auto integers = QSharedPointer<QCPAxisTickerFixed>::create();
   integers->setTickStep(1);
   integers->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
@@ -172,9 +172,7 @@ void CollapseView::buildPlot() {
     bool changed = fitLegendColumns(*plot_->legend, width);
     const QString heading = wrapText(headingFull_, heading_->font(), width - 12);
     if (heading != heading_->text()) heading_->setText(heading), changed = true;
-    if (!changed) return;
-    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
-      plot_->plotLayout()->update(phase);
+    if (changed) relayout(*plot_);
   });
   plot_->setMouseTracking(true);
   connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {

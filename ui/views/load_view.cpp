@@ -121,7 +121,7 @@ void LoadView::buildPlot() {
   expertAxis->setTicker(ticker);
   expertAxis->setSubTicks(false);
   expertAxis->grid()->setVisible(false);
-  barRect_->axis(QCPAxis::atLeft)->setLabel("share (%)");
+  setVerticalAxisLabel(*barRect_->axis(QCPAxis::atLeft), "share (%)", "%");
   stackRect_->axis(QCPAxis::atBottom)->setLabel("training step");
   stackRect_->axis(QCPAxis::atLeft)->setRange(0, 100);
 
@@ -148,9 +148,7 @@ void LoadView::buildPlot() {
       const QString wrapped = wrapText(*full, element->font(), width - 12);
       if (wrapped != element->text()) element->setText(wrapped), changed = true;
     }
-    if (!changed) return;
-    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
-      plot_->plotLayout()->update(phase);
+    if (changed) relayout(*plot_);
   });
   plot_->setMouseTracking(true);
   connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {
@@ -388,7 +386,8 @@ void LoadView::drawStack(const LayerData& d) {
   }
   const double x0 = bins > 0 ? keys.front() : 0, x1 = bins > 0 ? std::max(keys.back(), x0 + 1) : 1;
   stackRect_->axis(QCPAxis::atBottom)->setRange(x0, x1);
-  stackRect_->axis(QCPAxis::atLeft)->setLabel(dense ? "importance, stacked (%)" : "load, stacked (%)");
+  if (dense) setVerticalAxisLabel(*stackRect_->axis(QCPAxis::atLeft), "importance, stacked (%)", "importance %");
+  else setVerticalAxisLabel(*stackRect_->axis(QCPAxis::atLeft), "load, stacked (%)", "load");
 }
 
 void LoadView::paintFigure(QPainter& painter, const QSize& size) {

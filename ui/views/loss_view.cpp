@@ -129,8 +129,8 @@ void LossView::buildPlot() {
   accRect_->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
   stylePlot(*plot_);
 
-  lossRect_->axis(QCPAxis::atLeft)->setLabel("task loss");
-  accRect_->axis(QCPAxis::atLeft)->setLabel("accuracy (%)");
+  setVerticalAxisLabel(*lossRect_->axis(QCPAxis::atLeft), "task loss", "loss");
+  setVerticalAxisLabel(*accRect_->axis(QCPAxis::atLeft), "accuracy (%)", "acc. %");
   accRect_->axis(QCPAxis::atBottom)->setLabel("training step");
   lossRect_->axis(QCPAxis::atBottom)->setTickLabels(false);
   for (QCPAxisRect* r : {lossRect_, accRect_}) {
@@ -172,9 +172,7 @@ void LossView::buildPlot() {
   plot_->legend->setBrush(Qt::NoBrush);
   plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
   connect(plot_, &QCustomPlot::afterLayout, this, [this] {
-    if (!fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width())) return;
-    for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
-      plot_->plotLayout()->update(phase);
+    if (fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width())) relayout(*plot_);
   });
 
   // Selection marker: a dotted line through both plots and a label with the values at that step.
@@ -321,7 +319,8 @@ void LossView::redraw() {
     lossY->setScaleType(logScale ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
     if (logScale) lossY->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
     else lossY->setTicker(QSharedPointer<QCPAxisTicker>::create());
-    lossY->setLabel(logScale ? "task loss (log scale)" : "task loss");
+    if (logScale) setVerticalAxisLabel(*lossY, "task loss (log scale)", "loss (log)");
+    else setVerticalAxisLabel(*lossY, "task loss", "loss");
   }
   if (loss.valid()) {
     if (logScale) lossY->setRange(loss.lo / 1.25, loss.hi * 1.25);

@@ -3,6 +3,7 @@
 #include <QFontMetrics>
 #include <QPainter>
 #include <QPicture>
+#include <QPointer>
 #include <algorithm>
 #include <array>
 #include <vector>
@@ -49,13 +50,136 @@ void styleAxisRect(QCPAxisRect& rect) {
   }
 }
 
+namespace {
+
+void runLayoutPhases(QCustomPlot& plot) {
+  for (auto phase : {QCPLayoutElement::upPreparation, QCPLayoutElement::upMargins, QCPLayoutElement::upLayout})
+    plot.plotLayout()->update(phase);
+}
+
+// The axes of one plot and what they were last fitted to. One per plot: a child object
+// found by its name (it has no meta-object of its own, so findChild by type would not tell it apart).
+class AxisFitter : public QObject {
+ public:
+  static constexpr const char* kName = "rl_axis_fitter";
+
+  static AxisFitter* of(QCustomPlot& plot) {
+    return static_cast<AxisFitter*>(plot.findChild<QObject*>(kName, Qt::FindDirectChildrenOnly));
+  }
+  static AxisFitter& ensure(QCustomPlot& plot) {
+    if (AxisFitter* f = of(plot)) return *f;
+    return *new AxisFitter(plot);
+  }
+
+  struct Entry {
+    QPointer<QCPAxis> axis;
+    QString full, shortLabel;
+    bool ownsLabel = false;  // set through setVerticalAxisLabel; else the view's label is kept
+    int fittedLength = -1;   // the rect height (width for a horizontal axis) last fitted to; -1: fit at the next layout
+    QSharedPointer<QCPAxisTicker> ticker;  // the ticker last fitted (views swap tickers)
+    int maxTicks = 0;        // the tick count that ticker had before it was fitted
+  };
+
+  Entry& entry(QCPAxis& axis) {
+    for (Entry& e : entries_)
+      if (e.axis == &axis) return e;
+    entries_.push_back(Entry{&axis});
+    return entries_.back();
+  }
+  const Entry* find(const QCPAxis& axis) const {
+    for (const Entry& e : entries_)
+      if (e.axis == &axis) return &e;
+    return nullptr;
+  }
+
+  // Fits every axis whose rect length or ticker changed since it was last fitted. Returns true
+  // when a label or tick count changed, so the layout (tick label widths, margins) must run again.
+  // Fits and lays out again until nothing changes: a vertical axis' new tick labels change the
+  // rect's width, which a horizontal axis then follows (heights do not depend on widths).
+  void fitAndLayOut(QCustomPlot& plot) {
+    for (int pass = 0; pass < 3 && fit(); ++pass) runLayoutPhases(plot);
+  }
+
+  bool fit() {
+    bool changed = false;
+    for (Entry& e : entries_) {
+      QCPAxis* axis = e.axis.data();
+      if (!axis || !axis->visible()) continue;
+      const bool vertical = axis->orientation() == Qt::Vertical;
+      const int length = vertical ? axis->axisRect()->height() : axis->axisRect()->width();
+      const QSharedPointer<QCPAxisTicker> ticker = axis->ticker();
+      if (length == e.fittedLength && ticker == e.ticker) continue;
+      if (ticker != e.ticker) e.ticker = ticker, e.maxTicks = ticker ? ticker->tickCount() : 0;
+      e.fittedLength = length;
+      if (e.ownsLabel) {
+        const QString label = fittedLabel(e, axis->labelFont(), length);
+        if (label != axis->label()) axis->setLabel(label), changed = true;
+      }
+      // A text ticker places its ticks itself; its tick count means nothing. A log ticker steps by
+      // whole decades (count 2 over 2.4 decades: a tick per decade, 3 ticks), and a count of 1
+      // still gives 2 ticks over two decades or more; a linear count of 1 may leave one tick.
+      if (ticker && !dynamic_cast<QCPAxisTickerText*>(ticker.data())) {
+        const int fewest = dynamic_cast<QCPAxisTickerLog*>(ticker.data()) ? 1 : 2;
+        const int perTick = vertical ? kPixelsPerTick : kPixelsPerHorizontalTick;
+        const int ticks = std::clamp(length / perTick, fewest, std::max(fewest, e.maxTicks));
+        if (ticks != ticker->tickCount()) ticker->setTickCount(ticks), changed = true;
+      }
+    }
+    return changed;
+  }
+
+ private:
+  explicit AxisFitter(QCustomPlot& plot) : QObject(&plot) {
+    setObjectName(kName);
+    connect(&plot, &QCustomPlot::afterLayout, this, [this, &plot] { fitAndLayOut(plot); });
+  }
+
+  // The label is centred along the rect's side and not clipped, so it must fit in its length.
+  static QString fittedLabel(const Entry& e, const QFont& font, int length) {
+    const QFontMetrics metrics(font);
+    const int room = length - 2;  // the painted glyphs may reach a pixel past the advance
+    if (metrics.horizontalAdvance(e.full) <= room) return e.full;
+    const QString& shorter = e.shortLabel.isEmpty() ? e.full : e.shortLabel;
+    return metrics.elidedText(shorter, Qt::ElideRight, room);
+  }
+
+  std::vector<Entry> entries_;
+};
+
+}  // namespace
+
 void stylePlot(QCustomPlot& plot) {
   plot.setBackground(Qt::white);
   plot.setNoAntialiasingOnDrag(true);
   plot.legend->setFont(plotFont(8));
   plot.legend->setBorderPen(QPen(QColor(200, 200, 200)));
   plot.legend->setBrush(QColor(255, 255, 255, 220));
-  for (QCPAxisRect* r : plot.axisRects()) styleAxisRect(*r);
+  AxisFitter& fitter = AxisFitter::ensure(plot);
+  for (QCPAxisRect* r : plot.axisRects()) {
+    styleAxisRect(*r);
+    for (QCPAxis* a : r->axes()) fitter.entry(*a);
+  }
+}
+
+void setVerticalAxisLabel(QCPAxis& axis, const QString& full, const QString& shortLabel) {
+  AxisFitter::Entry& e = AxisFitter::ensure(*axis.parentPlot()).entry(axis);
+  if (e.ownsLabel && e.full == full && e.shortLabel == shortLabel) return;
+  e.ownsLabel = true;
+  e.full = full;
+  e.shortLabel = shortLabel;
+  e.fittedLength = -1;
+  axis.setLabel(full);  // fitted at the next layout
+}
+
+QString fullAxisLabel(const QCPAxis& axis) {
+  const AxisFitter* fitter = AxisFitter::of(*axis.parentPlot());
+  const AxisFitter::Entry* e = fitter ? fitter->find(axis) : nullptr;
+  return e && e->ownsLabel ? e->full : axis.label();
+}
+
+void relayout(QCustomPlot& plot) {
+  runLayoutPhases(plot);
+  if (AxisFitter* fitter = AxisFitter::of(plot)) fitter->fitAndLayOut(plot);
 }
 
 namespace {

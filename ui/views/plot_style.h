@@ -7,6 +7,7 @@
 #include <QString>
 #include <QStringList>
 
+class QCPAxis;
 class QCPAxisRect;
 class QCPLegend;
 class QCustomPlot;
@@ -20,9 +21,30 @@ QColor expertColor(int expert);
 QColor classColor(int cls);
 QFont plotFont(int pointSize = 9);
 
-// The shared plot look: white background, light grid, dark-grey axes, plotFont() labels.
+// The shared plot look: white background, light grid, dark-grey axes, plotFont() labels. Every
+// axis of the plot's axis rects (at the time of the call) also gets its tick count fitted to its
+// rect's height (vertical axes, see setVerticalAxisLabel) or width (horizontal axes: at most one
+// interval per kPixelsPerHorizontalTick, room for labels like "20000") at each layout.
 void stylePlot(QCustomPlot& plot);
 void styleAxisRect(QCPAxisRect& rect);
+
+// Vertical (left or right) axes follow their axis rect's height at every layout, on screen and in
+// exports (QCustomPlot::afterLayout): the label is `full` when it fits the rect's height, else
+// `shortLabel`, else `shortLabel` elided; the tick count is at most one interval per
+// kPixelsPerTick pixels of height (at least 2 ticks, at most what the axis' ticker asked for). A short
+// dock then shows "loss (log)" instead of letting "task loss (log scale)" run into the plot below.
+// Labels given by QCPAxis::setLabel directly are left alone. Calling this again with the same
+// texts costs two string compares; at each layout an axis whose rect height and ticker are
+// unchanged costs a few compares.
+inline constexpr int kPixelsPerTick = 32;
+inline constexpr int kPixelsPerHorizontalTick = 60;
+void setVerticalAxisLabel(QCPAxis& axis, const QString& full, const QString& shortLabel = QString());
+// The label setVerticalAxisLabel registered as full (the axis' own label for other axes).
+QString fullAxisLabel(const QCPAxis& axis);
+// Runs QCustomPlot's layout phases again, for an afterLayout handler that changed what an element
+// needs (legend columns, wrapped headings), then refits the vertical axes to the new heights.
+void relayout(QCustomPlot& plot);
+
 // Paints `plot` at target.size() into `target` on any painter. It records QCustomPlot::toPainter
 // into a QPicture and replays it, so SVG and PDF painters receive vector paths and text.
 void paintPlotVector(QPainter& painter, QCustomPlot& plot, const QRect& target);

@@ -334,10 +334,10 @@ void RoutingView::updateHeatmap(int layer) {
   if (!grouped) setRowTicks(*heatClassTicks_, rows);
   const QString what = shown_.tokens ? QStringLiteral("probe tokens") : QStringLiteral("probe rows");
   if (grouped)
-    heatPlot_->yAxis->setLabel(QString("%1, grouped by %2").arg(what, shown_.tokens ? shown_.groupKind : "true class"));
+    setVerticalAxisLabel(*heatPlot_->yAxis, QString("%1, grouped by %2").arg(what, shown_.tokens ? shown_.groupKind : "true class"), what);
   else
-    heatPlot_->yAxis->setLabel(shown_.tokens ? QStringLiteral("probe token (data order)")
-                                             : QStringLiteral("probe row (regression: data order)"));
+    setVerticalAxisLabel(*heatPlot_->yAxis, shown_.tokens ? QStringLiteral("probe token (data order)")
+                                                          : QStringLiteral("probe row (regression: data order)"), what);
   const size_t separators = groupStarts_.empty() ? 0 : groupStarts_.size() - 1;
   while (separators_.size() < separators) {
     auto* line = new QCPItemLine(heatPlot_);

@@ -146,6 +146,16 @@ QRectF PointCloudView::panelItemRect(const QString& name) const {
   return window_ ? window_->panelItemRect(name) : QRectF();
 }
 
+void PointCloudView::setColourPanelOpen(bool open) {
+  if (window_) window_->setColourPanelOpen(open);
+}
+
+bool PointCloudView::colourPanelOpen() const { return window_ && window_->colourPanelOpen(); }
+
+std::vector<QRectF> PointCloudView::panelRects() const {
+  return window_ ? window_->panelRects() : std::vector<QRectF>();
+}
+
 QImage PointCloudView::grabImage() {
   if (!window_ || !window_->isExposed() || !reason_.isEmpty()) return {};
   return window_->grabViewport();

@@ -66,8 +66,15 @@ class PointCloudView : public QWidget {
   PanelState panelState() const;
   void setPanelState(const PanelState& state);
   // Where the ImGui panels drew a control last frame ("colour by", "colour by/<i>",
-  // "legend/<label>", "fit view", "clear selection", "point size", "colour panel").
+  // "legend/<label>", "fit view", "clear selection", "point size", "colour panel", "colour panel
+  // title", "view panel").
   QRectF panelItemRect(const QString& name) const;
+  // The colour panel: open, or collapsed to its title bar (the default on a viewport narrower
+  // than kCompactViewportWidth). The change shows at the next frame.
+  void setColourPanelOpen(bool open);
+  bool colourPanelOpen() const;
+  // The ImGui panels' rectangles last frame: a fit keeps every point out of them.
+  std::vector<QRectF> panelRects() const;
 
   // Renders a frame now and returns the viewport (the Vulkan content, with the panels). Null
   // when Vulkan is unavailable or the view is not shown.

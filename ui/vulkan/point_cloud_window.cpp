@@ -5,7 +5,9 @@
 #include <QWheelEvent>
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
+#include "vulkan/free_area.h"
 #include "vulkan/panels.h"
 #include "vulkan/point_colors.h"
 #include "vulkan/point_picking.h"
@@ -17,6 +19,7 @@ namespace {
 constexpr double kHoverSlackPx = 3.0;  // hover reaches a little beyond the disc
 constexpr double kClickSlopPx = 3.0;   // a press that moves less than this is a click
 constexpr double kWheelBase = 1.0015;  // zoom factor per 1/8 degree: one notch ≈ ×1.2
+constexpr double kPanelGapPx = 4.0;    // between a panel and the fitted cloud's area
 }  // namespace
 
 PointCloudWindow::PointCloudWindow() {
@@ -84,6 +87,18 @@ QRectF PointCloudWindow::panelItemRect(const QString& name) const {
   return it == itemRects_.end() ? QRectF() : it->second;
 }
 
+std::vector<QRectF> PointCloudWindow::panelRects() const {
+  std::vector<QRectF> rects;
+  for (const char* name : {"colour panel", "view panel"})
+    if (const QRectF r = panelItemRect(name); !r.isEmpty()) rects.push_back(r);
+  return rects;
+}
+
+void PointCloudWindow::setColourPanelOpen(bool open) {
+  colourPanelRequest_ = open;
+  schedule();
+}
+
 void PointCloudWindow::recolour() {
   colours_ = packedPointColors(cloud_, panel_.colourBy);
   labelCounts_.clear();
@@ -133,14 +148,14 @@ QString PointCloudWindow::hoveredText() const { return cloud_.describePoint(hove
 
 float PointCloudWindow::syncView() {
   view_.setViewport(size());
-  // Keep the cloud clear of the panels (fixed widths, top-left and bottom-left): beside them when
-  // that leaves at least half the width, else under them (they can be collapsed). Depends only on
-  // the viewport size, so nothing moves when a panel's text changes.
-  const double beside = std::max(kColourPanelWidth, kViewPanelWidth) + 14;  // + their 10 px margin
-  view_.setInsets(QMarginsF(beside <= 0.5 * width() ? beside : 0, 0, 0, 0));
   const float t = animation_.progress(nowMs());
-  // Until the user zooms or pans, the fit follows the cloud as it glides.
-  if (!view_.userAdjusted()) view_.setDataBounds(animation_.bounds(t));
+  // Until the user zooms or pans, the fit follows the cloud as it glides, into the part of the
+  // viewport the panels (as drawn last frame) leave free: no point is hidden under a panel. Once
+  // the user zoomed or panned their view stays put, even when a panel opens or its legend grows.
+  if (!view_.userAdjusted()) {
+    view_.setDataBounds(animation_.bounds(t));
+    view_.setInsets(insetsClearOf(view_.viewport(), panelRects(), view_.dataBounds().size(), kPanelGapPx, view_.insets()));
+  }
   return t;
 }
 
@@ -206,7 +221,13 @@ PointCloudWindow::Frame PointCloudWindow::beginFrame() {
 
   imgui_.beginFrame(logical, float(dpr), dt);
   PanelActions actions;
-  DrawColourPanel(panel_, cloud_, labelCounts_, actions, itemRects_);
+  const int compact = logical.width() < kCompactViewportWidth;
+  if (compact != compactKnown_) {
+    compactKnown_ = compact;
+    colourPanelRequest_ = !compact;
+  }
+  colourPanelOpen_ = DrawColourPanel(panel_, cloud_, labelCounts_, actions, itemRects_,
+                                     std::exchange(colourPanelRequest_, std::nullopt), colourPanelOpen_);
   DrawViewPanel(panel_, cloud_.size(), int(selection_.size()), view_.zoom(), actions, itemRects_);
   if (drag_ == Drag::Lasso) DrawLassoOverlay(lasso_);
   if (hovered_ >= 0 && drag_ == Drag::None) DrawHoverTooltip(hoveredText());

@@ -7,6 +7,7 @@
 #include <QVector>
 #include <QVulkanWindow>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "vulkan/imgui_layer.h"
@@ -50,6 +51,14 @@ class PointCloudWindow : public QVulkanWindow {
   PanelState panelState() const { return panel_; }
   void setPanelState(const PanelState& state);
   QRectF panelItemRect(const QString& name) const;
+  // The colour panel opens or collapses at the next frame; colourPanelOpen() is the last frame's
+  // state. By default it starts collapsed below kCompactViewportWidth, and opens or collapses
+  // again when the viewport crosses that width.
+  void setColourPanelOpen(bool open);
+  bool colourPanelOpen() const { return colourPanelOpen_; }
+  // The panels' rectangles last frame (logical pixels; empty before the first frame): the
+  // automatic fit and Fit keep every point clear of them.
+  std::vector<QRectF> panelRects() const;
   QString renderError() const { return renderError_; }
 
   // Renders one frame now and returns it with the palette's channel order (QVulkanWindow::grab()
@@ -120,6 +129,9 @@ class PointCloudWindow : public QVulkanWindow {
   QPolygonF lasso_;
   bool lassoAdds_ = false;
   int animationMs_ = 300;
+  std::optional<bool> colourPanelRequest_;
+  bool colourPanelOpen_ = true;
+  int compactKnown_ = -1;  // whether the viewport was narrow at the last frame; -1 before the first
   int pendingFrames_ = 0;
   QElapsedTimer clock_;
   int64_t lastFrameMs_ = 0;

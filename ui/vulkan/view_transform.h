@@ -14,6 +14,7 @@ class ViewTransform {
   void setViewport(const QSizeF& logicalSize);
   // Pixels along each edge kept free of the fitted data (where overlay panels sit).
   void setInsets(const QMarginsF& insets) { insets_ = insets; }
+  QMarginsF insets() const { return insets_; }
   // The rectangle to fit (normalised; empty extents are widened so a single point still maps).
   void setDataBounds(const QRectF& bounds);
   QSizeF viewport() const { return viewport_; }
