@@ -559,6 +559,14 @@ class PointCloudTest : public QObject {
     QTest::keyClick(w, Qt::Key_Escape);
     QVERIFY(waitFor([&] { return routing->highlightedRows().empty(); }, 3000));
     QCOMPARE(routing->heatmapAlpha(0, 0), 255.0);
+    // Rows selected from outside (a token clicked in the token routing view) select their points,
+    // and the selection reaches the heatmap as a lasso's does.
+    reps->selectRows({states.testRows[2], states.testRows[7]});
+    QCOMPARE(cloud->selection(), std::vector<int>({2, 7}));
+    QVERIFY(waitFor([&] { return routing->highlightedRows() == std::vector<int>({states.testRows[2], states.testRows[7]}); }, 3000));
+    reps->selectRows({});
+    QVERIFY(cloud->selection().empty());
+    QVERIFY(waitFor([&] { return routing->highlightedRows().empty(); }, 3000));
 
     // --screenshot: the whole window as the screen shows it, Vulkan content included.
     QTemporaryDir files;

@@ -8,6 +8,7 @@
 #include <QFile>
 #include <QImage>
 #include <QPainter>
+#include <QSignalSpy>
 #include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QToolTip>
@@ -300,6 +301,22 @@ class TestTokenRoutingView : public QObject {
     // A selection refers to probe rows: row 2 is this sequence's first token.
     view.setSelectedRows({2});
     QVERIFY(view.tokenSelected(0) && !view.tokenSelected(1));
+    view.setSelectedRows({});
+    // A click on a token asks for its probe row alone; Ctrl+click adds or removes it; a click on
+    // the only selected token asks for none.
+    QSignalSpy picked(&view, &TokenRoutingView::rowsPicked);
+    QTest::mouseClick(&view, Qt::LeftButton, {}, view.tokenCellRect(1, 1).center());
+    QCOMPARE(picked.count(), 1);
+    QCOMPARE(picked.takeFirst().at(0).value<QVector<int>>(), QVector<int>({3}));
+    view.setSelectedRows({3});  // as the window hands the selection back
+    QTest::mouseClick(&view, Qt::LeftButton, Qt::ControlModifier, view.tokenCellRect(0, 0).center());
+    QCOMPARE(picked.takeFirst().at(0).value<QVector<int>>(), QVector<int>({3, 2}));
+    view.setSelectedRows({2, 3});
+    QTest::mouseClick(&view, Qt::LeftButton, Qt::ControlModifier, view.tokenCellRect(0, 1).center());
+    QCOMPARE(picked.takeFirst().at(0).value<QVector<int>>(), QVector<int>({2}));
+    view.setSelectedRows({2});
+    QTest::mouseClick(&view, Qt::LeftButton, {}, view.tokenCellRect(0, 0).center());
+    QCOMPARE(picked.takeFirst().at(0).value<QVector<int>>(), QVector<int>());
     view.setSelectedRows({});
     // Keys: → to the last (no group: no group in the title), → stays, Home back to the first.
     QTest::keyClick(&view, Qt::Key_Right);

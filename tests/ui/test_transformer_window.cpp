@@ -206,6 +206,13 @@ class TransformerWindowTest : public QObject {
     emit window_->representationsView()->rowsSelected({});
     QVERIFY(!tokens->hasSelection());
     QCOMPARE(tokens->shownFlow(), r.flow);
+    // The other way round: a token clicked in the token routing view is selected everywhere (no
+    // embedding on screen here, so the Representations view passes the row on as it is).
+    QTest::mouseClick(tokens, Qt::LeftButton, {}, tokens->tokenCellRect(1, 3).center());
+    QTRY_VERIFY(tokens->tokenSelected(3));
+    QCOMPARE(window_->routingView()->highlightedRows(), std::vector<int>({3}));
+    QTest::mouseClick(tokens, Qt::LeftButton, {}, tokens->tokenCellRect(0, 3).center());
+    QTRY_VERIFY(!tokens->hasSelection());
 
     // Routing view: task × expert over held-out tokens, never "regression".
     auto* routing = view<RoutingView>();

@@ -101,6 +101,17 @@ RepresentationsView::RepresentationsView(QWidget* parent) : QWidget(parent) {
 
 RepresentationsView::~RepresentationsView() { saveSettings(); }
 
+void RepresentationsView::selectRows(const QVector<int>& heldOutRows) {
+  if (!shown_ || shown_->rows == 0) {
+    emit rowsSelected(heldOutRows);
+    return;
+  }
+  std::vector<int> points;
+  for (int i = 0; i < shown_->rows; ++i)
+    if (heldOutRows.contains(shown_->testRows[static_cast<size_t>(i)])) points.push_back(i);
+  view_->setSelection(std::move(points));
+}
+
 // What a user would expect back after a restart: the method and its knobs, the refresh rhythm and
 // the view's panel state (colour-by, point size, legend). QSettings as WindowSettings uses it.
 void RepresentationsView::saveSettings() const {

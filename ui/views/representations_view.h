@@ -67,6 +67,9 @@ class RepresentationsView : public QWidget {
   QString exportPng(const QString& path);
 
  public slots:
+  // Selects the points of these held-out rows (e.g. a token clicked in the token routing view);
+  // rowsSelected follows. Without an embedding on screen the rows are passed on as they are.
+  void selectRows(const QVector<int>& heldOutRows);
   void refresh();  // fetch the current hidden states and embed them (queued if busy)
   void cancel();
   void showHiddenStates(rl::ui::HiddenStatesPtr states);

@@ -709,6 +709,21 @@ void TokenRoutingView::mousePressEvent(QMouseEvent* event) {
     const QPoint pos = event->position().toPoint();
     if (lay.previous.contains(pos)) return setSampleSequence(sample_ - 1);
     if (lay.next.contains(pos)) return setSampleSequence(sample_ + 1);
+    for (int t = 0; t < lay.shownTokens; ++t)
+      for (const auto& layer : lay.cells) {
+        if (!layer[size_t(t)].contains(pos)) continue;
+        const int row = sample_ * int(shown_->tokens.size()) + t;  // the token's probe row
+        QVector<int> rows;
+        if (event->modifiers() & Qt::ControlModifier) {
+          for (int r : selection_)
+            if (r != row) rows << r;
+          if (!tokenSelected(t)) rows << row;
+        } else if (!(tokenSelected(t) && selection_.size() == 1)) {
+          rows << row;
+        }
+        emit rowsPicked(rows);
+        return;
+      }
   }
   FigureView::mousePressEvent(event);
 }

@@ -9,6 +9,7 @@
 // Everything is painted with QPainter at the requested size, so SVG and PDF exports are vector.
 #include <QRect>
 #include <QString>
+#include <QVector>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ class TokenRoutingView : public FigureView {
   // per-token choices), else the whole probe's.
   const RoutingFlow& shownFlow() const;
 
+  // A click on a token asks for it alone to be selected (a click on the only selected token: for
+  // none); Ctrl+click adds or removes it. The window passes the request to the Representations
+  // view, whose selection comes back through setSelectedRows.
+ signals:
+  void rowsPicked(const QVector<int>& probeRows);
+
+ public:
   // The fill of a routed token's cell: the expert's palette colour (expertColor) mixed with white,
   // full colour at gate weight 1.
   static QColor tokenFill(int expert, float weight);

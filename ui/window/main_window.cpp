@@ -259,6 +259,8 @@ void MainWindow::connectController() {
     routing_->setHighlightedRows(selected);
     tokenRouting_->setSelectedRows(selected);
   });
+  // A token clicked in the token routing view is selected in the cloud (and so everywhere).
+  connect(tokenRouting_, &TokenRoutingView::rowsPicked, representations_, &RepresentationsView::selectRows);
 
   connect(controller_, &TrainingController::error, this,
           [this](const QString& message) { showError("Error", message); });
