@@ -4,7 +4,10 @@
 // per block of 64 points in spatial order (the grid is exactly B workgroups), TILE of them per
 // invocation; every sum in a fixed order (deterministic, no atomics). (engine/tsne/tsne_ops.h)
 // Lavapipe style: positions read as rgba32f texels (two points per load) shared by TILE register
-// rows; the near/far choice depends only on the two blocks, so it is uniform in the workgroup.
+// rows. Lavapipe runs both sides of a branch (masked) even when no invocation takes one, so the
+// near/far choice (the same for the whole workgroup) is not a branch in the loop over blocks: a
+// first pass writes the block's interaction lists, and two loops run over just the far and just
+// the near blocks.
 #include "common.glsl"
 
 layout(constant_id = 1) const uint TILE = 8;  // workgroup size = 64 / TILE
@@ -20,6 +23,8 @@ layout(std430, binding = 5) readonly buffer RowTexels { uint rowTexels[]; };
 layout(std430, binding = 6) readonly buffer State { uint iteration; float z; float kl; uint klIteration; } st;
 layout(std430, binding = 7) writeonly buffer Forces { vec4 forces[]; };  // (attraction, repulsion)
 layout(std430, binding = 8) writeonly buffer Sums { vec2 sums[]; };      // (z_i, kl_i)
+// [B, B] scratch, row t for this workgroup: far source blocks from the front, near ones from the back.
+layout(std430, binding = 9) coherent buffer Lists { uint lists[]; };
 
 // Mirrors rl::tsne::TsneForcesParams.
 layout(push_constant) uniform P { uint n; uint blocks; float theta; uint unused; } p;
@@ -45,29 +50,42 @@ void main() {
     z[a] = 0.0;
   }
   const vec4 bt = imageLoad(Blocks, int(2 * t));
+  // Every invocation makes the same choices (counts in registers); invocation 0 writes the lists.
+  const uint row = t * p.blocks;
+  uint farCount = 0u, nearCount = 0u;
   for (uint s = 0; s < p.blocks; ++s) {
     const vec4 bs = imageLoad(Blocks, int(2 * s));
     const float gap = max(distance(bt.xy, bs.xy) - bt.z, 0.0);
-    if (p.theta > 0.0 && p.theta * sqrt(1.0 + gap * gap) > bs.z) {
-      const vec4 m = imageLoad(Blocks, int(2 * s + 1));  // (Mxx, Mxy, Myy, 0)
-      const float tr = m.x + m.z;
+    const bool far = p.theta > 0.0 && p.theta * sqrt(1.0 + gap * gap) > bs.z;
+    if (gl_LocalInvocationID.x == 0u) lists[row + (far ? farCount : p.blocks - 1u - nearCount)] = s;
+    farCount += far ? 1u : 0u;
+    nearCount += far ? 0u : 1u;
+  }
+  memoryBarrierBuffer();
+  barrier();
+  for (uint e = 0; e < farCount; ++e) {
+    const uint s = lists[row + e];
+    const vec4 bs = imageLoad(Blocks, int(2 * s));
+    const vec4 m = imageLoad(Blocks, int(2 * s + 1));  // (Mxx, Mxy, Myy, 0)
+    const float tr = m.x + m.z;
+    [[unroll]] for (uint a = 0; a < TILE; ++a) {
+      const vec2 r = yi[a] - bs.xy;
+      const float q = 1.0 / (1.0 + dot(r, r)), q2 = q * q, q3 = q2 * q;
+      const vec2 mr = vec2(m.x * r.x + m.y * r.y, m.y * r.x + m.z * r.y);
+      const float rmr = dot(r, mr);
+      z[a] += bs.w * q - q2 * tr + 4.0 * q3 * rmr;
+      rep[a] += (bs.w * q2 + 12.0 * q3 * q * rmr - 2.0 * q3 * tr) * r - (4.0 * q3) * mr;
+    }
+  }
+  for (uint e = 0; e < nearCount; ++e) {
+    const uint s = lists[row + p.blocks - 1u - e];  // ascending s
+    for (uint k = s * (BLOCK / 2); k < (s + 1) * (BLOCK / 2); ++k) {
+      const vec4 tx = imageLoad(Sorted, int(k));
       [[unroll]] for (uint a = 0; a < TILE; ++a) {
-        const vec2 r = yi[a] - bs.xy;
-        const float q = 1.0 / (1.0 + dot(r, r)), q2 = q * q, q3 = q2 * q;
-        const vec2 mr = vec2(m.x * r.x + m.y * r.y, m.y * r.x + m.z * r.y);
-        const float rmr = dot(r, mr);
-        z[a] += bs.w * q - q2 * tr + 4.0 * q3 * rmr;
-        rep[a] += (bs.w * q2 + 12.0 * q3 * q * rmr - 2.0 * q3 * tr) * r - (4.0 * q3) * mr;
-      }
-    } else {
-      for (uint k = s * (BLOCK / 2); k < (s + 1) * (BLOCK / 2); ++k) {
-        const vec4 tx = imageLoad(Sorted, int(k));
-        [[unroll]] for (uint a = 0; a < TILE; ++a) {
-          const vec2 d0 = yi[a] - tx.xy, d1 = yi[a] - tx.zw;
-          const float q0 = 1.0 / (1.0 + dot(d0, d0)), q1 = 1.0 / (1.0 + dot(d1, d1));
-          z[a] += q0 + q1;
-          rep[a] += (q0 * q0) * d0 + (q1 * q1) * d1;
-        }
+        const vec2 d0 = yi[a] - tx.xy, d1 = yi[a] - tx.zw;
+        const float q0 = 1.0 / (1.0 + dot(d0, d0)), q1 = 1.0 / (1.0 + dot(d1, d1));
+        z[a] += q0 + q1;
+        rep[a] += (q0 * q0) * d0 + (q1 * q1) * d1;
       }
     }
   }

@@ -50,6 +50,7 @@ TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels) {
   t.blocks = program.add("tsne.blocks", {blocks, 8}, Role::Activation);
   t.rowTexels = program.add("tsne.rowTexels", {n + 1}, Role::Input, DType::I32);
   t.pTexels = program.add("tsne.pTexels", {std::max(texels, 1u), 4}, Role::Input);
+  t.lists = program.add("tsne.lists", {blocks * blocks}, Role::Activation, DType::I32);
   t.forces = program.add("tsne.forces", {n, 4}, Role::Activation);
   t.sums = program.add("tsne.sums", {n, 2}, Role::Activation);
   t.gains = program.add("tsne.gains", {n, 2}, Role::OptState);
@@ -114,7 +115,8 @@ TsneForcesOp::TsneForcesOp(const Program& program, const TsneTensors& t, uint32_
   p_.theta = theta;
   bindings_ = {bind(program, t.y),         bind(program, t.sortedY), bind(program, t.blocks),
                bind(program, t.pTexels),   bind(program, t.order),   bind(program, t.rowTexels),
-               bind(program, t.state),     bind(program, t.forces),  bind(program, t.sums)};
+               bind(program, t.state),     bind(program, t.forces),  bind(program, t.sums),
+               bind(program, t.lists)};
 }
 
 void TsneForcesOp::runCpu(const ArenaView& arena) const {
@@ -128,31 +130,46 @@ void TsneForcesOp::runCpu(const ArenaView& arena) const {
   const bool withKl = state[0] == state[3];
   float* forces = arena.f(t_.forces);
   float* sums = arena.f(t_.sums);
-  for (uint32_t k = 0; k < p_.n; ++k) {
-    const uint32_t i = order[k], t = k / kTsneBlock;
-    const float yi0 = sorted[2 * k], yi1 = sorted[2 * k + 1];
-    double z = 0, r0 = 0, r1 = 0;
-    for (uint32_t s = 0; s < p_.blocks; ++s) {
+  uint32_t* lists = reinterpret_cast<uint32_t*>(arena.i(t_.lists));
+  const uint32_t nBlocks = p_.blocks;
+  std::vector<uint32_t> farCount(nBlocks), nearCount(nBlocks);
+  for (uint32_t t = 0; t < nBlocks; ++t) {  // interaction lists, as the shader writes them
+    uint32_t* row = &lists[size_t(t) * nBlocks];
+    for (uint32_t s = 0; s < nBlocks; ++s) {
       const float* bt = &blocks[8 * t];
       const float* bs = &blocks[8 * s];
       const float gap = std::max(std::hypot(bt[0] - bs[0], bt[1] - bs[1]) - bt[2], 0.0f);
-      if (p_.theta > 0 && p_.theta * std::sqrt(1 + gap * gap) > bs[2]) {  // far: second-order expansion about the centroid
-        const double r[2] = {double(yi0) - bs[0], double(yi1) - bs[1]};
-        const double q = 1.0 / (1.0 + r[0] * r[0] + r[1] * r[1]), q2 = q * q, q3 = q2 * q;
-        const double mr[2] = {bs[4] * r[0] + bs[5] * r[1], bs[5] * r[0] + bs[6] * r[1]};
-        const double rmr = r[0] * mr[0] + r[1] * mr[1], tr = double(bs[4]) + bs[6];
-        z += bs[3] * q - q2 * tr + 4 * q3 * rmr;
-        const double radial = bs[3] * q2 + 12 * q3 * q * rmr - 2 * q3 * tr;
-        r0 += radial * r[0] - 4 * q3 * mr[0];
-        r1 += radial * r[1] - 4 * q3 * mr[1];
-      } else {
-        for (uint32_t j = s * kTsneBlock; j < (s + 1) * kTsneBlock; ++j) {  // pads add nothing
-          const double d0 = double(yi0) - sorted[2 * j], d1 = double(yi1) - sorted[2 * j + 1];
-          const double q = 1.0 / (1.0 + d0 * d0 + d1 * d1);
-          z += q;
-          r0 += q * q * d0;
-          r1 += q * q * d1;
-        }
+      const bool far = p_.theta > 0 && p_.theta * std::sqrt(1 + gap * gap) > bs[2];
+      if (far)
+        row[farCount[t]++] = s;
+      else
+        row[nBlocks - 1 - nearCount[t]++] = s;
+    }
+  }
+  for (uint32_t k = 0; k < p_.n; ++k) {
+    const uint32_t i = order[k], t = k / kTsneBlock;
+    const uint32_t* row = &lists[size_t(t) * nBlocks];
+    const float yi0 = sorted[2 * k], yi1 = sorted[2 * k + 1];
+    double z = 0, r0 = 0, r1 = 0;
+    for (uint32_t e = 0; e < farCount[t]; ++e) {  // far: second-order expansion about the centroid
+      const float* bs = &blocks[8 * row[e]];
+      const double r[2] = {double(yi0) - bs[0], double(yi1) - bs[1]};
+      const double q = 1.0 / (1.0 + r[0] * r[0] + r[1] * r[1]), q2 = q * q, q3 = q2 * q;
+      const double mr[2] = {bs[4] * r[0] + bs[5] * r[1], bs[5] * r[0] + bs[6] * r[1]};
+      const double rmr = r[0] * mr[0] + r[1] * mr[1], tr = double(bs[4]) + bs[6];
+      z += bs[3] * q - q2 * tr + 4 * q3 * rmr;
+      const double radial = bs[3] * q2 + 12 * q3 * q * rmr - 2 * q3 * tr;
+      r0 += radial * r[0] - 4 * q3 * mr[0];
+      r1 += radial * r[1] - 4 * q3 * mr[1];
+    }
+    for (uint32_t e = 0; e < nearCount[t]; ++e) {  // near: every pair (pads add nothing)
+      const uint32_t s = row[nBlocks - 1 - e];
+      for (uint32_t j = s * kTsneBlock; j < (s + 1) * kTsneBlock; ++j) {
+        const double d0 = double(yi0) - sorted[2 * j], d1 = double(yi1) - sorted[2 * j + 1];
+        const double q = 1.0 / (1.0 + d0 * d0 + d1 * d1);
+        z += q;
+        r0 += q * q * d0;
+        r1 += q * q * d1;
       }
     }
     double a0 = 0, a1 = 0, kl = 0;

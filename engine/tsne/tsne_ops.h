@@ -20,6 +20,9 @@
 //                  sum_j q_ij^2 (y_i - y_j) ~ n q^2 r + 12 q^4 (r.Mr) r - 2 q^3 (tr M r + 2 M r)
 //                (t's radius makes the test hold for each of t's points)
 //              otherwise: each point j of s exactly (i itself included: q = 1, removed after)
+//            (the choice depends only on the two blocks; per target block t the forces op first
+//            writes lists[t] = far blocks ascending from the front, near blocks descending from the
+//            back, then sums over the far list, then over the near list in ascending order)
 //            repulsion_i = sum_j q_ij^2 (y_i - y_j),  z_i = sum_{j != i} q_ij   (theta = 0: exact)
 //            attraction_i = sum_e p_e q_ij (y_i - y_j) (e over row i of P, j = col[e]),
 //            kl_i = sum_e p_e log(1 + d_ij^2) only in the iteration state.klIteration (else 0: the
@@ -78,7 +81,9 @@ struct PackedAffinities {
   std::vector<uint32_t> rowTexels;
   std::vector<float> texels;
 };
-constexpr uint32_t kTsneMaxPoints = 1u << 24;  // columns stored as floats stay exact below this
+// The forces op's interaction lists take B^2 words: 64 MB at this size (columns stored as floats
+// would stay exact up to 2^24).
+constexpr uint32_t kTsneMaxPoints = 1u << 18;
 // Throws std::invalid_argument if N >= kTsneMaxPoints or the CSR arrays disagree.
 PackedAffinities packAffinities(const std::vector<uint32_t>& rowStart, const std::vector<uint32_t>& col,
                                 const std::vector<float>& value);
@@ -95,6 +100,7 @@ struct TsneTensors {
   TensorId blocks;    // [B, 8] (centroid x, y, radius, count, Mxx, Mxy, Myy, 0)
   TensorId rowTexels;  // [N + 1] u32 (PackedAffinities)
   TensorId pTexels;    // [T, 4] (PackedAffinities)
+  TensorId lists;     // [B, B] u32 scratch of the forces op (interaction lists per target block)
   TensorId forces;    // [N, 4]
   TensorId sums;      // [N, 2]
   TensorId gains;     // [N, 2]
