@@ -107,6 +107,8 @@ void main() {
   }
 
   // --- attraction of the points in the same slots of the attraction order ---
+  // Two copies of the row loop, with and without the logarithms of KL: a branch inside one loop
+  // would run its logarithms always (see above); the loop not wanted gets no entries.
   const bool withKl = st.iteration == st.klIteration;
   [[unroll]] for (uint a = 0; a < TILE; ++a) {
     const uint k = k0 + a;
@@ -115,13 +117,18 @@ void main() {
       const vec2 y0 = point(i);
       vec2 f = vec2(0.0);
       float kl = 0.0;
-      const uint end = rowTexels[i + 1];
-      for (uint e = rowTexels[i]; e < end; ++e) {
+      const uint begin = rowTexels[i], end = rowTexels[i + 1];
+      for (uint e = begin; e < (withKl ? begin : end); ++e) {
+        const vec4 pe = imageLoad(PTexels, int(e));
+        const vec2 d0 = y0 - point(uint(pe.x)), d1 = y0 - point(uint(pe.z));
+        f += (pe.y / (1.0 + dot(d0, d0))) * d0 + (pe.w / (1.0 + dot(d1, d1))) * d1;
+      }
+      for (uint e = begin; e < (withKl ? end : begin); ++e) {
         const vec4 pe = imageLoad(PTexels, int(e));
         const vec2 d0 = y0 - point(uint(pe.x)), d1 = y0 - point(uint(pe.z));
         const float s0 = dot(d0, d0), s1 = dot(d1, d1);
         f += (pe.y / (1.0 + s0)) * d0 + (pe.w / (1.0 + s1)) * d1;
-        if (withKl) kl += pe.y * log(1.0 + s0) + pe.w * log(1.0 + s1);
+        kl += pe.y * log(1.0 + s0) + pe.w * log(1.0 + s1);
       }
       forces[i].xy = f;
       sums[i].y = kl;
