@@ -11,7 +11,7 @@
 #include "common.glsl"
 
 layout(constant_id = 1) const uint TILE = 8;  // workgroup size = 64 / TILE
-const uint BLOCK = 64, LEAF = 8;              // = rl::tsne::kTsneBlock, kTsneLeaf
+const uint CHUNK = 512, BLOCK = 64, LEAF = 8;  // = rl::tsne::kTsneChunk, kTsneBlock, kTsneLeaf
 const uint CHUNK_NODES = 73;                  // = rl::tsne::kTsneChunkNodes
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Y;       // [Np / 2] texels: (x0, y0, x1, y1)
@@ -19,16 +19,15 @@ layout(binding = 1, rgba32f) uniform readonly imageBuffer Sorted;  // [B * 32] t
 // [2M]: (centroid, radius, count), (Mxx, Mxy, Myy, 0)
 layout(binding = 2, rgba32f) uniform readonly imageBuffer Nodes;
 layout(binding = 3, rgba32f) uniform readonly imageBuffer PTexels;  // [T]: (col, p, col, p) (packAffinities)
-layout(binding = 4, rgba32f) uniform readonly imageBuffer Tree;     // [M]: (first, count, skip, leaf)
-layout(std430, binding = 5) readonly buffer Order { uint order[]; };
-layout(std430, binding = 6) readonly buffer AttractOrder { uint attractOrder[]; };
-layout(std430, binding = 7) readonly buffer RowTexels { uint rowTexels[]; };
-layout(std430, binding = 8) readonly buffer State { uint iteration; float z; float kl; uint klIteration; } st;
-layout(std430, binding = 9) buffer Forces { vec4 forces[]; };  // (attraction, repulsion)
-layout(std430, binding = 10) buffer Sums { vec2 sums[]; };     // (z_i, kl_i)
+layout(std430, binding = 4) readonly buffer Order { uint order[]; };
+layout(std430, binding = 5) readonly buffer AttractOrder { uint attractOrder[]; };
+layout(std430, binding = 6) readonly buffer RowTexels { uint rowTexels[]; };
+layout(std430, binding = 7) readonly buffer State { uint iteration; float z; float kl; uint klIteration; } st;
+layout(std430, binding = 8) buffer Forces { vec4 forces[]; };  // (attraction, repulsion)
+layout(std430, binding = 9) buffer Sums { vec2 sums[]; };      // (z_i, kl_i)
 // [B, M] scratch, row t for this workgroup: far nodes from the front, near leaves' first points
 // from the back.
-layout(std430, binding = 11) coherent buffer Lists { uint lists[]; };
+layout(std430, binding = 10) coherent buffer Lists { uint lists[]; };
 
 // Mirrors rl::tsne::TsneForcesParams.
 layout(push_constant) uniform P { uint n; uint blocks; float theta; uint nodes; } p;
@@ -60,14 +59,18 @@ void main() {
   uint farCount = 0u, nearCount = 0u;
   for (uint s = 0u; s < p.nodes;) {
     const vec4 bs = imageLoad(Nodes, int(2 * s));
-    const vec4 node = imageLoad(Tree, int(s));
+    // The node from its index (= rl::tsne::tsneNode): chunk, block or leaf, first point, skip.
+    const uint o = s % CHUNK_NODES, b = (o - 1u) / 9u, l = (o - 1u) % 9u;
+    const bool leaf = o != 0u && l != 0u;
+    const uint first = (s / CHUNK_NODES) * CHUNK + b * BLOCK + (l - 1u) * LEAF;  // used for leaves only
+    const uint skip = o == 0u ? min(s + CHUNK_NODES, p.nodes) : (l == 0u ? min(s + 9u, p.nodes) : s + 1u);
     const float gap = max(distance(bt.xy, bs.xy) - bt.z, 0.0);
-    const bool far = p.theta > 0.0 && p.theta * sqrt(1.0 + gap * gap) > bs.z, leaf = node.w != 0.0;
+    const bool far = p.theta > 0.0 && p.theta * sqrt(1.0 + gap * gap) > bs.z;
     if (gl_LocalInvocationID.x == 0u && (far || leaf))
-      lists[row + (far ? farCount : p.nodes - 1u - nearCount)] = far ? s : uint(node.x);
+      lists[row + (far ? farCount : p.nodes - 1u - nearCount)] = far ? s : first;
     farCount += far ? 1u : 0u;
     nearCount += !far && leaf ? 1u : 0u;
-    s = far || leaf ? uint(node.z) : s + 1u;
+    s = far || leaf ? skip : s + 1u;
   }
   memoryBarrierBuffer();
   barrier();

@@ -40,24 +40,6 @@ PackedAffinities packAffinities(const std::vector<uint32_t>& rowStart, const std
   return out;
 }
 
-std::vector<float> tsneTree(uint32_t n) {
-  const uint32_t nodes = tsneNodes(n);
-  std::vector<float> tree(4 * size_t(nodes));
-  auto set = [&](uint32_t node, uint32_t first, uint32_t size, uint32_t skip, bool leaf) {
-    float* out = &tree[4 * size_t(node)];
-    out[0] = float(first);
-    out[1] = float(std::min(size, n - first));
-    out[2] = float(std::min(skip, nodes));  // the last node of each size may be partial
-    out[3] = leaf ? 1.0f : 0.0f;
-  };
-  for (uint32_t c = 0; c < tsneChunks(n); ++c)
-    set(tsneChunkNode(c), c * kTsneChunk, kTsneChunk, tsneChunkNode(c + 1), false);
-  for (uint32_t b = 0; b < tsneBlocks(n); ++b)
-    set(tsneBlockNode(b), b * kTsneBlock, kTsneBlock, tsneBlockNode(b) + 9, false);
-  for (uint32_t u = 0; u < tsneLeaves(n); ++u) set(tsneLeafNode(u), u * kTsneLeaf, kTsneLeaf, tsneLeafNode(u) + 1, true);
-  return tree;
-}
-
 std::vector<uint32_t> tsneAttractionOrder(const std::vector<uint32_t>& rowStart, uint32_t tile) {
   const uint32_t n = rowStart.empty() ? 0 : uint32_t(rowStart.size() - 1);
   if (tile == 0 || kTsneBlock % tile)
@@ -91,7 +73,6 @@ TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels) {
   t.order = program.add("tsne.order", {blocks * kTsneBlock}, Role::Input, DType::I32);
   t.attractOrder = program.add("tsne.attractOrder", {blocks * kTsneBlock}, Role::Input, DType::I32);
   t.sortedY = program.add("tsne.sortedY", {blocks * kTsneBlock, 2}, Role::Activation);
-  t.tree = program.add("tsne.tree", {nodes, 4}, Role::Input);
   t.nodes = program.add("tsne.nodes", {nodes, 8}, Role::Activation);
   t.rowTexels = program.add("tsne.rowTexels", {n + 1}, Role::Input, DType::I32);
   t.pTexels = program.add("tsne.pTexels", {std::max(texels, 1u), 4}, Role::Input);
@@ -106,7 +87,6 @@ TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels) {
 
 void writeTsneStatics(Backend& backend, const Program& program, const TsneTensors& t, uint32_t n,
                       const std::vector<uint32_t>& rowStart, const PackedAffinities& packed, uint32_t tile) {
-  backend.writeTensor(program, t.tree, tsneTree(n));
   backend.writeTensor(program, t.attractOrder, tsneAttractionOrder(rowStart, tile));
   backend.writeTensor(program, t.rowTexels, packed.rowTexels);
   backend.writeTensor(program, t.pTexels, packed.texels);
@@ -175,7 +155,7 @@ TsneForcesOp::TsneForcesOp(const Program& program, const TsneTensors& t, uint32_
   p_.theta = theta;
   p_.nodes = tsneNodes(n);
   bindings_ = {bind(program, t.y),         bind(program, t.sortedY),      bind(program, t.nodes),
-               bind(program, t.pTexels),   bind(program, t.tree),         bind(program, t.order),
+               bind(program, t.pTexels),   bind(program, t.order),
                bind(program, t.attractOrder), bind(program, t.rowTexels), bind(program, t.state),
                bind(program, t.forces),    bind(program, t.sums),         bind(program, t.lists)};
 }
@@ -184,7 +164,6 @@ void TsneForcesOp::runCpu(const ArenaView& arena) const {
   const float* y = arena.f(t_.y);
   const float* sorted = arena.f(t_.sortedY);
   const float* nodes = arena.f(t_.nodes);
-  const float* tree = arena.f(t_.tree);
   const uint32_t* order = reinterpret_cast<const uint32_t*>(arena.i(t_.order));
   const uint32_t* attractOrder = reinterpret_cast<const uint32_t*>(arena.i(t_.attractOrder));
   const uint32_t* rowTexels = reinterpret_cast<const uint32_t*>(arena.i(t_.rowTexels));
@@ -202,14 +181,14 @@ void TsneForcesOp::runCpu(const ArenaView& arena) const {
     const float* bt = &nodes[8 * size_t(tsneBlockNode(t))];
     for (uint32_t s = 0; s < m;) {
       const float* bs = &nodes[8 * size_t(s)];
-      const float* node = &tree[4 * size_t(s)];
+      const TsneNode node = tsneNode(s, m);
       const float gap = std::max(std::hypot(bt[0] - bs[0], bt[1] - bs[1]) - bt[2], 0.0f);
-      const bool far = p_.theta > 0 && p_.theta * std::sqrt(1 + gap * gap) > bs[2], leaf = node[3] != 0;
+      const bool far = p_.theta > 0 && p_.theta * std::sqrt(1 + gap * gap) > bs[2];
       if (far)
         row[farCount++] = s;
-      else if (leaf)
-        row[m - 1 - nearCount++] = uint32_t(node[0]);
-      s = far || leaf ? uint32_t(node[2]) : s + 1;
+      else if (node.leaf)
+        row[m - 1 - nearCount++] = node.first;
+      s = far || node.leaf ? node.skip : s + 1;
     }
     for (uint32_t k = t * kTsneBlock; k < std::min((t + 1) * kTsneBlock, p_.n); ++k) {
       const uint32_t i = order[k];

@@ -9,8 +9,8 @@
 // 512 points, B = ceil(N / 64) blocks of 64, L = ceil(N / 8) leaves of 8, each a run of the order
 // (compact; only the last of each size partial). Its M nodes are stored depth first: chunk c at
 // 73 c, then each of its blocks followed by the block's leaves (tsneChunkNode, tsneBlockNode,
-// tsneLeafNode). The structure depends on N only: `tree` (tsneTree) holds per node (first point
-// in the order, count, skip = the node after its subtree, leaf ? 1 : 0).
+// tsneLeafNode). The structure depends on N only and follows from a node's index (tsneNode: first
+// point in the order, skip = the node after its subtree, leaf or not).
 //   blocks:  sortedY[k] = y[order[k]] (k < N; pads up to B * 64 at kTsnePadCoordinate, far enough
 //            to add nothing in float), per node: (centroid c, radius = max distance from it,
 //            count n), second moments M = sum_j (y_j - c)(y_j - c)^T as (Mxx, Mxy, Myy, 0)
@@ -43,6 +43,7 @@
 // The iteration counter t lives in the state tensor, so the recorded commands never change.
 // P is packed for texel loads (packAffinities): two entries per rgba32f texel (col as a float,
 // exact below 2^24; p), each row padded to whole texels with (col = i, p = 0), which adds nothing.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,8 +71,19 @@ inline uint32_t tsneLeafNode(uint32_t u) { return tsneBlockNode(u / 8) + 1 + u %
 inline uint32_t tsneNodes(uint32_t n) { return n == 0 ? 0 : tsneLeafNode(tsneLeaves(n) - 1) + 1; }
 // The nested sizes of the spatial order (spatial_order.h) the tree expects.
 inline std::vector<size_t> tsneOrderSizes() { return {kTsneChunk, kTsneBlock, kTsneLeaf}; }
-// [M, 4] per node: (first point in the order, count, skip, leaf ? 1 : 0) as floats (exact: M < 2^24).
-std::vector<float> tsneTree(uint32_t n);
+struct TsneNode {
+  uint32_t first;  // first point in the order
+  uint32_t skip;   // the node after this one's subtree (M after the last)
+  bool leaf;
+};
+// Node s of the M nodes (the same arithmetic in tsne_forces.comp's walk).
+inline TsneNode tsneNode(uint32_t s, uint32_t nodes) {
+  const uint32_t c = s / kTsneChunkNodes, o = s % kTsneChunkNodes;
+  if (o == 0) return {c * kTsneChunk, std::min(s + kTsneChunkNodes, nodes), false};
+  const uint32_t b = (o - 1) / 9, l = (o - 1) % 9;  // block within the chunk, leaf within it + 1
+  if (l == 0) return {c * kTsneChunk + b * kTsneBlock, std::min(s + 9, nodes), false};
+  return {c * kTsneChunk + b * kTsneBlock + (l - 1) * kTsneLeaf, s + 1, true};
+}
 // A static attraction order [B * 64] (entries >= N are 0 and unused): the rows sorted by length
 // (longest first, ties by index), rank m of each 64 to invocation (m % lanes), step m / lanes, so
 // the rows an invocation group runs in lockstep have similar lengths. lanes = 64 / tile.
@@ -128,7 +140,6 @@ struct TsneTensors {
   TensorId order;     // [B * 64] u32: nested spatial order (entries >= N unused)
   TensorId attractOrder;  // [B * 64] u32: static attraction order (tsneAttractionOrder)
   TensorId sortedY;   // [B * 64, 2] y in that order, pads at kTsnePadCoordinate
-  TensorId tree;      // [M, 4] static (tsneTree)
   TensorId nodes;     // [M, 8] (centroid x, y, radius, count, Mxx, Mxy, Myy, 0)
   TensorId rowTexels;  // [N + 1] u32 (PackedAffinities)
   TensorId pTexels;    // [T, 4] (PackedAffinities)
@@ -142,7 +153,7 @@ struct TsneTensors {
 
 // Adds the tensors for N points and T texels of packed P to `program`.
 TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels);
-// Writes the static inputs: tree, attraction order, packed P.
+// Writes the static inputs: attraction order, packed P.
 void writeTsneStatics(Backend& backend, const Program& program, const TsneTensors& t, uint32_t n,
                       const std::vector<uint32_t>& rowStart, const PackedAffinities& packed, uint32_t tile);
 
@@ -173,7 +184,7 @@ class TsneForcesOp final : public Op {
   std::vector<uint32_t> pushConstants() const override { return pushWords(p_); }
   std::vector<uint32_t> specConstants() const override { return {tile_}; }
   uint32_t localSize() const override { return kTsneBlock / tile_; }
-  std::vector<bool> texelBindings() const override { return {true, true, true, true, true}; }
+  std::vector<bool> texelBindings() const override { return {true, true, true, true}; }
   Grid grid() const override { return {p_.blocks, 1, 1}; }
   void runCpu(const ArenaView& arena) const override;
 
