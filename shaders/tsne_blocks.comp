@@ -7,7 +7,7 @@
 #include "common.glsl"
 
 const uint LEAF = 8, BLOCK = 64, CHUNK = 512;  // = rl::tsne::kTsneLeaf, kTsneBlock, kTsneChunk
-const uint CHUNK_NODES = 73;                   // = rl::tsne::kTsneChunkNodes
+const uint BLOCK_NODES = 1 + BLOCK / LEAF, CHUNK_NODES = 1 + 8 * BLOCK_NODES;  // = rl::tsne::kTsneBlockNodes, kTsneChunkNodes
 const float PAD_COORDINATE = 1e18;             // = rl::tsne::kTsnePadCoordinate
 
 layout(std430, binding = 0) readonly buffer Y { vec2 y[]; };
@@ -19,14 +19,14 @@ layout(std430, binding = 3) writeonly buffer Nodes { vec4 nodes[]; };
 // Mirrors rl::tsne::TsneBlocksParams.
 layout(push_constant) uniform P { uint n; uint leaves; uint blocks; uint chunks; } p;
 
-uint blockNode(uint b) { return CHUNK_NODES * (b / 8u) + 1u + 9u * (b % 8u); }  // = rl::tsne::tsneBlockNode
+uint blockNode(uint b) { return CHUNK_NODES * (b / 8u) + 1u + BLOCK_NODES * (b % 8u); }  // = rl::tsne::tsneBlockNode
 
 void main() {
   const uint g = gl_GlobalInvocationID.x;
   if (g >= p.leaves + p.blocks + p.chunks) return;
   uint node, first, size;
   if (g < p.leaves) {
-    node = blockNode(g / 8u) + 1u + g % 8u;
+    node = blockNode(g / (BLOCK / LEAF)) + 1u + g % (BLOCK / LEAF);
     first = g * LEAF;
     size = LEAF;
     for (uint k = first; k < first + LEAF; ++k) sortedY[k] = k < p.n ? y[order[k]] : vec2(PAD_COORDINATE);

@@ -12,7 +12,7 @@
 
 layout(constant_id = 1) const uint TILE = 8;  // workgroup size = 64 / TILE
 const uint CHUNK = 512, BLOCK = 64, LEAF = 8;  // = rl::tsne::kTsneChunk, kTsneBlock, kTsneLeaf
-const uint CHUNK_NODES = 73;                  // = rl::tsne::kTsneChunkNodes
+const uint BLOCK_NODES = 1 + BLOCK / LEAF, CHUNK_NODES = 1 + 8 * BLOCK_NODES;  // = rl::tsne::kTsneBlockNodes, kTsneChunkNodes
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Y;       // [Np / 2] texels: (x0, y0, x1, y1)
 layout(binding = 1, rgba32f) uniform readonly imageBuffer Sorted;  // [B * 32] texels, spatial order
@@ -54,16 +54,16 @@ void main() {
     z[a] = 0.0;
   }
   // The walk: every invocation makes the same choices (counts in registers); invocation 0 writes.
-  const vec4 bt = imageLoad(Nodes, int(2 * (CHUNK_NODES * (t / 8u) + 1u + 9u * (t % 8u))));  // tsneBlockNode
+  const vec4 bt = imageLoad(Nodes, int(2 * (CHUNK_NODES * (t / 8u) + 1u + BLOCK_NODES * (t % 8u))));  // tsneBlockNode
   const uint row = t * p.nodes;
   uint farCount = 0u, nearCount = 0u;
   for (uint s = 0u; s < p.nodes;) {
     const vec4 bs = imageLoad(Nodes, int(2 * s));
     // The node from its index (= rl::tsne::tsneNode): chunk, block or leaf, first point, skip.
-    const uint o = s % CHUNK_NODES, b = (o - 1u) / 9u, l = (o - 1u) % 9u;
+    const uint o = s % CHUNK_NODES, b = (o - 1u) / BLOCK_NODES, l = (o - 1u) % BLOCK_NODES;
     const bool leaf = o != 0u && l != 0u;
     const uint first = (s / CHUNK_NODES) * CHUNK + b * BLOCK + (l - 1u) * LEAF;  // used for leaves only
-    const uint skip = o == 0u ? min(s + CHUNK_NODES, p.nodes) : (l == 0u ? min(s + 9u, p.nodes) : s + 1u);
+    const uint skip = o == 0u ? min(s + CHUNK_NODES, p.nodes) : (l == 0u ? min(s + BLOCK_NODES, p.nodes) : s + 1u);
     const float gap = max(distance(bt.xy, bs.xy) - bt.z, 0.0);
     const bool far = p.theta > 0.0 && p.theta * sqrt(1.0 + gap * gap) > bs.z;
     if (gl_LocalInvocationID.x == 0u && (far || leaf))

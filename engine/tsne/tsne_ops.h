@@ -8,7 +8,7 @@
 // sizes 512 / 64 / 8, refreshed by the host every few iterations): C = ceil(N / 512) chunks of
 // 512 points, B = ceil(N / 64) blocks of 64, L = ceil(N / 8) leaves of 8, each a run of the order
 // (compact; only the last of each size partial). Its M nodes are stored depth first: chunk c at
-// 73 c, then each of its blocks followed by the block's leaves (tsneChunkNode, tsneBlockNode,
+// kTsneChunkNodes c, then each of its blocks followed by the block's leaves (tsneChunkNode, tsneBlockNode,
 // tsneLeafNode). The structure depends on N only and follows from a node's index (tsneNode: first
 // point in the order, skip = the node after its subtree, leaf or not).
 //   blocks:  sortedY[k] = y[order[k]] (k < N; pads up to B * 64 at kTsnePadCoordinate, far enough
@@ -58,16 +58,20 @@ constexpr float kTsnePadCoordinate = 1e18f;
 constexpr uint32_t kTsneUpdateLocal = 256;  // power of two (tree reduction)
 constexpr uint32_t kTsneBlock = 64;         // points per block (= forces workgroup size x tile)
 constexpr uint32_t kTsneChunk = 512;        // points per chunk (8 blocks)
-constexpr uint32_t kTsneLeaf = 8;           // points per leaf (8 per block)
-constexpr uint32_t kTsneChunkNodes = 1 + 8 * (1 + 8);  // nodes of a full chunk's subtree
+constexpr uint32_t kTsneLeaf = 8;           // points per leaf
+constexpr uint32_t kTsneBlockLeaves = kTsneBlock / kTsneLeaf;
+constexpr uint32_t kTsneBlockNodes = 1 + kTsneBlockLeaves;            // nodes of a full block's subtree
+constexpr uint32_t kTsneChunkNodes = 1 + 8 * kTsneBlockNodes;         // nodes of a full chunk's subtree
 
 inline uint32_t tsneBlocks(uint32_t n) { return (n + kTsneBlock - 1) / kTsneBlock; }
 inline uint32_t tsneChunks(uint32_t n) { return (n + kTsneChunk - 1) / kTsneChunk; }
 inline uint32_t tsneLeaves(uint32_t n) { return (n + kTsneLeaf - 1) / kTsneLeaf; }
 // Node indices of the depth-first layout (the same formulas in tsne_blocks.comp, tsne_forces.comp).
 inline uint32_t tsneChunkNode(uint32_t c) { return kTsneChunkNodes * c; }
-inline uint32_t tsneBlockNode(uint32_t b) { return kTsneChunkNodes * (b / 8) + 1 + 9 * (b % 8); }
-inline uint32_t tsneLeafNode(uint32_t u) { return tsneBlockNode(u / 8) + 1 + u % 8; }
+inline uint32_t tsneBlockNode(uint32_t b) { return kTsneChunkNodes * (b / 8) + 1 + kTsneBlockNodes * (b % 8); }
+inline uint32_t tsneLeafNode(uint32_t u) {
+  return tsneBlockNode(u / kTsneBlockLeaves) + 1 + u % kTsneBlockLeaves;
+}
 inline uint32_t tsneNodes(uint32_t n) { return n == 0 ? 0 : tsneLeafNode(tsneLeaves(n) - 1) + 1; }
 // The nested sizes of the spatial order (spatial_order.h) the tree expects.
 inline std::vector<size_t> tsneOrderSizes() { return {kTsneChunk, kTsneBlock, kTsneLeaf}; }
@@ -80,8 +84,8 @@ struct TsneNode {
 inline TsneNode tsneNode(uint32_t s, uint32_t nodes) {
   const uint32_t c = s / kTsneChunkNodes, o = s % kTsneChunkNodes;
   if (o == 0) return {c * kTsneChunk, std::min(s + kTsneChunkNodes, nodes), false};
-  const uint32_t b = (o - 1) / 9, l = (o - 1) % 9;  // block within the chunk, leaf within it + 1
-  if (l == 0) return {c * kTsneChunk + b * kTsneBlock, std::min(s + 9, nodes), false};
+  const uint32_t b = (o - 1) / kTsneBlockNodes, l = (o - 1) % kTsneBlockNodes;  // block in the chunk, leaf in it + 1
+  if (l == 0) return {c * kTsneChunk + b * kTsneBlock, std::min(s + kTsneBlockNodes, nodes), false};
   return {c * kTsneChunk + b * kTsneBlock + (l - 1) * kTsneLeaf, s + 1, true};
 }
 // A static attraction order [B * 64] (entries >= N are 0 and unused): the rows sorted by length
