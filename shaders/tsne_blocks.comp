@@ -1,12 +1,12 @@
 #version 450
 // t-SNE tree summaries: gathers y into the spatial order (sortedY, pads far away) and summarises
-// every node of the fixed three-level tree (leaves of 8, blocks of 64, chunks of 512 consecutive
+// every node of the fixed three-level tree (leaves of 16, blocks of 64, chunks of 512 consecutive
 // points of the order) by centroid, radius, count and second moments; one invocation per node,
 // leaves first, then blocks, then chunks, so neighbouring invocations loop over equal counts.
 // (engine/tsne/tsne_ops.h)
 #include "common.glsl"
 
-const uint LEAF = 8, BLOCK = 64, CHUNK = 512;  // = rl::tsne::kTsneLeaf, kTsneBlock, kTsneChunk
+const uint LEAF = 16, BLOCK = 64, CHUNK = 512;  // = rl::tsne::kTsneLeaf, kTsneBlock, kTsneChunk
 const uint BLOCK_NODES = 1 + BLOCK / LEAF, CHUNK_NODES = 1 + 8 * BLOCK_NODES;  // = rl::tsne::kTsneBlockNodes, kTsneChunkNodes
 const float PAD_COORDINATE = 1e18;             // = rl::tsne::kTsnePadCoordinate
 

@@ -11,7 +11,7 @@
 #include "common.glsl"
 
 layout(constant_id = 1) const uint TILE = 8;  // workgroup size = 64 / TILE
-const uint CHUNK = 512, BLOCK = 64, LEAF = 8;  // = rl::tsne::kTsneChunk, kTsneBlock, kTsneLeaf
+const uint CHUNK = 512, BLOCK = 64, LEAF = 16;  // = rl::tsne::kTsneChunk, kTsneBlock, kTsneLeaf
 const uint BLOCK_NODES = 1 + BLOCK / LEAF, CHUNK_NODES = 1 + 8 * BLOCK_NODES;  // = rl::tsne::kTsneBlockNodes, kTsneChunkNodes
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Y;       // [Np / 2] texels: (x0, y0, x1, y1)
@@ -89,7 +89,7 @@ void main() {
     }
   }
   for (uint e = 0u; e < nearCount; ++e) {
-    const uint first = lists[row + p.nodes - 1u - e];  // a leaf's 8 points: 4 texels (pads add nothing)
+    const uint first = lists[row + p.nodes - 1u - e];  // a leaf: LEAF / 2 texels (pads add nothing)
     [[unroll]] for (uint h = 0u; h < LEAF / 2u; ++h) {
       const vec4 tx = imageLoad(Sorted, int(first / 2u + h));
       [[unroll]] for (uint a = 0; a < TILE; ++a) {

@@ -76,7 +76,7 @@ TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels) {
   t.nodes = program.add("tsne.nodes", {nodes, 8}, Role::Activation);
   t.rowTexels = program.add("tsne.rowTexels", {n + 1}, Role::Input, DType::I32);
   t.pTexels = program.add("tsne.pTexels", {std::max(texels, 1u), 4}, Role::Input);
-  t.lists = program.add("tsne.lists", {uint64_t(blocks) * nodes}, Role::Activation, DType::I32);
+  t.lists = program.add("tsne.lists", {blocks * nodes}, Role::Activation, DType::I32);
   t.forces = program.add("tsne.forces", {n, 4}, Role::Activation);
   t.sums = program.add("tsne.sums", {n, 2}, Role::Activation);
   t.gains = program.add("tsne.gains", {n, 2}, Role::OptState);

@@ -5,8 +5,8 @@
 //
 // Legend: N points, Np = N rounded up to kTsnePadMultiple, E entries of the sparse P (CSR).
 // A fixed three-level tree over the points in `order`, a nested spatial order (spatial_order.h,
-// sizes 512 / 64 / 8, refreshed by the host every few iterations): C = ceil(N / 512) chunks of
-// 512 points, B = ceil(N / 64) blocks of 64, L = ceil(N / 8) leaves of 8, each a run of the order
+// sizes 512 / 64 / 16, refreshed by the host every few iterations): C = ceil(N / 512) chunks of
+// 512 points, B = ceil(N / 64) blocks of 64, L = ceil(N / 16) leaves of 16, each a run of the order
 // (compact; only the last of each size partial). Its M nodes are stored depth first: chunk c at
 // kTsneChunkNodes c, then each of its blocks followed by the block's leaves (tsneChunkNode, tsneBlockNode,
 // tsneLeafNode). The structure depends on N only and follows from a node's index (tsneNode: first
@@ -58,7 +58,7 @@ constexpr float kTsnePadCoordinate = 1e18f;
 constexpr uint32_t kTsneUpdateLocal = 256;  // power of two (tree reduction)
 constexpr uint32_t kTsneBlock = 64;         // points per block (= forces workgroup size x tile)
 constexpr uint32_t kTsneChunk = 512;        // points per chunk (8 blocks)
-constexpr uint32_t kTsneLeaf = 8;           // points per leaf
+constexpr uint32_t kTsneLeaf = 16;          // points per leaf
 constexpr uint32_t kTsneBlockLeaves = kTsneBlock / kTsneLeaf;
 constexpr uint32_t kTsneBlockNodes = 1 + kTsneBlockLeaves;            // nodes of a full block's subtree
 constexpr uint32_t kTsneChunkNodes = 1 + 8 * kTsneBlockNodes;         // nodes of a full chunk's subtree

@@ -225,10 +225,10 @@ class TestTsne : public QObject {
     std::unique_ptr<Backend> vk;
     RL_REQUIRE_VULKAN(vk);
     auto cpu = cpuBackend();
-    // N around the leaf and tile (8), block (64 points per workgroup) and chunk (512) boundaries;
+    // N around the tile (8), leaf (16), block (64 points per workgroup) and chunk (512) boundaries;
     // theta 0 (exact: every leaf near, so the walk must cover every point once), 0.5 and 0.7 (far nodes
     // by their expansion); KL computed or skipped (state.klIteration).
-    for (uint32_t n : {2u, 7u, 9u, 64u, 100u, 511u, 513u, 1000u, 1100u})
+    for (uint32_t n : {2u, 7u, 9u, 17u, 64u, 100u, 511u, 513u, 1000u, 1100u})
       for (uint32_t tile : {1u, 8u})
         for (float theta : {0.f, 0.5f, 0.7f})
           for (float span : {3.f, 40.f}) {
@@ -293,11 +293,12 @@ class TestTsne : public QObject {
               z += sums[2 * i];
             }
             if (theta > 0 && n > 1) {
-              // Measured on these layouts (N <= 64: a single chunk whose leaves are all near or
-              // tiny, error ~1e-8): theta 0.5 (the default) repulsion <= 0.71% (relative L2), Z <=
-              // 0.007%; theta 0.7 repulsion <= 4.7%, Z <= 0.07%. Bounds: about three times that.
+              // Measured on these layouts (N <= 64: a single chunk, leaves near or tiny, error
+              // ~1e-8): theta 0.5 (the default) repulsion <= 0.64% (relative L2), Z <= 0.0052%;
+              // theta 0.7 repulsion <= 2.6%, Z <= 0.066%. Bounds: three to four times that.
               const double repError = relativeL2(got, rep), zError = std::abs(z - zExact) / zExact;
-              const double repBound = theta < 0.6f ? 0.02 : 0.15, zBound = theta < 0.6f ? 2e-4 : 2e-3;
+              qInfo("%s: far-field error: repulsion %.3g, Z %.3g", what.c_str(), repError, zError);
+              const double repBound = theta < 0.6f ? 0.02 : 0.08, zBound = theta < 0.6f ? 2e-4 : 2e-3;
               QVERIFY2(repError < repBound && zError < zBound,
                        qPrintable(QString::fromStdString(what) +
                                   QString(": far-field error: repulsion %1, Z %2").arg(repError).arg(zError)));
@@ -341,12 +342,12 @@ class TestTsne : public QObject {
     // Measured: ~17 against ~65 (a block of 1/16 of the square has radius ~ 100 / 4 / sqrt(2)).
     QVERIFY2(spatial < 0.4 * unsorted, qPrintable(QString("%1 vs %2").arg(spatial).arg(unsorted)));
 
-    // Nested (the Vulkan tree's 512 / 64 / 8): still a permutation, runs of each size compact.
+    // Nested (the Vulkan tree's 512 / 64 / 16): still a permutation, runs of each size compact.
     const auto nested = spatialOrder(ys.data(), n, tsneOrderSizes());
     sorted = nested;
     std::sort(sorted.begin(), sorted.end());
     for (size_t i = 0; i < n; ++i) QCOMPARE(sorted[i], uint32_t(i));
-    for (size_t size : {512, 64, 8}) {
+    for (size_t size : tsneOrderSizes()) {
       const double r = meanRadius(nested, size), flat = meanRadius(order, size), none = meanRadius(identity, size);
       qInfo("runs of %zu: mean radius nested %.2f, flat 64-order %.2f, unsorted %.2f", size, r, flat, none);
       // 512 of 1000 points: halves of the square (measured 0.80 of unsorted); smaller runs far below.
