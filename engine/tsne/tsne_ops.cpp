@@ -65,6 +65,20 @@ std::vector<uint32_t> tsneAttractionOrder(const std::vector<uint32_t>& rowStart,
   return order;
 }
 
+uint64_t tsneForcesLoopIterations(uint32_t n, const std::vector<uint32_t>& rowTexels,
+                                  const std::vector<uint32_t>& attractOrder, uint32_t tile) {
+  uint64_t rows = 0;
+  for (uint32_t first = 0; first < n; first += tile) {  // slots first .. first + tile - 1: one invocation
+    uint64_t own = 0;
+    for (uint32_t k = first; k < std::min(first + tile, n); ++k) {
+      const uint32_t i = attractOrder[k];
+      own += rowTexels[i + 1] - rowTexels[i] + 2;
+    }
+    rows = std::max(rows, own);
+  }
+  return 2 * uint64_t(tsneNodes(n)) + 2 + rows;
+}
+
 TsneTensors addTsneTensors(Program& program, uint32_t n, uint32_t texels) {
   const uint32_t padded = (n + kTsnePadMultiple - 1) / kTsnePadMultiple * kTsnePadMultiple;
   const uint32_t blocks = tsneBlocks(n), nodes = std::max(tsneNodes(n), 1u);

@@ -92,6 +92,12 @@ inline TsneNode tsneNode(uint32_t s, uint32_t nodes) {
 // (longest first, ties by index), rank m of each 64 to invocation (m % lanes), step m / lanes, so
 // the rows an invocation group runs in lockstep have similar lengths. lanes = 64 / tile.
 std::vector<uint32_t> tsneAttractionOrder(const std::vector<uint32_t>& rowStart, uint32_t tile);
+// An upper bound on the loop iterations one invocation of tsne_forces runs (lavapipe silently ends
+// an invocation's loops after 65535 in all, see ops/loop_budgeted_op.h): the walk and the far and
+// near loops together at most 2 M + 2, plus its `tile` rows of P in the attraction order (texels,
+// and one masked iteration for each of the two row loops).
+uint64_t tsneForcesLoopIterations(uint32_t n, const std::vector<uint32_t>& rowTexels,
+                                  const std::vector<uint32_t>& attractOrder, uint32_t tile);
 
 // Mirrors the push-constant block of shaders/tsne_blocks.comp.
 struct TsneBlocksParams {

@@ -8,6 +8,7 @@
 
 #include "backend/vulkan/vulkan_backend.h"
 #include "graph/program.h"
+#include "ops/loop_budgeted_op.h"
 #include "tsne/cpu_tsne.h"
 #include "tsne/spatial_order.h"
 #include "tsne/tsne_ops.h"
@@ -38,6 +39,14 @@ TsneResult runVulkanIterations(const SparseAffinities& p, std::vector<float> yIn
   const PackedAffinities packed = packAffinities(p.rowStart, p.col, p.value);
   VulkanBackend backend(deviceHint);
   const uint32_t tile = backend.deviceClass() == DeviceClass::CpuImplementation ? 8 : 1;
+  if (backend.deviceClass() == DeviceClass::CpuImplementation) {
+    const uint64_t loops = tsneForcesLoopIterations(n, packed.rowTexels, tsneAttractionOrder(p.rowStart, tile), tile);
+    if (loops > kLavapipeLoopLimit)
+      throw std::runtime_error("t-SNE on Vulkan: " + std::to_string(n) + " points with rows of P this long need up to " +
+                               std::to_string(loops) + " loop iterations in one shader invocation, more than " +
+                               backend.device() + " runs (" + std::to_string(kLavapipeLoopLimit) +
+                               "); use the CPU method");
+  }
 
   Program program;
   const TsneTensors t = addTsneTensors(program, n, uint32_t(packed.texels.size() / 4));

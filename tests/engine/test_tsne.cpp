@@ -315,6 +315,48 @@ class TestTsne : public QObject {
           }
   }
 
+  void attractionOrderAndLoopBound() {
+    // Rows of 1..300 entries (texels = ceil(length / 2)), N not a multiple of 64.
+    const uint32_t n = 300;
+    std::vector<uint32_t> rowStart = {0}, rowTexels = {0};
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t length = (i * 37) % n + 1;
+      rowStart.push_back(rowStart.back() + length);
+      rowTexels.push_back(rowTexels.back() + (length + 1) / 2);
+    }
+    for (uint32_t tile : {1u, 8u}) {
+      const auto order = tsneAttractionOrder(rowStart, tile);
+      std::vector<uint32_t> sorted(order.begin(), order.begin() + n);
+      std::sort(sorted.begin(), sorted.end());
+      for (uint32_t i = 0; i < n; ++i) QCOMPARE(sorted[i], i);  // the first N slots: a permutation
+      // Each invocation's rows (tile consecutive slots of a full block) are ranks m, m + lanes, ...
+      // of the lengths in that block: the longest rows of every full block land at step 0.
+      const uint32_t lanes = kTsneBlock / tile;
+      for (uint32_t first = 0; first + kTsneBlock <= n; first += kTsneBlock)
+        for (uint32_t l = 0; l + 1 < lanes; ++l) {
+          auto length = [&](uint32_t k) { return rowStart[order[k] + 1] - rowStart[order[k]]; };
+          QVERIFY(length(first + l * tile) >= length(first + (l + 1) * tile));
+        }
+      // The loop bound, against a direct count over invocations.
+      uint64_t worst = 0;
+      for (uint32_t first = 0; first < n; first += tile) {
+        uint64_t own = 0;
+        for (uint32_t k = first; k < std::min(first + tile, n); ++k) own += rowTexels[order[k] + 1] - rowTexels[order[k]] + 2;
+        worst = std::max(worst, own);
+      }
+      QCOMPARE(tsneForcesLoopIterations(n, rowTexels, order, tile), 2 * uint64_t(tsneNodes(n)) + 2 + worst);
+    }
+    // 64 rows of 9000 texels in the first block: each invocation takes eight, past the 65535 limit.
+    const uint32_t big = 40000;
+    std::vector<uint32_t> bigStart = {0}, bigTexels = {0};
+    for (uint32_t i = 0; i < big; ++i) {
+      const uint32_t length = i < 64 ? 18000 : 2;
+      bigStart.push_back(bigStart.back() + length);
+      bigTexels.push_back(bigTexels.back() + length / 2);
+    }
+    QVERIFY(tsneForcesLoopIterations(big, bigTexels, tsneAttractionOrder(bigStart, 8), 8) > 65535);
+  }
+
   void spatialOrderMakesCompactBlocks() {
     const size_t n = 1000;
     const auto ys = rltest::randomVector(2 * n, 9, -50, 50);
