@@ -7,7 +7,8 @@
 #include "common.glsl"
 
 const uint LEAF = 16, BLOCK = 64, CHUNK = 512;  // = rl::tsne::kTsneLeaf, kTsneBlock, kTsneChunk
-const uint BLOCK_NODES = 1 + BLOCK / LEAF, CHUNK_NODES = 1 + 8 * BLOCK_NODES;  // = rl::tsne::kTsneBlockNodes, kTsneChunkNodes
+// = rl::tsne::kTsneBlockNodes, kTsneChunkNodes
+const uint BLOCK_NODES = 1 + BLOCK / LEAF, CHUNK_NODES = 1 + 8 * BLOCK_NODES;
 const float PAD_COORDINATE = 1e18;             // = rl::tsne::kTsnePadCoordinate
 
 layout(std430, binding = 0) readonly buffer Y { vec2 y[]; };

@@ -12,7 +12,8 @@
 
 layout(constant_id = 1) const uint TILE = 8;  // workgroup size = 64 / TILE
 const uint CHUNK = 512, BLOCK = 64, LEAF = 16;  // = rl::tsne::kTsneChunk, kTsneBlock, kTsneLeaf
-const uint BLOCK_NODES = 1 + BLOCK / LEAF, CHUNK_NODES = 1 + 8 * BLOCK_NODES;  // = rl::tsne::kTsneBlockNodes, kTsneChunkNodes
+// = rl::tsne::kTsneBlockNodes, kTsneChunkNodes
+const uint BLOCK_NODES = 1 + BLOCK / LEAF, CHUNK_NODES = 1 + 8 * BLOCK_NODES;
 
 layout(binding = 0, rgba32f) uniform readonly imageBuffer Y;       // [Np / 2] texels: (x0, y0, x1, y1)
 layout(binding = 1, rgba32f) uniform readonly imageBuffer Sorted;  // [B * 32] texels, spatial order
@@ -54,7 +55,8 @@ void main() {
     z[a] = 0.0;
   }
   // The walk: every invocation makes the same choices (counts in registers); invocation 0 writes.
-  const vec4 bt = imageLoad(Nodes, int(2 * (CHUNK_NODES * (t / 8u) + 1u + BLOCK_NODES * (t % 8u))));  // tsneBlockNode
+  const uint blockNode = CHUNK_NODES * (t / 8u) + 1u + BLOCK_NODES * (t % 8u);  // = rl::tsne::tsneBlockNode
+  const vec4 bt = imageLoad(Nodes, int(2 * blockNode));
   const uint row = t * p.nodes;
   uint farCount = 0u, nearCount = 0u;
   for (uint s = 0u; s < p.nodes;) {

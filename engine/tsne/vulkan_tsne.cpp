@@ -40,7 +40,8 @@ TsneResult runVulkanIterations(const SparseAffinities& p, std::vector<float> yIn
   VulkanBackend backend(deviceHint);
   const uint32_t tile = backend.deviceClass() == DeviceClass::CpuImplementation ? 8 : 1;
   if (backend.deviceClass() == DeviceClass::CpuImplementation) {
-    const uint64_t loops = tsneForcesLoopIterations(n, packed.rowTexels, tsneAttractionOrder(p.rowStart, tile), tile);
+    const uint64_t loops =
+        tsneForcesLoopIterations(n, packed.rowTexels, tsneAttractionOrder(p.rowStart, tile), tile);
     if (loops > kLavapipeLoopLimit)
       throw std::runtime_error("t-SNE on Vulkan: " + std::to_string(n) + " points with rows of P this long need up to " +
                                std::to_string(loops) + " loop iterations in one shader invocation, more than " +

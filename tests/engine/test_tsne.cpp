@@ -341,7 +341,8 @@ class TestTsne : public QObject {
       uint64_t worst = 0;
       for (uint32_t first = 0; first < n; first += tile) {
         uint64_t own = 0;
-        for (uint32_t k = first; k < std::min(first + tile, n); ++k) own += rowTexels[order[k] + 1] - rowTexels[order[k]] + 2;
+        for (uint32_t k = first; k < std::min(first + tile, n); ++k)
+          own += rowTexels[order[k] + 1] - rowTexels[order[k]] + 2;
         worst = std::max(worst, own);
       }
       QCOMPARE(tsneForcesLoopIterations(n, rowTexels, order, tile), 2 * uint64_t(tsneNodes(n)) + 2 + worst);
@@ -393,7 +394,8 @@ class TestTsne : public QObject {
       const double r = meanRadius(nested, size), flat = meanRadius(order, size), none = meanRadius(identity, size);
       qInfo("runs of %zu: mean radius nested %.2f, flat 64-order %.2f, unsorted %.2f", size, r, flat, none);
       // 512 of 1000 points: halves of the square (measured 0.80 of unsorted); smaller runs far below.
-      QVERIFY2(r < (size == 512 ? 0.85 : 0.5) * none, qPrintable(QString("runs of %1: %2 vs %3").arg(size).arg(r).arg(none)));
+      QVERIFY2(r < (size == 512 ? 0.85 : 0.5) * none,
+               qPrintable(QString("runs of %1: %2 vs %3").arg(size).arg(r).arg(none)));
     }
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument, spatialOrder(ys.data(), n, std::vector<size_t>{64, 48}));
   }
