@@ -37,4 +37,17 @@ std::vector<uint32_t> spatialOrder(const float* y, size_t n, size_t block) {
   return order;
 }
 
+std::vector<uint32_t> spatialOrder(const float* y, size_t n, const std::vector<size_t>& sizes) {
+  for (size_t l = 0; l < sizes.size(); ++l)
+    if (sizes[l] == 0 || (l > 0 && sizes[l - 1] % sizes[l]))
+      throw std::invalid_argument("spatialOrder: block sizes must be positive and each divide the one before");
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  for (size_t l = 0; l < sizes.size(); ++l) {
+    const size_t run = l == 0 ? n : sizes[l - 1];  // split every run of the previous level
+    for (size_t first = 0; first < n; first += run) split(y, order.data() + first, std::min(run, n - first), sizes[l]);
+  }
+  return order;
+}
+
 }  // namespace rl::tsne

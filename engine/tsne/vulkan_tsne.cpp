@@ -8,6 +8,7 @@
 
 #include "backend/vulkan/vulkan_backend.h"
 #include "graph/program.h"
+#include "ops/loop_budgeted_op.h"
 #include "tsne/cpu_tsne.h"
 #include "tsne/spatial_order.h"
 #include "tsne/tsne_ops.h"
@@ -29,24 +30,6 @@ void appendIterations(Program& program, const std::string& phase, int count, con
   }
 }
 
-// The forces shader gives each invocation `tile` consecutive points of a block and runs their
-// attraction loops one after the other, the invocations of a workgroup in lockstep: each step costs
-// the longest of the rows taken together. Reorders every full block so that the rows taken at the
-// same step have similar lengths (rank m -> invocation m % lanes, step m / lanes). The block's
-// membership, all the repulsion depends on, is unchanged.
-void balanceRows(std::vector<uint32_t>& order, const std::vector<uint32_t>& rowStart, uint32_t tile) {
-  const uint32_t lanes = kTsneBlock / tile;
-  std::vector<uint32_t> members(kTsneBlock);
-  for (size_t first = 0; first + kTsneBlock <= order.size(); first += kTsneBlock) {
-    std::copy(order.begin() + first, order.begin() + first + kTsneBlock, members.begin());
-    std::sort(members.begin(), members.end(), [&](uint32_t a, uint32_t b) {
-      const uint32_t la = rowStart[a + 1] - rowStart[a], lb = rowStart[b + 1] - rowStart[b];
-      return la > lb || (la == lb && a < b);
-    });
-    for (uint32_t m = 0; m < kTsneBlock; ++m) order[first + (m % lanes) * tile + m / lanes] = members[m];
-  }
-}
-
 }  // namespace
 
 TsneResult runVulkanIterations(const SparseAffinities& p, std::vector<float> yInit, const Schedule& schedule,
@@ -56,6 +39,15 @@ TsneResult runVulkanIterations(const SparseAffinities& p, std::vector<float> yIn
   const PackedAffinities packed = packAffinities(p.rowStart, p.col, p.value);
   VulkanBackend backend(deviceHint);
   const uint32_t tile = backend.deviceClass() == DeviceClass::CpuImplementation ? 8 : 1;
+  if (backend.deviceClass() == DeviceClass::CpuImplementation) {
+    const uint64_t loops =
+        tsneForcesLoopIterations(n, packed.rowTexels, tsneAttractionOrder(p.rowStart, tile), tile);
+    if (loops > kLavapipeLoopLimit)
+      throw std::runtime_error("t-SNE on Vulkan: " + std::to_string(n) + " points with rows of P this long need up to " +
+                               std::to_string(loops) + " loop iterations in one shader invocation, more than " +
+                               backend.device() + " runs (" + std::to_string(kLavapipeLoopLimit) +
+                               "); use the CPU method");
+  }
 
   Program program;
   const TsneTensors t = addTsneTensors(program, n, uint32_t(packed.texels.size() / 4));
@@ -73,14 +65,11 @@ TsneResult runVulkanIterations(const SparseAffinities& p, std::vector<float> yIn
   std::vector<float> y(program.info(t.y).count, kTsnePadCoordinate);
   std::copy(yInit.begin(), yInit.end(), y.begin());
   backend.writeTensor(program, t.y, y);
-  backend.writeTensor(program, t.rowTexels, packed.rowTexels);
-  backend.writeTensor(program, t.pTexels, packed.texels);
+  writeTsneStatics(backend, program, t, n, p.rowStart, packed, tile);
   backend.writeTensor(program, t.gains, std::vector<float>(2 * n, 1.0f));
   // The blocks follow the points as they move: re-sorted from the current positions between runs.
   auto reorder = [&](const std::vector<float>& positions) {
-    std::vector<uint32_t> order = spatialOrder(positions.data(), n, kTsneBlock);
-    balanceRows(order, p.rowStart, tile);
-    backend.writeTensor(program, t.order, order);
+    backend.writeTensor(program, t.order, spatialOrder(positions.data(), n, tsneOrderSizes()));
   };
   reorder(y);
 

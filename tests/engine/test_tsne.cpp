@@ -225,11 +225,12 @@ class TestTsne : public QObject {
     std::unique_ptr<Backend> vk;
     RL_REQUIRE_VULKAN(vk);
     auto cpu = cpuBackend();
-    // N around the tile (8) and block (64 points per workgroup) boundaries; theta 0 (exact) and
-    // 0.7 (far blocks by their expansion); KL computed or skipped (state.klIteration).
-    for (uint32_t n : {2u, 7u, 9u, 64u, 100u, 511u, 513u, 1000u})
+    // N around the tile (8), leaf (16), block (64 points per workgroup) and chunk (512) boundaries;
+    // theta 0 (exact: every leaf near, so the walk must cover every point once), 0.5 and 0.7 (far nodes
+    // by their expansion); KL computed or skipped (state.klIteration).
+    for (uint32_t n : {2u, 7u, 9u, 17u, 64u, 100u, 511u, 513u, 1000u, 1100u})
       for (uint32_t tile : {1u, 8u})
-        for (float theta : {0.f, 0.7f})
+        for (float theta : {0.f, 0.5f, 0.7f})
           for (float span : {3.f, 40.f}) {
             const bool withKl = n % 2 == 0;
             const std::string what = "tsne_forces N=" + std::to_string(n) + " tile=" + std::to_string(tile) +
@@ -248,11 +249,10 @@ class TestTsne : public QObject {
               Backend& be = *backends[b];
               be.load(rig.program);
               be.writeTensor(rig.program, rig.t.y, y);
-              be.writeTensor(rig.program, rig.t.order, spatialOrder(ys.data(), n, kTsneBlock));
-              be.writeTensor(rig.program, rig.t.rowTexels, packed.rowTexels);
-              be.writeTensor(rig.program, rig.t.pTexels, packed.texels);
+              be.writeTensor(rig.program, rig.t.order, spatialOrder(ys.data(), n, tsneOrderSizes()));
+              writeTsneStatics(be, rig.program, rig.t, n, p.rowStart, packed, tile);
               be.writeTensor(rig.program, rig.t.state, state);
-              const TensorId outputs[4] = {rig.t.forces, rig.t.sums, rig.t.sortedY, rig.t.blocks};
+              const TensorId outputs[4] = {rig.t.forces, rig.t.sums, rig.t.sortedY, rig.t.nodes};
               for (TensorId t : outputs)
                 be.writeTensor(rig.program, t, std::vector<float>(rig.program.info(t).count, NAN));
               be.run("forces");
@@ -261,7 +261,7 @@ class TestTsne : public QObject {
             const auto& forces = out[0][0];
             const auto& sums = out[0][1];
             // The CPU twin against the definition, in double (independent code): exactly at theta 0;
-            // at theta 0.7 the repulsion within a bound (measured below).
+            // at theta > 0 the repulsion within a bound (measured below).
             std::vector<double> yd(ys.begin(), ys.end()), rep, got(2 * n);
             const double zExact = exactRepulsion(yd, rep);
             double z = 0;
@@ -293,10 +293,13 @@ class TestTsne : public QObject {
               z += sums[2 * i];
             }
             if (theta > 0 && n > 1) {
-              // Measured at theta 0.7 on these layouts (N >= 100; below, one block: exact): repulsion
-              // <= 0.33% (relative L2), Z <= 0.05%. Bounds: three times and ten times that.
+              // Measured on these layouts (N <= 64: a single chunk, leaves near or tiny, error
+              // ~1e-8): theta 0.5 (the default) repulsion <= 0.64% (relative L2), Z <= 0.0052%;
+              // theta 0.7 repulsion <= 2.6%, Z <= 0.066%. Bounds: three to four times that.
               const double repError = relativeL2(got, rep), zError = std::abs(z - zExact) / zExact;
-              QVERIFY2(repError < 0.01 && zError < 0.005,
+              qInfo("%s: far-field error: repulsion %.3g, Z %.3g", what.c_str(), repError, zError);
+              const double repBound = theta < 0.6f ? 0.02 : 0.08, zBound = theta < 0.6f ? 2e-4 : 2e-3;
+              QVERIFY2(repError < repBound && zError < zBound,
                        qPrintable(QString::fromStdString(what) +
                                   QString(": far-field error: repulsion %1, Z %2").arg(repError).arg(zError)));
             }
@@ -308,8 +311,51 @@ class TestTsne : public QObject {
             RL_EXPECT_CLOSE(out[1][0], forces, 2e-5 * maxForce, 1e-4, what + " forces");
             RL_EXPECT_CLOSE(out[1][1], sums, 1e-6, 1e-4, what + " sums (z, kl)");
             RL_EXPECT_CLOSE(out[1][2], out[0][2], 1e-30, 0, what + " sortedY");  // copies: equal
-            RL_EXPECT_CLOSE(out[1][3], out[0][3], 1e-6, 1e-5, what + " blocks (centroid, radius, count)");
+            RL_EXPECT_CLOSE(out[1][3], out[0][3], 1e-6, 1e-5, what + " tree nodes (centroid, radius, count, moments)");
           }
+  }
+
+  void attractionOrderAndLoopBound() {
+    // Rows of 1..300 entries (texels = ceil(length / 2)), N not a multiple of 64.
+    const uint32_t n = 300;
+    std::vector<uint32_t> rowStart = {0}, rowTexels = {0};
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t length = (i * 37) % n + 1;
+      rowStart.push_back(rowStart.back() + length);
+      rowTexels.push_back(rowTexels.back() + (length + 1) / 2);
+    }
+    for (uint32_t tile : {1u, 8u}) {
+      const auto order = tsneAttractionOrder(rowStart, tile);
+      std::vector<uint32_t> sorted(order.begin(), order.begin() + n);
+      std::sort(sorted.begin(), sorted.end());
+      for (uint32_t i = 0; i < n; ++i) QCOMPARE(sorted[i], i);  // the first N slots: a permutation
+      // Each invocation's rows (tile consecutive slots of a full block) are ranks m, m + lanes, ...
+      // of the lengths in that block: the longest rows of every full block land at step 0.
+      const uint32_t lanes = kTsneBlock / tile;
+      for (uint32_t first = 0; first + kTsneBlock <= n; first += kTsneBlock)
+        for (uint32_t l = 0; l + 1 < lanes; ++l) {
+          auto length = [&](uint32_t k) { return rowStart[order[k] + 1] - rowStart[order[k]]; };
+          QVERIFY(length(first + l * tile) >= length(first + (l + 1) * tile));
+        }
+      // The loop bound, against a direct count over invocations.
+      uint64_t worst = 0;
+      for (uint32_t first = 0; first < n; first += tile) {
+        uint64_t own = 0;
+        for (uint32_t k = first; k < std::min(first + tile, n); ++k)
+          own += rowTexels[order[k] + 1] - rowTexels[order[k]] + 2;
+        worst = std::max(worst, own);
+      }
+      QCOMPARE(tsneForcesLoopIterations(n, rowTexels, order, tile), 2 * uint64_t(tsneNodes(n)) + 2 + worst);
+    }
+    // 64 rows of 9000 texels in the first block: each invocation takes eight, past the 65535 limit.
+    const uint32_t big = 40000;
+    std::vector<uint32_t> bigStart = {0}, bigTexels = {0};
+    for (uint32_t i = 0; i < big; ++i) {
+      const uint32_t length = i < 64 ? 18000 : 2;
+      bigStart.push_back(bigStart.back() + length);
+      bigTexels.push_back(bigTexels.back() + length / 2);
+    }
+    QVERIFY(tsneForcesLoopIterations(big, bigTexels, tsneAttractionOrder(bigStart, 8), 8) > 65535);
   }
 
   void spatialOrderMakesCompactBlocks() {
@@ -320,10 +366,10 @@ class TestTsne : public QObject {
     std::sort(sorted.begin(), sorted.end());
     for (size_t i = 0; i < n; ++i) QCOMPARE(sorted[i], uint32_t(i));  // a permutation
     // Mean block radius: uniform points in a 100 x 100 square, 15 full blocks + one of 40.
-    auto meanRadius = [&](const std::vector<uint32_t>& ord) {
+    auto meanRadius = [&](const std::vector<uint32_t>& ord, size_t size = 64) {
       double total = 0;
-      for (size_t b = 0; b * 64 < n; ++b) {
-        const size_t first = b * 64, count = std::min<size_t>(64, n - first);
+      for (size_t b = 0; b * size < n; ++b) {
+        const size_t first = b * size, count = std::min<size_t>(size, n - first);
         double c[2] = {0, 0}, r = 0;
         for (size_t k = first; k < first + count; ++k)
           for (int d = 0; d < 2; ++d) c[d] += ys[2 * ord[k] + d] / double(count);
@@ -331,13 +377,27 @@ class TestTsne : public QObject {
           r = std::max(r, std::hypot(ys[2 * ord[k]] - c[0], ys[2 * ord[k] + 1] - c[1]));
         total += r;
       }
-      return total / double((n + 63) / 64);
+      return total / double((n + size - 1) / size);
     };
     std::vector<uint32_t> identity(n);
     std::iota(identity.begin(), identity.end(), 0u);
     const double spatial = meanRadius(order), unsorted = meanRadius(identity);
     // Measured: ~17 against ~65 (a block of 1/16 of the square has radius ~ 100 / 4 / sqrt(2)).
     QVERIFY2(spatial < 0.4 * unsorted, qPrintable(QString("%1 vs %2").arg(spatial).arg(unsorted)));
+
+    // Nested (the Vulkan tree's 512 / 64 / 16): still a permutation, runs of each size compact.
+    const auto nested = spatialOrder(ys.data(), n, tsneOrderSizes());
+    sorted = nested;
+    std::sort(sorted.begin(), sorted.end());
+    for (size_t i = 0; i < n; ++i) QCOMPARE(sorted[i], uint32_t(i));
+    for (size_t size : tsneOrderSizes()) {
+      const double r = meanRadius(nested, size), flat = meanRadius(order, size), none = meanRadius(identity, size);
+      qInfo("runs of %zu: mean radius nested %.2f, flat 64-order %.2f, unsorted %.2f", size, r, flat, none);
+      // 512 of 1000 points: halves of the square (measured 0.80 of unsorted); smaller runs far below.
+      QVERIFY2(r < (size == 512 ? 0.85 : 0.5) * none,
+               qPrintable(QString("runs of %1: %2 vs %3").arg(size).arg(r).arg(none)));
+    }
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, spatialOrder(ys.data(), n, std::vector<size_t>{64, 48}));
   }
 
   void forcesAreTheKlGradient() {
@@ -381,8 +441,7 @@ class TestTsne : public QObject {
     std::iota(order.begin(), order.end(), 0u);
     cpu->writeTensor(rig.program, rig.t.y, y);
     cpu->writeTensor(rig.program, rig.t.order, order);
-    cpu->writeTensor(rig.program, rig.t.rowTexels, packed.rowTexels);
-    cpu->writeTensor(rig.program, rig.t.pTexels, packed.texels);
+    writeTsneStatics(*cpu, rig.program, rig.t, n, p.rowStart, packed, 8);
     cpu->run("forces");
     const auto forces = cpu->readTensor<float>(rig.program, rig.t.forces);
     const auto sums = cpu->readTensor<float>(rig.program, rig.t.sums);
