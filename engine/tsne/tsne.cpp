@@ -9,6 +9,7 @@
 #include "tsne/cpu_tsne.h"
 #include "tsne/pca.h"
 #include "tsne/schedule.h"
+#include "tsne/tsne_ops.h"
 #include "tsne/vulkan_tsne.h"
 #include "tsne/worker_pool.h"
 
@@ -53,6 +54,9 @@ std::vector<std::string> validate(const MatrixView& x, const TsneOptions& o, con
       problems.push_back("input: " + std::to_string(n) + " points are too few for perplexity " + num(o.perplexity) +
                          " (t-SNE needs N >= 3 * perplexity + 1 = " + num(std::floor(3 * o.perplexity) + 1) +
                          "; lower the perplexity)");
+    if (o.method == Method::Vulkan && n >= kTsneMaxPoints)  // before the affinities are spent on it
+      problems.push_back("input: t-SNE on Vulkan takes at most " + std::to_string(kTsneMaxPoints - 1) + " points, got " +
+                         std::to_string(n) + " (use the CPU method)");
     if (o.iterations < 0) problems.push_back("iterations: must be >= 0, got " + std::to_string(o.iterations));
     if (o.exaggerationIterations < 0)
       problems.push_back("exaggerationIterations: must be >= 0, got " + std::to_string(o.exaggerationIterations));

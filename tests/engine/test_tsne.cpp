@@ -751,6 +751,15 @@ class TestTsne : public QObject {
 
     TsneOptions pcaOptions;
     pcaOptions.method = Method::Pca;
+    // The Vulkan method's point limit is reported before any work (the data pointer is not read:
+    // the count alone decides).
+    TsneOptions vulkanOptions;
+    vulkanOptions.method = Method::Vulkan;
+    const std::vector<float> wide(size_t(kTsneMaxPoints) * 1, 0.5f);
+    QVERIFY(mentions(validate({wide.data(), kTsneMaxPoints, 1}, vulkanOptions, {}),
+                     "t-SNE on Vulkan takes at most 65535 points, got 65536 (use the CPU method)"));
+    vulkanOptions.method = Method::Cpu;
+    QVERIFY(!mentions(validate({wide.data(), kTsneMaxPoints, 1}, vulkanOptions, {}), "at most 65535 points"));
     QVERIFY(validate(view(b), pcaOptions, {}).empty());  // PCA needs no perplexity
     QVERIFY(mentions(validate({b.points.data(), 50, 1}, pcaOptions, {}), "PCA to 2-D needs at least 2 dimensions"));
 
