@@ -90,6 +90,16 @@ class MainWindowTest : public QObject {
 
   void cleanup() { window_.reset(); }
 
+  // The default layout fits a laptop's 1280 x 800 screen: the docks' minimum sizes add up to less
+  // (they added up to 962 px before the plots' minimum heights came down).
+  void defaultLayoutFitsA1280x800Screen() {
+    const QSize least = window_->minimumSizeHint().expandedTo(window_->minimumSize());
+    QVERIFY2(least.width() <= 1280 && least.height() <= 800,
+             qPrintable(QString("minimum %1 x %2").arg(least.width()).arg(least.height())));
+    window_->resize(1280, 800);
+    QTRY_COMPARE(window_->size(), QSize(1280, 800));
+  }
+
   void opensPausedOnTheDefaultPresetWithItsDescription() {
     const RunSnapshotPtr s = window_->shownSnapshot();
     QCOMPARE(QString::fromStdString(s->spec.name), QString(rl::kDefaultPreset));

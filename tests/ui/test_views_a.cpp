@@ -408,6 +408,44 @@ class TestViewsA : public QObject {
     }
   }
 
+  // On a short plot (a 1280 x 800 screen's dock) every heading keeps to one screen line per text
+  // line, the load view's note is left out, and no text element overlaps another or leaves the plot;
+  // a tall plot shows the note again.
+  void shortPlotsKeepTheirTextsShort() {
+    LossView loss;
+    LoadView load;
+    CollapseView collapse;
+    RunSnapshot s = synthetic(300);
+    s.collapse[0] = {false, -1, {}, "balanced enough: normalised load entropy 0.99, max share 0.29"};
+    for (FigureView* v : std::initializer_list<FigureView*>{&loss, &load, &collapse}) {
+      v->showSnapshot(s);
+      showAt(*v, QSize(340, 200));
+      QCustomPlot* plot = v->findChild<QCustomPlot*>();
+      QVERIFY(plot);
+      plot->replot(QCustomPlot::rpImmediateRefresh);
+      QVERIFY2(plot->height() < kCompactPlotHeight, qPrintable(QString::number(plot->height())));
+      QList<QCPTextElement*> texts;
+      for (int i = 0; i < plot->plotLayout()->elementCount(); ++i)
+        if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->elementAt(i))) texts << t;
+      QVERIFY(!texts.isEmpty());
+      for (QCPTextElement* t : texts) {
+        const QString what = v->title() + ": “" + t->text() + "”";
+        QVERIFY2(!t->text().contains('\n'), qPrintable(what));
+        QVERIFY2(QFontMetrics(t->font()).horizontalAdvance(t->text()) <= plot->width(), qPrintable(what));
+        QVERIFY2(t->outerRect().top() >= 0 && t->outerRect().bottom() <= plot->height(), qPrintable(what));
+        for (QCPTextElement* u : texts)
+          if (u != t && !u->text().isEmpty() && !t->text().isEmpty())
+            QVERIFY2(!t->outerRect().intersects(u->outerRect()), qPrintable(what + " overlaps “" + u->text() + "”"));
+      }
+      if (v == &load) {
+        QVERIFY(std::any_of(texts.begin(), texts.end(), [](QCPTextElement* t) { return t->text().isEmpty(); }));  // the note
+        showAt(*v, QSize(340, 600));
+        plot->replot(QCustomPlot::rpImmediateRefresh);
+        QVERIFY(std::none_of(texts.begin(), texts.end(), [](QCPTextElement* t) { return t->text().isEmpty(); }));
+      }
+    }
+  }
+
   void exportWritesPngSvgPdf() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());

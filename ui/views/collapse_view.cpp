@@ -103,7 +103,7 @@ QCPGraph* CollapseView::addCurve(QCPAxisRect* rect, const QColor& color, const Q
 
 void CollapseView::buildPlot() {
   plot_ = new QCustomPlot(this);
-  plot_->setMinimumSize(320, 260);
+  plot_->setMinimumSize(320, 180);
   plot_->setAutoAddPlottableToLegend(true);
   QCPLayoutGrid* grid = plot_->plotLayout();
   healthRect_ = plot_->axisRect(0);
@@ -170,7 +170,11 @@ void CollapseView::buildPlot() {
   connect(plot_, &QCustomPlot::afterLayout, this, [this] {
     const int width = plot_->legend->outerRect().width();
     bool changed = fitLegendColumns(*plot_->legend, width);
-    const QString heading = wrapText(headingFull_, heading_->font(), width - 12);
+    // A short plot keeps one screen line: the verdict when there is one (the dock's title and the
+    // layer box already say what and which layer), else the title.
+    const QString heading = plot_->height() < kCompactPlotHeight
+                                ? elideLines(headingFull_.section('\n', -1), heading_->font(), width - 12)
+                                : wrapText(headingFull_, heading_->font(), width - 12);
     if (heading != heading_->text()) heading_->setText(heading), changed = true;
     if (changed) relayout(*plot_);
   });

@@ -78,7 +78,7 @@ LoadView::LoadView(QWidget* parent) : FigureView(parent) {
 
 void LoadView::buildPlot() {
   plot_ = new QCustomPlot(this);
-  plot_->setMinimumSize(320, 260);
+  plot_->setMinimumSize(320, 180);
   plot_->setAutoAddPlottableToLegend(false);
 
   QCPLayoutGrid* grid = plot_->plotLayout();
@@ -144,10 +144,13 @@ void LoadView::buildPlot() {
   connect(plot_, &QCustomPlot::afterLayout, this, [this] {
     const int width = plot_->legend->outerRect().width();
     bool changed = fitLegendColumns(*plot_->legend, width);
-    for (auto [element, full] : {std::pair{heading_, &headingFull_}, std::pair{note_, &noteFull_}}) {
-      const QString wrapped = wrapText(*full, element->font(), width - 12);
-      if (wrapped != element->text()) element->setText(wrapped), changed = true;
-    }
+    // A short plot keeps the heading to a line and leaves the note out (its tooltip has it).
+    const bool compact = plot_->height() < kCompactPlotHeight;
+    const QString heading = compact ? elideLines(headingFull_, heading_->font(), width - 12)
+                                    : wrapText(headingFull_, heading_->font(), width - 12);
+    const QString note = compact ? QString() : wrapText(noteFull_, note_->font(), width - 12);
+    for (auto [element, text] : {std::pair{heading_, heading}, std::pair{note_, note}})
+      if (text != element->text()) element->setText(text), changed = true;
     if (changed) relayout(*plot_);
   });
   plot_->setMouseTracking(true);

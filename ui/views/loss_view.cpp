@@ -112,7 +112,7 @@ QCPGraph* LossView::addCurve(QCPAxisRect* rect, const QPen& pen, const QString& 
 
 void LossView::buildPlot() {
   plot_ = new QCustomPlot(this);
-  plot_->setMinimumSize(320, 220);
+  plot_->setMinimumSize(320, 160);
   plot_->setAutoAddPlottableToLegend(true);
 
   heading_ = new QCPTextElement(plot_, title(), plotFont(10));
@@ -172,7 +172,11 @@ void LossView::buildPlot() {
   plot_->legend->setBrush(Qt::NoBrush);
   plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
   connect(plot_, &QCustomPlot::afterLayout, this, [this] {
-    if (fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width())) relayout(*plot_);
+    bool changed = fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width());
+    // The heading drops the run's name, then "Loss and accuracy", before it would run off the plot.
+    const QString heading = firstThatFits(headings_, heading_->font(), plot_->legend->outerRect().width() - 12);
+    if (!headings_.isEmpty() && heading != heading_->text()) heading_->setText(heading), changed = true;
+    if (changed) relayout(*plot_);
   });
 
   // Selection marker: a dotted line through both plots and a label with the values at that step.
@@ -329,8 +333,10 @@ void LossView::redraw() {
   const double accLo = acc.valid() ? std::clamp(std::floor((acc.lo - 2) / 10) * 10, 0.0, 90.0) : 0.0;
   accRect_->axis(QCPAxis::atLeft)->setRange(accLo, 100.5);
 
-  heading_->setText(runName_.isEmpty() ? QString("Loss and accuracy · step %1").arg(step_)
-                                       : QString("Loss and accuracy · %1 · step %2").arg(runName_).arg(step_));
+  headings_ = {QString("Loss and accuracy · step %1").arg(step_), QString("step %1").arg(step_)};
+  if (!runName_.isEmpty()) headings_.prepend(QString("Loss and accuracy · %1 · step %2").arg(runName_).arg(step_));
+  const int width = plot_->legend->outerRect().width();
+  heading_->setText(width > 0 ? firstThatFits(headings_, heading_->font(), width - 12) : headings_.front());
   updateSelectionMarker();
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }

@@ -4,6 +4,7 @@
 // step to rewind to, or fork from, the nearest snapshot at or before it.
 #include <QPoint>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 #include <vector>
 
@@ -76,6 +77,7 @@ class LossView : public FigureView {
   QSpinBox* smoothing_ = nullptr;
   QCustomPlot* plot_ = nullptr;
   QCPTextElement* heading_ = nullptr;
+  QStringList headings_;  // the heading, longest first; the first that fits the width is shown
   QCPAxisRect* lossRect_ = nullptr;
   QCPAxisRect* accRect_ = nullptr;
   QCPGraph *trainLossRaw_ = nullptr, *trainLoss_ = nullptr, *evalLoss_ = nullptr;

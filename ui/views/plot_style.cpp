@@ -254,6 +254,13 @@ QString wrapText(const QString& text, const QFont& font, int width) {
   return out.join('\n');
 }
 
+QString elideLines(const QString& text, const QFont& font, int width) {
+  const QFontMetrics metrics(font);
+  QStringList out;
+  for (const QString& line : text.split('\n')) out << metrics.elidedText(line, Qt::ElideRight, width);
+  return out.join('\n');
+}
+
 QString firstThatFits(const QStringList& candidates, const QFont& font, int width) {
   const QFontMetrics metrics(font);
   for (const QString& c : candidates)

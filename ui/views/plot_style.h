@@ -66,6 +66,12 @@ bool fitLegendColumns(QCPLegend& legend, int width);
 // `text` broken into lines at spaces so every line fits `width` pixels in `font` (existing line
 // breaks kept; a single word wider than `width` stays whole).
 QString wrapText(const QString& text, const QFont& font, int width);
+// Plot headings on a short plot: `text` with each of its lines elided to `width` pixels instead of
+// wrapped, so a heading keeps one screen line per line of text.
+QString elideLines(const QString& text, const QFont& font, int width);
+// Plots shorter than this (pixels) are compact: headings elided instead of wrapped, notes left out,
+// so the axis rects keep their room on a small screen (1280 x 800).
+constexpr int kCompactPlotHeight = 220;
 // The first of `candidates` (longest first) that fits `width` pixels in `font`, else the last.
 QString firstThatFits(const QStringList& candidates, const QFont& font, int width);
 // Index of the legend item under `pos` (widget pixels), or -1: for per-entry tooltips.

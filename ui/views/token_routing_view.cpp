@@ -128,7 +128,7 @@ struct TokenRoutingView::Layout {
 TokenRoutingView::TokenRoutingView(QWidget* parent) : FigureView(parent) {
   setMouseTracking(true);
   setFocusPolicy(Qt::StrongFocus);  // the arrow keys browse the probe sequences
-  setMinimumSize(320, 240);
+  setMinimumSize(320, 200);
   setAttribute(Qt::WA_OpaquePaintEvent);
 }
 
