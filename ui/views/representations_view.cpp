@@ -106,9 +106,11 @@ void RepresentationsView::selectRows(const QVector<int>& heldOutRows) {
     emit rowsSelected(heldOutRows);
     return;
   }
+  std::vector<int> rows(heldOutRows.begin(), heldOutRows.end());
+  std::sort(rows.begin(), rows.end());
   std::vector<int> points;
   for (int i = 0; i < shown_->rows; ++i)
-    if (heldOutRows.contains(shown_->testRows[static_cast<size_t>(i)])) points.push_back(i);
+    if (std::binary_search(rows.begin(), rows.end(), shown_->testRows[static_cast<size_t>(i)])) points.push_back(i);
   view_->setSelection(std::move(points));
 }
 
