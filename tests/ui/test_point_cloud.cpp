@@ -645,6 +645,7 @@ class PointCloudTest : public QObject {
     QCOMPARE(cloud->points().size(), 600);
     QVERIFY2(reps->statusText().contains("600 tokens of 50 held-out sequences"), qPrintable(reps->statusText()));
 
+
     // Colour-by offers the expert at each layer, then class, task, position and token id.
     const std::vector<PointAttribute>& attributes = cloud->points().attributes;
     auto attribute = [&](const QString& name) {
@@ -714,6 +715,25 @@ class PointCloudTest : public QObject {
     }
     QVERIFY2(text.contains("context: ") && text.contains(context.join(' ')), qPrintable(text));
     qInfo("hover: %s", qPrintable(text));
+
+    // Last (it replaces the hidden states `states` refers to): the same tokens embedded again by the
+    // Vulkan t-SNE (engine/tsne's compute path, a Barnes-Hut tree on lavapipe), warm-started from the
+    // CPU embedding: it reports success, and every point is finite and has moved.
+    const std::vector<float> before = cloud->points().xy;
+    reps->setMethod(rl::tsne::Method::Vulkan);
+    QSignalSpy vulkanShown(reps, &RepresentationsView::embeddingShown);
+    reps->refresh();
+    QVERIFY(vulkanShown.wait(60000));
+    QVERIFY2(reps->statusText().startsWith("t-SNE (Vulkan) of 600 tokens"), qPrintable(reps->statusText()));
+    QCOMPARE(cloud->points().size(), 600);
+    double moved = 0;
+    for (size_t i = 0; i < before.size(); ++i) {
+      const float v = cloud->points().xy[i];
+      QVERIFY2(std::isfinite(v), qPrintable(QString::number(i / 2)));
+      moved = std::max(moved, double(std::abs(v - before[i])));
+    }
+    QVERIFY2(moved > 1e-2, qPrintable(QString("largest move %1").arg(moved)));
+    reps->setMethod(rl::tsne::Method::Cpu);
   }
 
   void representationsRefreshWhilePlayingGlideAndCancel() {
