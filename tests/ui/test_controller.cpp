@@ -495,6 +495,41 @@ class TestController : public QObject {
     QCOMPARE(next->probe.prediction, continued->probe.prediction);
   }
 
+  // A Transformer run round-trips too: spec, weights (the probe's predictions and token routing),
+  // optimizer state and the data stream, so the next step is the one the original took.
+  void transformerProjectRoundTrip() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath("tokens.routelab");
+    Rig rig;
+    rig.sync([&] {
+      rig.controller->reset(loadPreset("tiny-transformer-moe"));
+      rig.controller->stepN(30);
+    });
+    const RunSnapshotPtr original = rig.waitForPausedAt(30);
+    QVERIFY(original);
+    QVERIFY(original->tokenRouting.has_value());
+    rig.sync([&] { rig.controller->saveProject(path); });
+    rig.post([&] { rig.controller->stepOnce(); });
+    const RunSnapshotPtr continued = rig.waitForPausedAt(31);
+    QVERIFY(continued);
+
+    rig.sync([&] { rig.controller->reset(defaultSpec()); });
+    rig.sync([&] { rig.controller->openProject(path); });
+    RunSnapshotPtr back;
+    QTRY_VERIFY((back = rig.latest()) && back->step == 30);
+    QCOMPARE(specToJson(back->spec), specToJson(original->spec));
+    QCOMPARE(back->probe.prediction, original->probe.prediction);
+    QVERIFY(back->tokenRouting.has_value());
+    QCOMPARE(*back->tokenRouting, *original->tokenRouting);
+    QString why;
+    QVERIFY2(sameHistory(back->history, original->history, &why), qPrintable(why));
+    rig.post([&] { rig.controller->stepOnce(); });
+    const RunSnapshotPtr next = rig.waitForPausedAt(31);
+    QVERIFY(next);
+    QCOMPARE(next->history.back().loss, continued->history.back().loss);
+    QCOMPARE(next->probe.prediction, continued->probe.prediction);
+  }
+
   void corruptProjectFilesChangeNothing() {
     QTemporaryDir dir;
     Rig rig;
