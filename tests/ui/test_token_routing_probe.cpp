@@ -76,6 +76,27 @@ class TestTokenRoutingProbe : public QObject {
     QCOMPARE(tokenRoutingProblem(r), std::string());
   }
 
+  // Every probe token's texts, top choices, weights and all k choices are kept for browsing and
+  // tooltips; the sequences' groups come from the probe's per-token labels.
+  void everyProbeTokenIsRecorded() {
+    Probe p = handMadeProbe();
+    p.labels = {1, 1, 1, 0, 0, 0};
+    const TokenRouting r = tokenRoutingFromProbe(p, {"a", "b", "c"});
+    QCOMPARE(r.probeTokens, (std::vector<std::string>{"a", "c", "b", "b", "b", "7"}));
+    QCOMPARE(r.probeChosen[0], (std::vector<int>{2, 0, 0, 1, -1, 0}));
+    QCOMPARE(r.probeWeight[0][3], 0.9f);
+    QCOMPARE(r.sequenceGroup, (std::vector<int>{1, 0}));
+    QCOMPARE(r.choicesPerToken, (std::vector<int>{2, 2}));
+    QCOMPARE(choicesOf(r, 0, 1), (std::vector<RoutedChoice>{{1, 0.6f, false}, {0, 0.4f, true}}));
+    QCOMPARE(choicesOf(r, 1, 5), (std::vector<RoutedChoice>{{1, 0.6f, true}, {0, 0.4f, true}}));
+    QVERIFY(choicesOf(r, 2, 0).empty() && choicesOf(r, 0, 6).empty());
+    QCOMPARE(withSampleSequence(r, 1).tokens, (std::vector<std::string>{"b", "b", "7"}));
+    QCOMPARE(tokenRoutingProblem(r), std::string());
+    TokenRouting bad = r;
+    bad.probeChoices[1][4].expert = 5;
+    QCOMPARE(tokenRoutingProblem(bad), std::string("probeChoices[1] names expert 5 (weight 0.6) but layer 2 has 2 experts"));
+  }
+
   void droppedTokensAreMinusOneAndLeaveTheFlow() {
     Probe p = handMadeProbe();
     QCOMPARE(topKeptChoice(p.layers[0], 4).expert, -1);

@@ -298,6 +298,20 @@ class TestTokenRoutingView : public QObject {
     QCOMPARE(cornerPixel(image, view.tokenCellRect(0, 0)), TokenRoutingView::tokenFill(2, 1.0f).rgb());
     QCOMPARE(cornerPixel(image, view.tokenCellRect(1, 0)), TokenRoutingView::tokenFill(0, 0.75f).rgb());
     QVERIFY(view.tooltipAt(view.tokenCellRect(0, 1).center()).startsWith("token “d” · position 1\nlayer 1 · dropped"));
+    // With every choice recorded (top-2 here), the tooltip lists both experts and the dropped one.
+    {
+      TokenRouting top2 = r;
+      top2.choicesPerToken = {2, 2};
+      top2.probeChoices.assign(2, std::vector<RoutedChoice>(12));
+      top2.probeChoices[0][2 * 2] = {2, 0.7f, true};   // sequence 2's first token (row 2), layer 1
+      top2.probeChoices[0][2 * 2 + 1] = {0, 0.3f, false};
+      QCOMPARE(tokenRoutingProblem(top2), std::string());
+      view.showSnapshot(snapshotWith(top2, 1250));
+      QVERIFY2(view.tooltipAt(view.tokenCellRect(0, 0).center())
+                   .contains("layer 1 · expert 2 (0.700) + expert 0 (0.300, dropped)"),
+               qPrintable(view.tooltipAt(view.tokenCellRect(0, 0).center())));
+      view.showSnapshot(snapshotWith(r));
+    }
     // A selection refers to probe rows: row 2 is this sequence's first token.
     view.setSelectedRows({2});
     QVERIFY(view.tokenSelected(0) && !view.tokenSelected(1));

@@ -111,6 +111,14 @@ RoutingFlow selectionFlow(const TokenRouting& r, const std::vector<int>& rows) {
   return routingFlow(chosen, r.experts);
 }
 
+std::vector<RoutedChoice> choicesOf(const TokenRouting& r, int layer, int n) {
+  if (layer < 0 || layer >= int(r.probeChoices.size()) || layer >= int(r.choicesPerToken.size()) || n < 0) return {};
+  const size_t k = size_t(r.choicesPerToken[size_t(layer)]), first = size_t(n) * k;
+  const std::vector<RoutedChoice>& all = r.probeChoices[size_t(layer)];
+  if (first + k > all.size()) return {};
+  return {all.begin() + long(first), all.begin() + long(first + k)};
+}
+
 int browsableSequences(const TokenRouting& r) {
   return !r.probeChosen.empty() && !r.probeTokens.empty() && r.sequences > 1 ? r.sequences : 1;
 }
@@ -188,6 +196,24 @@ std::string tokenRoutingProblem(const TokenRouting& r) {
       return str(s);
     }
     if (!r.probeTokens.empty() && r.probeWeight.empty()) return "the probe lists token texts but no gate weights";
+  }
+  if (!r.probeChoices.empty()) {
+    const size_t N = r.probeChosen.empty() ? 0 : r.probeChosen[0].size();
+    if (r.probeChoices.size() != size_t(r.layers) || r.choicesPerToken.size() != size_t(r.layers))
+      return "probeChoices / choicesPerToken do not list every layer";
+    for (size_t l = 0; l < r.probeChoices.size(); ++l) {
+      if (r.choicesPerToken[l] < 1 || r.probeChoices[l].size() != N * size_t(r.choicesPerToken[l])) {
+        s << "probeChoices[" << l << "] has " << r.probeChoices[l].size() << " entries, not " << N << " tokens x k = "
+          << r.choicesPerToken[l];
+        return str(s);
+      }
+      for (const RoutedChoice& c : r.probeChoices[l])
+        if (c.expert < -1 || c.expert >= r.experts[l] || !std::isfinite(c.weight)) {
+          s << "probeChoices[" << l << "] names expert " << c.expert << " (weight " << c.weight << ") but layer " << l + 1
+            << " has " << r.experts[l] << " experts";
+          return str(s);
+        }
+    }
   }
   if (!r.sequenceGroup.empty() && long(r.sequenceGroup.size()) != r.sequences) {
     s << "sequenceGroup has " << r.sequenceGroup.size() << " entries for " << r.sequences << " sequences";

@@ -18,6 +18,15 @@ namespace rl::ui {
 // expert j at layer l + 1. Shape [L-1][E_l][E_{l+1}].
 using RoutingFlow = std::vector<std::vector<std::vector<double>>>;
 
+// One of a token's k choices at a layer: the expert (-1: none, e.g. an expert-choice column no
+// expert took), its gate weight, and whether it got a slot (false: dropped at capacity).
+struct RoutedChoice {
+  int expert = -1;
+  float weight = 0;
+  bool kept = false;
+  bool operator==(const RoutedChoice&) const = default;
+};
+
 struct TokenRouting {
   std::vector<std::string> tokens;         // [T] token texts of the sample sequence (UTF-8)
   int layers = 0;                          // L
@@ -32,6 +41,8 @@ struct TokenRouting {
   std::vector<std::vector<float>> probeWeight;  // [L][N] its gate weight
   std::vector<std::string> probeTokens;         // [N] token texts
   std::vector<int> sequenceGroup;               // [S] each probe sequence's task / language id (-1: none)
+  std::vector<int> choicesPerToken;                   // [L] k_l
+  std::vector<std::vector<RoutedChoice>> probeChoices;  // [L][N k_l] every token's choices, in choice order
 
   bool operator==(const TokenRouting&) const = default;
 };
@@ -50,6 +61,9 @@ RoutingFlow routingFlow(const std::vector<std::vector<int>>& chosen, const std::
 // [0, N) are ignored, duplicates count once): what the view shows for a lasso selection. Throws
 // std::invalid_argument when probeChosen is empty or inconsistent.
 RoutingFlow selectionFlow(const TokenRouting& routing, const std::vector<int>& rows);
+
+// Token n's choices at layer l (empty when not recorded or out of range).
+std::vector<RoutedChoice> choicesOf(const TokenRouting& routing, int layer, int n);
 
 // Probe sequences that can be shown as the sample: `sequences` when the probe arrays are recorded, else 1.
 int browsableSequences(const TokenRouting& routing);

@@ -1,5 +1,6 @@
 #include "run/token_routing_probe.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace rl::ui {
@@ -43,6 +44,15 @@ TokenRouting tokenRoutingFromProbe(const Probe& probe, const std::vector<std::st
       const TokenChoice c = topKeptChoice(layer, n);
       all[l][n] = c.expert;
       r.probeWeight[l][n] = c.weight;
+    }
+    // Every choice, for the tooltips (top-2: both experts and their weights).
+    r.choicesPerToken.push_back(std::max(layer.k, 1));
+    std::vector<RoutedChoice>& choices = r.probeChoices.emplace_back(size_t(probe.rows) * size_t(std::max(layer.k, 1)));
+    for (size_t at = 0; at < choices.size() && layer.k > 0; ++at) {
+      if (at >= layer.idx.size() || at >= layer.wt.size()) break;
+      const int e = layer.idx[at];
+      if (e < 0 || e >= layer.experts) continue;
+      choices[at] = {e, layer.wt[at], at >= layer.slot.size() || layer.slot[at] >= 0};
     }
     // The sample sequence is the first probe sequence, rows 0 .. T-1.
     r.chosen.emplace_back(all[l].begin(), all[l].begin() + T);

@@ -642,9 +642,15 @@ QString TokenRoutingView::tooltipAt(const QPoint& pos) const {
       }
       const int e = r.chosen[size_t(l)][size_t(t)];
       const QString head = QStringLiteral("token “%1” · position %2").arg(displayText(r.tokens[size_t(t)])).arg(t);
-      const QString choice = e >= 0 ? QStringLiteral("layer %1 · expert %2 · gate weight %3")
-                                          .arg(l + 1).arg(e).arg(r.weight[size_t(l)][size_t(t)], 0, 'f', 3)
-                                    : QStringLiteral("layer %1 · dropped (over capacity or not routed)").arg(l + 1);
+      QString choice = e >= 0 ? QStringLiteral("layer %1 · expert %2 · gate weight %3")
+                                    .arg(l + 1).arg(e).arg(r.weight[size_t(l)][size_t(t)], 0, 'f', 3)
+                              : QStringLiteral("layer %1 · dropped (over capacity or not routed)").arg(l + 1);
+      // Top-k routing (or expert choice): every expert the token went to, with its gate weight.
+      QStringList all;
+      for (const RoutedChoice& c : choicesOf(r, l, sample_ * int(r.tokens.size()) + t))
+        if (c.expert >= 0)
+          all << QStringLiteral("expert %1 (%2%3)").arg(c.expert).arg(c.weight, 0, 'f', 3).arg(c.kept ? "" : ", dropped");
+      if (all.size() > 1) choice = QStringLiteral("layer %1 · %2").arg(l + 1).arg(all.join(QStringLiteral(" + ")));
       QString tip = head + "\n" + choice;
       if (r.layers > 1) tip += "\nexperts by layer: " + route.join(QStringLiteral(" → "));
       return tip;
