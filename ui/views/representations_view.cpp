@@ -16,10 +16,10 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QWidgetAction>
-#include <algorithm>
 #include <cmath>
 #include <utility>
 
+#include "run/row_set.h"
 #include "views/embedding_job.h"
 #include "views/representation_cloud.h"
 #include "vulkan/point_cloud_view.h"
@@ -106,8 +106,7 @@ void RepresentationsView::selectRows(const QVector<int>& heldOutRows) {
     emit rowsSelected(heldOutRows);
     return;
   }
-  std::vector<int> rows(heldOutRows.begin(), heldOutRows.end());
-  std::sort(rows.begin(), rows.end());
+  const std::vector<int> rows = sortedUnique({heldOutRows.begin(), heldOutRows.end()});
   std::vector<int> points;
   for (int i = 0; i < shown_->rows; ++i)
     if (std::binary_search(rows.begin(), rows.end(), shown_->testRows[static_cast<size_t>(i)])) points.push_back(i);

@@ -13,6 +13,7 @@
 #include <numeric>
 #include <qcustomplot.h>
 
+#include "run/row_set.h"
 #include "views/plot_style.h"
 
 namespace rl::ui {
@@ -518,9 +519,7 @@ void RoutingView::fitCellTexts() {
 }
 
 void RoutingView::setHighlightedRows(const std::vector<int>& probeRows) {
-  std::vector<int> rows = probeRows;
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  std::vector<int> rows = sortedUnique(probeRows);
   if (rows == highlighted_) return;
   highlighted_ = std::move(rows);
   redraw();

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <tuple>
 
+#include "run/row_set.h"
 #include "views/plot_style.h"
 
 namespace rl::ui {
@@ -167,9 +168,7 @@ void TokenRoutingView::setRouting(const std::optional<TokenRouting>& routing, in
 }
 
 void TokenRoutingView::setSelectedRows(const std::vector<int>& probeRows) {
-  std::vector<int> rows = probeRows;
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  std::vector<int> rows = sortedUnique(probeRows);
   if (rows == selection_) return;
   selection_ = std::move(rows);
   updateShownFlow();

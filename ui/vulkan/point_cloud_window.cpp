@@ -7,6 +7,7 @@
 #include <cmath>
 #include <utility>
 
+#include "run/row_set.h"
 #include "vulkan/free_area.h"
 #include "vulkan/panels.h"
 #include "vulkan/point_colors.h"
@@ -132,8 +133,7 @@ void PointCloudWindow::setSelection(std::vector<int> indices) {
 void PointCloudWindow::applySelection(std::vector<int> indices, bool announce) {
   const int n = cloud_.size();
   std::erase_if(indices, [n](int i) { return i < 0 || i >= n; });
-  std::sort(indices.begin(), indices.end());
-  indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+  indices = sortedUnique(std::move(indices));
   const bool changed = indices != selection_;
   selection_ = std::move(indices);
   selected_.assign(static_cast<size_t>(n), 0);
