@@ -60,6 +60,17 @@ void checkTransformerModel(Problems& p, const Spec& spec) {
         (L.router.type == TokenRouterType::ExpertChoice || L.router.type == TokenRouterType::SoftMoe))
       p.add(at + ".router.type", toName(L.router.type) + " is not causal (a token's output depends on later tokens "
                                  "of its sequence), so it cannot be used with next_token");
+    // Token choice fills the experts with every token's first choice (later tokens of the same
+    // sequence included) before any second choice (ops/route_assign.h): under next_token a later
+    // token could decide whether an earlier token's second choice is dropped. One choice per token,
+    // or no capacity limit, keeps the model causal.
+    if (t.task == SequenceTask::NextToken && L.router.type == TokenRouterType::TokenChoice && L.router.k >= 2 &&
+        L.router.capacityFactor > 0)
+      p.add(at + ".router.capacity_factor",
+            "must be 0 (no limit) for top-" + std::to_string(L.router.k) +
+                " token choice with next_token: the batch's first choices, later tokens of the same sequence "
+                "included, fill the experts before any second choice, so a later token could decide whether an "
+                "earlier token's second choice is dropped (or use k = 1)");
     if (L.router.type == TokenRouterType::Task && spec.data.kind == "multi_task" && L.experts < spec.data.tasks)
       p.add(at + ".experts", "task routing needs one expert per task (" + std::to_string(spec.data.tasks) + " tasks, " +
                                  std::to_string(L.experts) + " experts)");

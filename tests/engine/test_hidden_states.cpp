@@ -276,6 +276,7 @@ class HiddenStatesTest : public QObject {
     spec.data.vocabulary = spec.model.transformer.vocabulary = 64;
     spec.model.transformer.task = SequenceTask::NextToken;
     spec.model.transformer.causal = true;
+    for (TransformerLayerSpec& L : spec.model.transformer.layers) L.router.capacityFactor = 0;  // top-2 next_token: no limit
     Session s = cpuSession(spec);
     s.step();
     const TokenDataset& test = s.tokens().test;
