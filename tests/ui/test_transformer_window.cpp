@@ -230,6 +230,30 @@ class TransformerWindowTest : public QObject {
              qPrintable(map->noteText()));
   }
 
+  // Switching the objective to next-token prediction is one valid, undoable edit: causal attention
+  // on, and the preset's top-2 token-choice layers lose their capacity limit (docs/spec.md).
+  void switchingToNextTokenIsOneValidEdit() {
+    const rl::Spec before = window_->specEditor()->spec();
+    QCOMPARE(before.model.transformer.layers[1].router.capacityFactor, 1.25);
+    const int commands = window_->undoStack()->count();
+    auto* task = field<QComboBox>("sequenceTask");
+    task->setCurrentIndex(task->findData(int(rl::SequenceTask::NextToken)));
+    QCOMPARE(window_->specEditor()->problemText(), QString());
+    QCOMPARE(window_->undoStack()->count(), commands + 1);
+    const rl::Spec after = window_->specEditor()->spec();
+    QCOMPARE(after.model.transformer.task, rl::SequenceTask::NextToken);
+    QVERIFY(after.model.transformer.causal);
+    for (const rl::TransformerLayerSpec& L : after.model.transformer.layers) QCOMPARE(L.router.capacityFactor, 0.0);
+    QCOMPARE(field<QDoubleSpinBox>("tfCapacityFactor")->value(), 0.0);
+    QVERIFY(waitForShown([](const RunSnapshot& s) { return s.spec.model.transformer.task == rl::SequenceTask::NextToken; }));
+    // A capacity limit on a top-2 layer is then refused inline, not applied.
+    field<QDoubleSpinBox>("tfCapacityFactor")->setValue(1.25);
+    QVERIFY2(window_->specEditor()->problemText().contains("capacity"), qPrintable(window_->specEditor()->problemText()));
+    field<QDoubleSpinBox>("tfCapacityFactor")->setValue(0.0);
+    window_->undoStack()->undo();
+    QCOMPARE(rl::specToJson(window_->specEditor()->spec()), rl::specToJson(before));
+  }
+
   void editsInTheTransformerSectionUndoAndRedo() {
     window_->stepN(3);
     QVERIFY(waitForShown([](const RunSnapshot& s) { return s.step == 3 && !s.playing; }));

@@ -1,5 +1,7 @@
 #include "edit/transformer_section.h"
 
+#include <utility>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -69,10 +71,14 @@ TransformerSection::TransformerSection(QWidget* parent) : SpecSection("Transform
   commitOnChange(heads_, SpecField::Heads);
   connect(causal_, &QCheckBox::toggled, this, [this] { emit edited(SpecField::Causal, EditPhase::Standalone); });
   connect(task_, &QComboBox::currentIndexChanged, this, [this] {
-    // Predicting the next token needs causal attention: switching both saves an edit that fails.
+    // Predicting the next token needs causal attention and, for top-k token choice, no capacity
+    // limit (a later token could drop an earlier token's second choice): switching all of them
+    // saves an edit that fails.
     if (static_cast<SequenceTask>(task_->currentData().toInt()) == SequenceTask::NextToken) {
       const QSignalBlocker block(causal_);
       causal_->setChecked(true);
+      liftTopKCapacities_ = true;
+      if (routerType() == TokenRouterType::TokenChoice && k_->value() >= 2) setQuietly(capacity_, 0.0);
     }
     emit edited(SpecField::SequenceTaskKind, EditPhase::Standalone);
   });
@@ -180,6 +186,9 @@ void TransformerSection::writeTo(Spec& spec, int, std::vector<std::string>&) con
   const size_t count = static_cast<size_t>(layers_->value());
   const TransformerLayerSpec last = t.layers.empty() ? TransformerLayerSpec{} : t.layers.back();
   t.layers.resize(count, last);
+  if (std::exchange(liftTopKCapacities_, false) && t.task == SequenceTask::NextToken)
+    for (TransformerLayerSpec& L : t.layers)
+      if (L.router.type == TokenRouterType::TokenChoice && L.router.k >= 2) L.router.capacityFactor = 0;
 }
 
 QWidget* TransformerSection::fieldForKey(const std::string& key) const {
