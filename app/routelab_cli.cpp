@@ -171,11 +171,41 @@ void appendProbabilities(std::vector<double>& row, const float* y, int n) {
   row.push_back(static_cast<double>(std::max_element(y, y + n) - y));
 }
 
+// The "group" column of a Transformer eval CSV: one task (multi_task) or language (multi_language)
+// id per sequence, a whole number in [-1, groups) (-1: unlabelled, task routing sends it nowhere).
+// Without the column every sequence is group 0, which is only harmless when no layer routes by
+// task: there it would silently send every sequence to expert 0, so that is refused.
+std::vector<int32_t> sequenceGroups(const rl::Spec& spec, const rl::CsvTable& table, long groupCol,
+                                    const std::string& source) {
+  const bool tasks = spec.data.kind == "multi_task";
+  const int groups = tasks ? spec.data.tasks : spec.data.languages;
+  const std::string what = tasks ? "task" : "language";
+  if (groupCol < 0) {
+    const auto& layers = spec.model.transformer.layers;
+    for (size_t l = 0; l < layers.size(); ++l)
+      if (layers[l].router.type == rl::TokenRouterType::Task)
+        throw std::runtime_error(source + ": layer " + std::to_string(l) +
+                                 " routes by task: the input needs a 'group' column (each sequence's " + what +
+                                 " id in [0, " + std::to_string(groups) + "), or -1 for none)");
+    return std::vector<int32_t>(table.rows.size(), 0);
+  }
+  std::vector<int32_t> group;
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    const double v = table.rows[r][groupCol];
+    if (!(v >= -1 && v < groups && v == std::floor(v)))
+      throw std::runtime_error(source + ":" + std::to_string(table.lines[r]) + ": column 'group': " +
+                               std::to_string(v) + " is not a " + what + " id in [0, " + std::to_string(groups) +
+                               ") or -1 (unlabelled)");
+    group.push_back(static_cast<int32_t>(v));
+  }
+  return group;
+}
+
 // eval for a Transformer: the input CSV has one sequence per row, T token-id columns (any names)
-// and optionally a "group" column (task or language id, default 0). The output has one row per
-// token: sequence, position, token, the probabilities (of the sequence's class, repeated on each
-// of its tokens, or of the next token at this position) with their argmax, then each MoE layer's
-// choices for this token.
+// and a "group" column (sequenceGroups: optional unless a layer routes by task). The output has
+// one row per token: sequence, position, token, the probabilities (of the sequence's class,
+// repeated on each of its tokens, or of the next token at this position) with their argmax, then
+// each MoE layer's choices for this token.
 int evalSequences(rl::Session& session, const std::map<std::string, std::string>& flags) {
   const rl::Spec& spec = session.spec();
   const int T = spec.model.transformer.sequenceLength, V = spec.model.transformer.vocabulary;
@@ -191,7 +221,8 @@ int evalSequences(rl::Session& session, const std::map<std::string, std::string>
   if (static_cast<int>(tokenCols.size()) != T)
     throw std::runtime_error(flags.at("input") + ": has " + std::to_string(tokenCols.size()) +
                              " token columns, the model reads sequences of " + std::to_string(T));
-  std::vector<int32_t> ids, group;
+  const std::vector<int32_t> group = sequenceGroups(spec, table, groupCol, flags.at("input"));
+  std::vector<int32_t> ids;
   for (size_t r = 0; r < table.rows.size(); ++r) {
     for (size_t c : tokenCols) {
       const double v = table.rows[r][c];
@@ -201,7 +232,6 @@ int evalSequences(rl::Session& session, const std::map<std::string, std::string>
                                  std::to_string(V) + ")");
       ids.push_back(static_cast<int32_t>(v));
     }
-    group.push_back(groupCol >= 0 ? static_cast<int32_t>(table.rows[r][groupCol]) : 0);
   }
   rl::Probe p = session.predictSequences(ids, group);
 

@@ -6,6 +6,7 @@ cli="$1"
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/expect_error.sh"
 
 "$cli" presets | grep -q "spiral-moe (default)" || fail "presets does not list the default"
 "$cli" info | grep -q "auto backend:" || fail "info does not say what auto picks"
@@ -53,13 +54,6 @@ grep -q '"router": "token_choice"' "$dir/tf/summary.json" || fail "transformer s
 "$cli" train --config "$dir/tf/config.json" --steps 3 --backend cpu --out "$dir/tf2" > /dev/null 2>&1 \
   || fail "the transformer's config.json does not train again"
 
-expect_error() {  # expect_error <exit code> <message fragment> -- command...
-  local code="$1" msg="$2"; shift 3
-  set +e; "$@" > /dev/null 2> "$dir/err"; local rc=$?; set -e
-  [ "$rc" -eq "$code" ] || fail "'$*' exited $rc, expected $code"
-  grep -q -- "$msg" "$dir/err" || fail "'$*' error lacks '$msg': $(cat "$dir/err")"
-  ! grep -qi "terminate called\|stack" "$dir/err" || fail "'$*' crashed"
-}
 expect_error 2 "must be a whole number" -- "$cli" train --steps abc
 expect_error 2 "unknown option --bogus" -- "$cli" train --bogus 1
 expect_error 1 "unknown preset 'nope'" -- "$cli" train --preset nope
@@ -82,6 +76,22 @@ python3 "$(dirname "$0")/../reference/transformer_forward_reference.py" "$dir/tf
 expect_error 1 "has 2 token columns" -- "$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/grid.csv" --out "$dir/p.csv"
 sed '3s/^[0-9]*,/99,/' "$dir/seqs.csv" > "$dir/bad_ids.csv"
 expect_error 1 "bad_ids.csv:3: column 't0': 99.* is not a token id" -- "$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/bad_ids.csv" --out "$dir/p.csv"
+# The group column: a whole task id in [-1, 3) (the preset has 3 tasks; -1 = unlabelled). Without
+# it every sequence is task 0, accepted because no layer of this model routes by task.
+for bad in 3 -2 1.5; do
+  sed "3s/,[^,]*\$/,$bad/" "$dir/seqs.csv" > "$dir/bad_group.csv"
+  expect_error 1 "bad_group.csv:3: column 'group': $bad.* is not a task id in \[0, 3) or -1" -- "$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/bad_group.csv" --out "$dir/p.csv"
+done
+sed "3s/,[^,]*\$/,-1/" "$dir/seqs.csv" > "$dir/unlabelled.csv"
+"$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/unlabelled.csv" \
+  --out "$dir/p.csv" 2> /dev/null || fail "group -1 (an unlabelled sequence) should be accepted"
+cut -d, -f1-12 "$dir/seqs.csv" > "$dir/no_group.csv"
+"$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/no_group.csv" \
+  --out "$dir/no_group_pred.csv" 2> /dev/null || fail "a CSV without a group column should default to group 0"
+sed '2,$s/,[^,]*$/,0/' "$dir/seqs.csv" > "$dir/group0.csv"
+"$cli" eval --config "$dir/tf/config.json" --weights "$dir/tf/weights.safetensors" --input "$dir/group0.csv" \
+  --out "$dir/group0_pred.csv" 2> /dev/null || fail "eval with every group 0"
+cmp -s "$dir/no_group_pred.csv" "$dir/group0_pred.csv" || fail "eval without a group column differs from group 0"
 # With no Vulkan driver at all: info says so, auto falls back to the CPU, vulkan is a clear error.
 VK_DRIVER_FILES=/nonexistent/icd.json "$cli" info | grep -q "no device found" || fail "info without Vulkan"
 VK_DRIVER_FILES=/nonexistent/icd.json "$cli" train --steps 3 --out "$dir/novk" > /dev/null 2>&1 \

@@ -13,6 +13,7 @@ preset="$here/../../resources/presets/tiny-transformer-moe.json"
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$here/expect_error.sh"
 
 # A case's config: the tiny-transformer-moe preset (V 16, T 12, d_model 32, 2 heads, 4 experts of
 # width 64 per layer) on 240 sequences (48 held out) with batch 16, so eval runs batches of 16
@@ -69,6 +70,12 @@ check hash-expert_choice vulkan
 run_case task-soft_moe '{"type": "task", "capacity_factor": 1}' \
   '{"type": "soft_moe", "slots_per_expert": 2, "temperature": 1.5, "capacity_factor": 0}'
 check task-soft_moe vulkan
+# Task routing reads the group column: without it eval refuses (rather than routing every
+# sequence as task 0), naming the layer.
+cut -d, -f1-12 "$dir/seqs.csv" > "$dir/no_group.csv"
+expect_error 1 "no_group.csv: layer 0 routes by task: the input needs a 'group' column" -- "$cli" eval \
+  --config "$dir/task-soft_moe/config.json" --weights "$dir/task-soft_moe/weights.safetensors" \
+  --input "$dir/no_group.csv" --out "$dir/p.csv"
 # Expert choice at cf 2 (the mean token is taken by two experts), then token choice top-1 with drops.
 run_case expert_choice-token_choice '{"type": "expert_choice", "capacity_factor": 2}' \
   '{"type": "token_choice", "k": 1, "capacity_factor": 1, "aux_loss_coef": 0.01, "z_loss_coef": 0.001}'
@@ -77,6 +84,8 @@ run_case soft_moe-hash '{"type": "soft_moe", "temperature": 0.5, "capacity_facto
 # Next-token prediction (causal): dense, then task routing at a tight capacity.
 run_case next_token-dense-task '{"type": "dense", "capacity_factor": 0}' '{"type": "task", "capacity_factor": 0.5}' \
   '{"transformer": {"task": "next_token", "causal": true}}'
+expect_error 1 "layer 1 routes by task" -- "$cli" eval --config "$dir/next_token-dense-task/config.json" \
+  --weights "$dir/next_token-dense-task/weights.safetensors" --input "$dir/no_group.csv" --out "$dir/p.csv"
 
 # Tie-breaking: with layer 1's expert-choice router zeroed every token scores exactly 1/E for every
 # expert, so each expert must take the C tokens of lowest row in its batch (the documented rule).
