@@ -22,6 +22,7 @@
 #include "io/safetensors.h"
 #include "spec/presets.h"
 #include "spec/spec_json.h"
+#include "spec/spec_json.h"
 #include "train/run_record.h"
 #include "train/session.h"
 
@@ -115,6 +116,16 @@ std::string fmt(double v, int prec = 4) {
   return os.str();
 }
 
+// The spec's semantic problems, named with where the spec came from (the JSON reader already names
+// the file for syntax errors), before a backend is set up for it.
+void requireValidSpec(const rl::Spec& spec, const std::string& source) {
+  const std::vector<std::string> problems = rl::validateSpec(spec);
+  if (problems.empty()) return;
+  std::string msg = source + ": invalid spec:";
+  for (const std::string& p : problems) msg += "\n  " + p;
+  throw std::runtime_error(msg);
+}
+
 int cmdTrain(int argc, char** argv) {
   auto flags = parseFlags(argc, argv, {"preset", "config", "steps", "backend", "device", "seed", "out", "json"});
   if (flags.count("preset") && flags.count("config")) throw UsageError("give --preset or --config, not both");
@@ -125,6 +136,7 @@ int cmdTrain(int argc, char** argv) {
   }
   const int steps = flags.count("steps") ? static_cast<int>(parseInt("steps", flags.at("steps"), 1, 10000000))
                                          : spec.train.steps;
+  requireValidSpec(spec, flags.count("config") ? flags.at("config") : "preset " + (flags.count("preset") ? flags.at("preset") : std::string(rl::kDefaultPreset)));
   std::string name = spec.name.empty() ? "run" : spec.name;
   std::string out = flags.count("out") ? flags.at("out") : "routelab-runs/" + name;
 
@@ -266,6 +278,7 @@ int cmdEval(int argc, char** argv) {
   for (const char* need : {"config", "weights", "input", "out"})
     if (!flags.count(need)) throw UsageError(std::string("eval needs --") + need);
   rl::Spec spec = rl::loadSpecFile(flags.at("config"));
+  requireValidSpec(spec, flags.at("config"));
   auto weights = rl::readSafetensors(flags.at("weights"));
   rl::Session session(spec, chooseBackend(flags));
   session.importWeights(weights.tensors);

@@ -59,6 +59,8 @@ expect_error 2 "unknown option --bogus" -- "$cli" train --bogus 1
 expect_error 1 "unknown preset 'nope'" -- "$cli" train --preset nope
 printf '{"format": "routelab/1", "model": {"layers": [{"type": "moe", "experts": 2, "expert_widths": [4], "router": {"type": "top_k", "k": 3}}]}}' > "$dir/bad.json"
 expect_error 1 "model.layers\[0\].router.k" -- "$cli" train --config "$dir/bad.json" --backend cpu --out "$dir/x"
+expect_error 1 "bad.json: invalid spec:" -- "$cli" train --config "$dir/bad.json" --backend cpu --out "$dir/x"
+expect_error 1 "bad.json: invalid spec:" -- "$cli" eval --config "$dir/bad.json" --weights "$dir/in.csv" --input "$dir/in.csv" --out "$dir/p.csv"
 printf '{"format": "routelab/1",\n "model": [}' > "$dir/broken.json"
 expect_error 1 "broken.json" -- "$cli" train --config "$dir/broken.json" --backend cpu --out "$dir/x"
 expect_error 1 "in.csv" -- "$cli" eval --config "$dir/run/config.json" --weights "$dir/in.csv" --input "$dir/in.csv" --out "$dir/p.csv"
