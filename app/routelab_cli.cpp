@@ -224,6 +224,7 @@ int evalSequences(rl::Session& session, const std::map<std::string, std::string>
   const int outDim = session.model().shape.outputDim;
   const bool perToken = spec.model.transformer.task == rl::SequenceTask::NextToken;
   rl::CsvTable table = rl::readCsvTable(flags.at("input"));
+  if (table.rows.empty()) throw std::runtime_error(flags.at("input") + ": no data rows after the header");
   std::vector<size_t> tokenCols;
   long groupCol = -1;
   for (size_t c = 0; c < table.header.size(); ++c) {
@@ -286,6 +287,7 @@ int cmdEval(int argc, char** argv) {
   const int in = session.model().shape.inputDim, outDim = session.model().shape.outputDim;
 
   rl::CsvTable table = rl::readCsvTable(flags.at("input"));
+  if (table.rows.empty()) throw std::runtime_error(flags.at("input") + ": no data rows after the header");
   // Feature columns: all columns except the spec's label column (if present), in order.
   std::vector<size_t> featureCols;
   for (size_t c = 0; c < table.header.size(); ++c)

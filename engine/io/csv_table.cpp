@@ -1,5 +1,6 @@
 #include "io/csv_table.h"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -102,6 +103,10 @@ CsvText parseCsvText(const std::string& text, const std::string& sourceName) {
   if (records.empty()) throw FileError(sourceName + ":1: empty file (a header row is required)");
   CsvText t;
   t.header = records[0].cells;
+  double ignored = 0;
+  if (std::all_of(t.header.begin(), t.header.end(), [&](const std::string& c) { return parseNumber(c, ignored); }))
+    throw FileError(sourceName + ":" + std::to_string(records[0].line) +
+                    ": the first row holds numbers, not column names (a header row is required)");
   std::set<std::string> seen;
   for (size_t c = 0; c < t.header.size(); ++c) {
     const std::string at = sourceName + ":" + std::to_string(records[0].line) + ": ";

@@ -64,6 +64,8 @@ expect_error 1 "bad.json: invalid spec:" -- "$cli" eval --config "$dir/bad.json"
 printf '{"format": "routelab/1",\n "model": [}' > "$dir/broken.json"
 expect_error 1 "broken.json" -- "$cli" train --config "$dir/broken.json" --backend cpu --out "$dir/x"
 expect_error 1 "in.csv" -- "$cli" eval --config "$dir/run/config.json" --weights "$dir/in.csv" --input "$dir/in.csv" --out "$dir/p.csv"
+printf 'x0,x1\n' > "$dir/header_only.csv"
+expect_error 1 "header_only.csv: no data rows after the header" -- "$cli" eval --config "$dir/run/config.json" --weights "$dir/run/weights.safetensors" --input "$dir/header_only.csv" --out "$dir/p.csv"
 # Transformer eval: one sequence of token ids per row (32 = the preset's eval batch, so no padding
 # rows share the capacity), one output row per token; an independent forward pass written from
 # docs/weights.md reproduces its probabilities and routing (capacity drops included).

@@ -338,6 +338,7 @@ class TestFiles : public QObject {
         {"a,b\n1,2abc\n", "t.csv:2: column 'b': '2abc' is not a number"},
         {"a,b\n1,\n", "t.csv:2: column 'b': '' is not a number"},
         {"a,a\n1,2\n", "t.csv:1: header names column 'a' twice"},
+        {"3,4\n5,6\n", "t.csv:1: the first row holds numbers, not column names (a header row is required)"},
         {"a,,c\n1,2,3\n", "t.csv:1: header column 2 has no name"},
         {"a,b\n1,\"2\n", "t.csv:2: a quoted cell is never closed"},
         {"a,b\n1,2\"3\"\n", "t.csv:2: a quote inside an unquoted cell"},
