@@ -25,7 +25,7 @@ inline void printRunReport(const nlohmann::json& s, const std::string& outDir) {
                 s["test_rows"].get<int>());
   else
     std::printf("held-out: loss %.4f (%d rows)\n", num(s["test_loss"]), s["test_rows"].get<int>());
-  int l = 0;
+  int l = 1;  // numbered from 1, as the desktop app numbers them (summary.json and CSV columns count from 0)
   for (const auto& L : s["moe_layers"]) {
     // A dense gate weights every expert, so its share of choices is uniform by construction:
     // show the mean gate probability there instead.
