@@ -733,6 +733,13 @@ class PointCloudTest : public QObject {
       moved = std::max(moved, double(std::abs(v - before[i])));
     }
     QVERIFY2(moved > 1e-2, qPrintable(QString("largest move %1").arg(moved)));
+    // PCA, the fast alternative: the same 600 tokens, its own status.
+    reps->setMethod(rl::tsne::Method::Pca);
+    QSignalSpy pcaShown(reps, &RepresentationsView::embeddingShown);
+    reps->refresh();
+    QVERIFY(pcaShown.wait(30000));
+    QVERIFY2(reps->statusText().startsWith("PCA of 600 tokens"), qPrintable(reps->statusText()));
+    QCOMPARE(cloud->points().size(), 600);
     reps->setMethod(rl::tsne::Method::Cpu);
   }
 

@@ -16,6 +16,7 @@
 #include "edit/spec_editor.h"
 #include "spec/presets.h"
 #include "spec/spec_json.h"
+#include "views/collapse_view.h"
 #include "views/input_map_view.h"
 #include "views/load_view.h"
 #include "views/representations_view.h"
@@ -173,6 +174,14 @@ class TransformerWindowTest : public QObject {
       // 32·12·2 = 768 choices (not of 32 sequences · 2).
       QCOMPARE(load->capacityShare(), 240.0 / 768.0);
       QVERIFY2(load->headingText().contains("token choice top-2"), qPrintable(load->headingText()));
+    }
+
+    // Collapse view: per layer too; switching the layer switches the heading's layer and verdict.
+    auto* collapse = view<CollapseView>();
+    QTRY_COMPARE(collapse->layerCount(), 2);
+    for (int layer = 0; layer < 2; ++layer) {
+      collapse->setCurrentLayer(layer);
+      QVERIFY2(collapse->headingText().contains(QString("layer %1").arg(layer + 1)), qPrintable(collapse->headingText()));
     }
 
     // Token routing dock: raised for a Transformer, drawing cells.
