@@ -115,6 +115,11 @@ class TransformerBuilder : BuilderBase {
         throw std::invalid_argument(layerPath(l) + ".router.type: " + toName(type) +
                                     " is not causal (a token's output depends on later tokens), so it cannot "
                                     "predict the next token");
+      const TokenRouterSpec& r = t_.layers[l].router;
+      if (t_.task == SequenceTask::NextToken && type == TokenRouterType::TokenChoice && r.k >= 2 && r.capacityFactor > 0)
+        throw std::invalid_argument(layerPath(l) + ".router.capacity_factor: top-" + std::to_string(r.k) +
+                                    " token choice with a capacity limit is not causal (a later token's first "
+                                    "choice can drop an earlier token's second), so it cannot predict the next token");
       if (t_.layers[l].experts > int(TokenRouteStats::kThreads))
         throw std::invalid_argument(layerPath(l) + ".experts: at most " + std::to_string(TokenRouteStats::kThreads));
     }

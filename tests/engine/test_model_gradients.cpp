@@ -43,7 +43,7 @@ Spec deepSpec(LossType loss) {
 }
 
 // A two-layer Transformer small enough for finite differences over every parameter: layer 0
-// token_choice top-2 with a capacity that drops tokens, layer 1 dense routing.
+// token_choice top-2 (top-1 for next_token) with a capacity that drops tokens, layer 1 dense routing.
 Spec transformerSpec(SequenceTask task) {
   Spec s;
   s.model.kind = ModelKind::Transformer;
@@ -63,6 +63,9 @@ Spec transformerSpec(SequenceTask task) {
   choice.router.auxLossCoef = 0.1;
   choice.router.zLossCoef = 0.01;
   choice.router.temperature = 1.5;
+  // next_token: top-2 with a capacity limit is not causal (the builder refuses it): top-1 there,
+  // C = ceil(12 * 1 / 3) = 4 of 12 tokens, so tokens still drop.
+  if (task == SequenceTask::NextToken) choice.router.k = 1;
   TransformerLayerSpec dense = choice;
   dense.experts = 2;
   dense.router.type = TokenRouterType::Dense;

@@ -436,6 +436,12 @@ class TestTransformerTraining : public QObject {
     for (TransformerLayerSpec& L : unlimited.model.transformer.layers) L.router.capacityFactor = 0;
     QVERIFY(validateSpec(unlimited).empty());
     QVERIFY(validateSpec(loadPreset(kPreset)).empty());  // classification sees the whole sequence anyway
+    try {  // the builder refuses it too (programs built without validation)
+      Session s(spec, cpu());
+      QFAIL("top-2 token choice with a capacity limit was built for next_token");
+    } catch (const std::invalid_argument& e) {
+      QVERIFY2(std::string(e.what()).find("layers[0].router.capacity_factor") != std::string::npos, e.what());
+    }
   }
 
   // Causality, end to end: with next_token, changing the later tokens of one sequence changes no
