@@ -405,6 +405,21 @@ class TestTransformerTraining : public QObject {
     for (size_t l = 0; l < pa.layers.size(); ++l) QCOMPARE(pb.layers[l].idx, pa.layers[l].idx);
   }
 
+  void expertChoicePresetIsLevelButLeavesTokensOut() {
+    // Measured (docs/presets.md, 15 seeds): accuracy 0.983-1.000, load entropy 1.00 always, tokens
+    // no expert took 1.6-15.4% per layer; seed 1: 1.000, 8.3% / 6.8% of the last batch.
+    Session s(loadPreset("tokens-expert-choice"), cpu());
+    StepMetrics last;
+    for (int i = 0; i < s.spec().train.steps; ++i) QVERIFY((last = s.step()).finite);
+    const EvalMetrics e = s.evaluate();
+    QVERIFY2(e.accuracy >= 0.95, qPrintable(QString::number(e.accuracy)));
+    QCOMPARE(last.moe.size(), size_t(2));
+    for (const MoeMetrics& m : last.moe) {
+      for (float share : m.load) QVERIFY2(std::abs(share - 0.25f) < 1e-6f, qPrintable(QString::number(share)));  // C tokens each
+      QVERIFY2(m.dropped > 0.005 && m.dropped < 0.3, qPrintable(QString::number(m.dropped)));  // some tokens taken by none
+    }
+  }
+
   void taskVsLearnedPresetShowsItsContrast() {
     // Measured (docs/presets.md, 15 seeds): accuracy 0.993-1.000, layer 0 (task) NMI 1.000 always,
     // layer 1 (learned top-1) NMI 0.003-0.026; seed 1: 1.000, 1.000 / 0.012. The learned bound

@@ -293,6 +293,16 @@ class TestViewsA : public QObject {
     QCOMPARE(view.stackedPointCount(), 200);
     QVERIFY(!view.uniformByConstruction());
 
+    // Expert choice: each expert takes exactly its capacity, so no capacity line; the note says so
+    // and gives the tokens no expert took.
+    RunSnapshot expertChoice = s;
+    expertChoice.layers[0].tokenRouter = "expert_choice";
+    view.showSnapshot(expertChoice);
+    QVERIFY(!view.capacityLineVisible());
+    QVERIFY2(view.headingText().contains("each expert takes exactly 40 tokens") &&
+                 view.headingText().contains("tokens no expert took 3.00 %"),
+             qPrintable(view.headingText()));
+
     RunSnapshot unlimited = s;
     unlimited.layers[0].capacity = 0;
     view.showSnapshot(unlimited);

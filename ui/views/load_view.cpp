@@ -237,6 +237,9 @@ void LoadView::showSnapshot(const RunSnapshot& snapshot) {
                                                           : 1);
     const int choices = rows * std::max(1, d.info.k);
     d.capacityShare = (d.info.capacity > 0 && choices > 0) ? double(d.info.capacity) / choices : 0.0;
+    // Expert choice: every expert takes exactly C tokens, so its load is 1/E by construction and a
+    // capacity line (a share of rows × E choice columns) would only mislead; the note says it.
+    if (d.info.tokenRouter == "expert_choice") d.capacityShare = 0;
   }
   step_ = snapshot.latest.step > 0 ? snapshot.latest.step : snapshot.step;
   if (layer_ >= layerCount) layer_ = std::max(0, layerCount - 1);
@@ -340,6 +343,10 @@ void LoadView::drawBars(const LayerData& d) {
   if (dense) {
     note = "Dense router: every expert sees every input, so load is uniform by construction; "
            "importance (mean gate probability) shows the routing.";
+  } else if (d.info.tokenRouter == "expert_choice") {
+    note = QString("Expert choice: each expert takes exactly %1 tokens of the batch, so load is level by construction · "
+                   "tokens no expert took %2")
+               .arg(d.info.capacity).arg(percent(d.latestDropped, 2));
   } else if (capped) {
     note = QString("Capacity %1 slots per expert = %2 of routing choices (rows × k) · dropped %3")
                .arg(d.info.capacity).arg(percent(d.capacityShare)).arg(percent(d.latestDropped, 2));
