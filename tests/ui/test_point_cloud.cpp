@@ -644,6 +644,8 @@ class PointCloudTest : public QObject {
     QCOMPARE(states.rows, 600);
     QCOMPARE(cloud->points().size(), 600);
     QVERIFY2(reps->statusText().contains("600 tokens of 50 held-out sequences"), qPrintable(reps->statusText()));
+    QVERIFY2(reps->statusText().contains("perplexity 30 ") || reps->statusText().endsWith("perplexity 30"),
+             qPrintable(reps->statusText()));  // the one used, here the one asked for
 
 
     // Colour-by offers the expert at each layer, then class, task, position and token id.
@@ -738,7 +740,8 @@ class PointCloudTest : public QObject {
     QSignalSpy pcaShown(reps, &RepresentationsView::embeddingShown);
     reps->refresh();
     QVERIFY(pcaShown.wait(30000));
-    QVERIFY2(reps->statusText().startsWith("PCA of 600 tokens"), qPrintable(reps->statusText()));
+    QVERIFY2(reps->statusText().startsWith("PCA of 600 tokens") && !reps->statusText().contains("perplexity"),
+             qPrintable(reps->statusText()));
     QCOMPARE(cloud->points().size(), 600);
     reps->setMethod(rl::tsne::Method::Cpu);
   }

@@ -37,6 +37,7 @@ bool EmbeddingJob::start(HiddenStatesPtr states, tsne::TsneOptions options, std:
     auto out = std::make_shared<EmbeddingResult>();
     out->states = states;
     out->method = options.method;
+    out->perplexity = options.perplexity;
     out->warmStart = !init.empty();
     try {
       const tsne::MatrixView x{states->x.data(), static_cast<size_t>(states->rows), static_cast<size_t>(states->dim)};

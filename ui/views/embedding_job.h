@@ -19,6 +19,7 @@ struct EmbeddingResult {
   HiddenStatesPtr states;
   tsne::TsneResult result;  // embedding [rows, 2]
   tsne::Method method = tsne::Method::Cpu;
+  double perplexity = 0;  // the one used (t-SNE)
   bool warmStart = false;
   QString error;  // non-empty: the embedding failed (bad input, no Vulkan device, …)
 };

@@ -425,6 +425,11 @@ void RepresentationsView::onEmbedded(const EmbeddingResult& r) {
                          .arg(r.states->dim)
                          .arg(r.states->step)
                          .arg(r.result.seconds, 0, 'f', 1);
+      if (r.method != tsne::Method::Pca) {
+        // Small probe sets get a smaller perplexity than asked for (startEmbedding): say which.
+        text += QString(" · perplexity %1").arg(r.perplexity, 0, 'g', 3);
+        if (r.perplexity < perplexity_) text += QString(" (of %1: too few rows)").arg(perplexity_, 0, 'g', 3);
+      }
       if (r.warmStart) text += " · warm start";
       setStatus(text);
       emit embeddingShown(shownStep_);
