@@ -5,15 +5,26 @@
 
 namespace rl::ui {
 
+namespace {
+
+// Choice `at` (= row k + j) of a probe layer: its expert, gate weight and whether it got a slot;
+// expert -1 when the layer records nothing valid there (out of range, or no expert).
+RoutedChoice routedChoice(const ProbeLayer& layer, size_t at) {
+  if (at >= layer.idx.size() || at >= layer.wt.size()) return {};
+  const int e = layer.idx[at];
+  if (e < 0 || e >= layer.experts) return {};
+  return {e, layer.wt[at], at >= layer.slot.size() || layer.slot[at] >= 0};
+}
+
+}  // namespace
+
 TokenChoice topKeptChoice(const ProbeLayer& layer, int row) {
   TokenChoice best;
   const size_t base = static_cast<size_t>(row) * layer.k;
   for (int j = 0; j < layer.k; ++j) {
-    const size_t at = base + j;
-    if (at >= layer.idx.size() || at >= layer.wt.size()) break;
-    const bool kept = at >= layer.slot.size() || layer.slot[at] >= 0;
-    if (!kept || layer.idx[at] < 0 || layer.idx[at] >= layer.experts) continue;
-    if (best.expert < 0 || layer.wt[at] > best.weight) best = {layer.idx[at], layer.wt[at]};
+    const RoutedChoice c = routedChoice(layer, base + j);
+    if (c.expert < 0 || !c.kept) continue;
+    if (best.expert < 0 || c.weight > best.weight) best = {c.expert, c.weight};
   }
   return best;
 }
@@ -48,12 +59,8 @@ TokenRouting tokenRoutingFromProbe(const Probe& probe, const std::vector<std::st
     // Every choice, for the tooltips (top-2: both experts and their weights).
     r.choicesPerToken.push_back(std::max(layer.k, 1));
     std::vector<RoutedChoice>& choices = r.probeChoices.emplace_back(size_t(probe.rows) * size_t(std::max(layer.k, 1)));
-    for (size_t at = 0; at < choices.size() && layer.k > 0; ++at) {
-      if (at >= layer.idx.size() || at >= layer.wt.size()) break;
-      const int e = layer.idx[at];
-      if (e < 0 || e >= layer.experts) continue;
-      choices[at] = {e, layer.wt[at], at >= layer.slot.size() || layer.slot[at] >= 0};
-    }
+    if (layer.k > 0)
+      for (size_t at = 0; at < choices.size(); ++at) choices[at] = routedChoice(layer, at);
     // The sample sequence is the first probe sequence, rows 0 .. T-1.
     r.chosen.emplace_back(all[l].begin(), all[l].begin() + T);
     r.weight.emplace_back(r.probeWeight[l].begin(), r.probeWeight[l].begin() + T);
