@@ -194,10 +194,11 @@ const RoutingFlow& TokenRoutingView::shownFlow() const {
   return selectionFlowShown() ? selectionFlow_ : routing_->flow;
 }
 
+int TokenRoutingView::probeRow(int token) const { return sample_ * int(shown_->tokens.size()) + token; }
+
 bool TokenRoutingView::tokenSelected(int token) const {
   if (token < 0 || !shown_) return false;
-  const int row = sample_ * int(shown_->tokens.size()) + token;  // the probe row of the shown sequence's token
-  return std::binary_search(selection_.begin(), selection_.end(), row);
+  return std::binary_search(selection_.begin(), selection_.end(), probeRow(token));
 }
 
 int TokenRoutingView::selectedProbeTokens() const {
@@ -627,33 +628,38 @@ void TokenRoutingView::paintEvent(QPaintEvent*) {
 
 void TokenRoutingView::paintFigure(QPainter& painter, const QSize& size) { paint(painter, size, false); }
 
+std::pair<int, int> TokenRoutingView::cellAt(const Layout& lay, const QPoint& pos) const {
+  for (size_t l = 0; l < lay.cells.size(); ++l)
+    for (int t = 0; t < lay.shownTokens; ++t)
+      if (lay.cells[l][size_t(t)].contains(pos)) return {int(l), t};
+  return {-1, -1};
+}
+
 QString TokenRoutingView::tooltipAt(const QPoint& pos) const {
   if (!showsRouting()) return {};
   const Layout lay = layoutFor(size());
   const TokenRouting& r = *shown_;
-  for (int l = 0; l < r.layers; ++l)
-    for (int t = 0; t < lay.shownTokens; ++t) {
-      if (!lay.cells[size_t(l)][size_t(t)].contains(pos)) continue;
-      QStringList route;
-      for (int k = 0; k < r.layers; ++k) {
-        const int e = r.chosen[size_t(k)][size_t(t)];
-        route << (e >= 0 ? QString::number(e) : QStringLiteral("dropped"));
-      }
-      const int e = r.chosen[size_t(l)][size_t(t)];
-      const QString head = QStringLiteral("token “%1” · position %2").arg(displayText(r.tokens[size_t(t)])).arg(t);
-      QString choice = e >= 0 ? QStringLiteral("layer %1 · expert %2 · gate weight %3")
-                                    .arg(l + 1).arg(e).arg(r.weight[size_t(l)][size_t(t)], 0, 'f', 3)
-                              : QStringLiteral("layer %1 · dropped (over capacity or not routed)").arg(l + 1);
-      // Top-k routing (or expert choice): every expert the token went to, with its gate weight.
-      QStringList all;
-      for (const RoutedChoice& c : choicesOf(r, l, sample_ * int(r.tokens.size()) + t))
-        if (c.expert >= 0)
-          all << QStringLiteral("expert %1 (%2%3)").arg(c.expert).arg(c.weight, 0, 'f', 3).arg(c.kept ? "" : ", dropped");
-      if (all.size() > 1) choice = QStringLiteral("layer %1 · %2").arg(l + 1).arg(all.join(QStringLiteral(" + ")));
-      QString tip = head + "\n" + choice;
-      if (r.layers > 1) tip += "\nexperts by layer: " + route.join(QStringLiteral(" → "));
-      return tip;
+  if (const auto [l, t] = cellAt(lay, pos); t >= 0) {
+    QStringList route;
+    for (int k = 0; k < r.layers; ++k) {
+      const int e = r.chosen[size_t(k)][size_t(t)];
+      route << (e >= 0 ? QString::number(e) : QStringLiteral("dropped"));
     }
+    const int e = r.chosen[size_t(l)][size_t(t)];
+    const QString head = QStringLiteral("token “%1” · position %2").arg(displayText(r.tokens[size_t(t)])).arg(t);
+    QString choice = e >= 0 ? QStringLiteral("layer %1 · expert %2 · gate weight %3")
+                                  .arg(l + 1).arg(e).arg(r.weight[size_t(l)][size_t(t)], 0, 'f', 3)
+                            : QStringLiteral("layer %1 · dropped (over capacity or not routed)").arg(l + 1);
+    // Top-k routing (or expert choice): every expert the token went to, with its gate weight.
+    QStringList all;
+    for (const RoutedChoice& c : choicesOf(r, l, probeRow(t)))
+      if (c.expert >= 0)
+        all << QStringLiteral("expert %1 (%2%3)").arg(c.expert).arg(c.weight, 0, 'f', 3).arg(c.kept ? "" : ", dropped");
+    if (all.size() > 1) choice = QStringLiteral("layer %1 · %2").arg(l + 1).arg(all.join(QStringLiteral(" + ")));
+    QString tip = head + "\n" + choice;
+    if (r.layers > 1) tip += "\nexperts by layer: " + route.join(QStringLiteral(" → "));
+    return tip;
+  }
   if (lay.previous.contains(pos)) return QStringLiteral("Previous probe sequence (← or Page Up)");
   if (lay.next.contains(pos)) return QStringLiteral("Next probe sequence (→ or Page Down)");
   for (const Layout::Swatch& s : lay.swatches) {
@@ -692,10 +698,7 @@ void TokenRoutingView::mouseMoveEvent(QMouseEvent* event) {
   const QPoint pos = event->position().toPoint();
   int hovered = -1;
   if (showsRouting()) {
-    const Layout lay = layoutFor(size());
-    for (int t = 0; t < lay.shownTokens && hovered < 0; ++t)
-      for (const auto& layer : lay.cells)
-        if (layer[size_t(t)].contains(pos)) hovered = t;
+    hovered = cellAt(layoutFor(size()), pos).second;
   }
   if (hovered != hoveredToken_) {
     hoveredToken_ = hovered;
@@ -714,21 +717,19 @@ void TokenRoutingView::mousePressEvent(QMouseEvent* event) {
     const QPoint pos = event->position().toPoint();
     if (lay.previous.contains(pos)) return setSampleSequence(sample_ - 1);
     if (lay.next.contains(pos)) return setSampleSequence(sample_ + 1);
-    for (int t = 0; t < lay.shownTokens; ++t)
-      for (const auto& layer : lay.cells) {
-        if (!layer[size_t(t)].contains(pos)) continue;
-        const int row = sample_ * int(shown_->tokens.size()) + t;  // the token's probe row
-        QVector<int> rows;
-        if (event->modifiers() & Qt::ControlModifier) {
-          for (int r : selection_)
-            if (r != row) rows << r;
-          if (!tokenSelected(t)) rows << row;
-        } else if (!(tokenSelected(t) && selection_.size() == 1)) {
-          rows << row;
-        }
-        emit rowsPicked(rows);
-        return;
+    if (const int t = cellAt(lay, pos).second; t >= 0) {
+      const int row = probeRow(t);
+      QVector<int> rows;
+      if (event->modifiers() & Qt::ControlModifier) {
+        for (int r : selection_)
+          if (r != row) rows << r;
+        if (!tokenSelected(t)) rows << row;
+      } else if (!(tokenSelected(t) && selection_.size() == 1)) {
+        rows << row;
       }
+      emit rowsPicked(rows);
+      return;
+    }
   }
   FigureView::mousePressEvent(event);
 }

@@ -12,6 +12,7 @@
 #include <QVector>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "run/token_routing.h"
@@ -77,6 +78,9 @@ class TokenRoutingView : public FigureView {
  private:
   struct Layout;
   Layout layoutFor(const QSize& size) const;
+  // The token cell under `pos` in `lay`: {layer, token}, or {-1, -1}.
+  std::pair<int, int> cellAt(const Layout& lay, const QPoint& pos) const;
+  int probeRow(int token) const;  // the probe row of the shown sequence's token
   void paint(QPainter& painter, const QSize& size, bool onScreen) const;
   void setRouting(const std::optional<TokenRouting>& routing, int step);
   void updateShown();      // shown_ from routing_ and sample_
