@@ -101,6 +101,20 @@ QCPGraph* CollapseView::addCurve(QCPAxisRect* rect, const QColor& color, const Q
   return g;
 }
 
+bool CollapseView::fitHeading() {
+  const int width = plot_->legend->outerRect().width();
+  // Not laid out yet: the whole heading, until afterLayout fits it. A short plot keeps one screen
+  // line: the verdict when there is one (the dock's title and the layer box already say what and
+  // which layer), else the title.
+  const QString heading = width <= 0 ? headingFull_
+                          : plot_->height() < kCompactPlotHeight
+                              ? elideLines(headingFull_.section('\n', -1), heading_->font(), width - 12)
+                              : wrapText(headingFull_, heading_->font(), width - 12);
+  if (heading == heading_->text()) return false;
+  heading_->setText(heading);
+  return true;
+}
+
 void CollapseView::buildPlot() {
   plot_ = new QCustomPlot(this);
   plot_->setMinimumSize(320, 180);
@@ -168,15 +182,8 @@ void CollapseView::buildPlot() {
   plot_->legend->setBrush(Qt::NoBrush);
   plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
   connect(plot_, &QCustomPlot::afterLayout, this, [this] {
-    const int width = plot_->legend->outerRect().width();
-    bool changed = fitLegendColumns(*plot_->legend, width);
-    // A short plot keeps one screen line: the verdict when there is one (the dock's title and the
-    // layer box already say what and which layer), else the title.
-    const QString heading = plot_->height() < kCompactPlotHeight
-                                ? elideLines(headingFull_.section('\n', -1), heading_->font(), width - 12)
-                                : wrapText(headingFull_, heading_->font(), width - 12);
-    if (heading != heading_->text()) heading_->setText(heading), changed = true;
-    if (changed) relayout(*plot_);
+    const bool changed = fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width());
+    if (fitHeading() || changed) relayout(*plot_);
   });
   plot_->setMouseTracking(true);
   connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {
@@ -322,8 +329,7 @@ void CollapseView::redraw() {
   if (layerCount() > 1) heading += QString(" · layer %1").arg(layer_ + 1);
   if (!collapsed && !d.verdict.reason.empty()) heading += "\n" + QString::fromStdString(d.verdict.reason);
   headingFull_ = heading;
-  const int width = plot_->legend->outerRect().width();
-  heading_->setText(width > 0 ? wrapText(heading, heading_->font(), width - 12) : heading);
+  fitHeading();  // to the size of the last layout; afterLayout fits again if it changed
   updateBanner(d);
   plot_->replot(QCustomPlot::rpQueuedReplot);
 }

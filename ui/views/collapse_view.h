@@ -62,6 +62,7 @@ class CollapseView : public FigureView {
   void updateLayerSelector();
   void redraw();
   void updateBanner(const LayerData& d);
+  bool fitHeading();  // headingFull_ fitted to the plot's size; true when the text changed
   QString legendTip(int item) const;
   QCPGraph* addCurve(QCPAxisRect* rect, const QColor& color, const QString& name, bool right = false);
 

@@ -142,16 +142,8 @@ void LoadView::buildPlot() {
 
   // Legend columns and text lines follow the width (also an export's): lay out again if they change.
   connect(plot_, &QCustomPlot::afterLayout, this, [this] {
-    const int width = plot_->legend->outerRect().width();
-    bool changed = fitLegendColumns(*plot_->legend, width);
-    // A short plot keeps the heading to a line and leaves the note out (its tooltip has it).
-    const bool compact = plot_->height() < kCompactPlotHeight;
-    const QString heading = compact ? elideLines(headingFull_, heading_->font(), width - 12)
-                                    : wrapText(headingFull_, heading_->font(), width - 12);
-    const QString note = compact ? QString() : wrapText(noteFull_, note_->font(), width - 12);
-    for (auto [element, text] : {std::pair{heading_, heading}, std::pair{note_, note}})
-      if (text != element->text()) element->setText(text), changed = true;
-    if (changed) relayout(*plot_);
+    const bool changed = fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width());
+    if (fitTexts() || changed) relayout(*plot_);
   });
   plot_->setMouseTracking(true);
   connect(plot_, &QCustomPlot::mouseMove, this, [this](QMouseEvent* event) {
@@ -360,10 +352,21 @@ void LoadView::drawBars(const LayerData& d) {
 
 void LoadView::setTexts(const QString& heading, const QString& note) {
   headingFull_ = heading, noteFull_ = note;
-  // Wrapped to the width at the next layout (afterLayout); the width used last is a fair start.
-  const int width = plot_->legend->outerRect().width() > 0 ? plot_->legend->outerRect().width() : 10000;
-  heading_->setText(wrapText(heading, heading_->font(), width - 12));
-  note_->setText(wrapText(note, note_->font(), width - 12));
+  fitTexts();  // to the width and height of the last layout; afterLayout fits again if they changed
+}
+
+bool LoadView::fitTexts() {
+  // Before the first layout: unwrapped, until afterLayout fits them. A short plot keeps the
+  // heading to a line and leaves the note out.
+  const bool laidOut = plot_->legend->outerRect().width() > 0;
+  const int width = (laidOut ? plot_->legend->outerRect().width() : 10000) - 12;
+  const bool compact = laidOut && plot_->height() < kCompactPlotHeight;
+  const QString heading = compact ? elideLines(headingFull_, heading_->font(), width) : wrapText(headingFull_, heading_->font(), width);
+  const QString note = compact ? QString() : wrapText(noteFull_, note_->font(), width);
+  bool changed = false;
+  for (auto [element, text] : {std::pair{heading_, heading}, std::pair{note_, note}})
+    if (text != element->text()) element->setText(text), changed = true;
+  return changed;
 }
 
 void LoadView::drawStack(const LayerData& d) {

@@ -70,6 +70,7 @@ class LoadView : public FigureView {
   void drawBars(const LayerData& d);
   void drawStack(const LayerData& d);
   void setTexts(const QString& heading, const QString& note);
+  bool fitTexts();  // heading and note fitted to the plot's size; true when a text changed
 
   QComboBox* layerBox_ = nullptr;
   QCustomPlot* plot_ = nullptr;

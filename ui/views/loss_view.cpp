@@ -172,11 +172,8 @@ void LossView::buildPlot() {
   plot_->legend->setBrush(Qt::NoBrush);
   plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
   connect(plot_, &QCustomPlot::afterLayout, this, [this] {
-    bool changed = fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width());
-    // The heading drops the run's name, then "Loss and accuracy", before it would run off the plot.
-    const QString heading = firstThatFits(headings_, heading_->font(), plot_->legend->outerRect().width() - 12);
-    if (!headings_.isEmpty() && heading != heading_->text()) heading_->setText(heading), changed = true;
-    if (changed) relayout(*plot_);
+    const bool changed = fitLegendColumns(*plot_->legend, plot_->legend->outerRect().width());
+    if (fitHeading() || changed) relayout(*plot_);
   });
 
   // Selection marker: a dotted line through both plots and a label with the values at that step.
@@ -335,10 +332,20 @@ void LossView::redraw() {
 
   headings_ = {QString("Loss and accuracy · step %1").arg(step_), QString("step %1").arg(step_)};
   if (!runName_.isEmpty()) headings_.prepend(QString("Loss and accuracy · %1 · step %2").arg(runName_).arg(step_));
-  const int width = plot_->legend->outerRect().width();
-  heading_->setText(width > 0 ? firstThatFits(headings_, heading_->font(), width - 12) : headings_.front());
+  fitHeading();  // to the width of the last layout; afterLayout fits again if it changed
   updateSelectionMarker();
   plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool LossView::fitHeading() {
+  if (headings_.isEmpty()) return false;
+  // The heading drops the run's name, then "Loss and accuracy", before it would run off the plot
+  // (before the first layout: the longest).
+  const int width = plot_->legend->outerRect().width();
+  const QString heading = width > 0 ? firstThatFits(headings_, heading_->font(), width - 12) : headings_.front();
+  if (heading == heading_->text()) return false;
+  heading_->setText(heading);
+  return true;
 }
 
 void LossView::updateSelectionMarker() {

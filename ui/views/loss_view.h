@@ -70,6 +70,7 @@ class LossView : public FigureView {
   void setAccuracyShown(bool shown);
   void redraw();
   void updateSelectionMarker();
+  bool fitHeading();  // headings_: the first that fits the plot's width; true when the text changed
   void onPlotMousePress(QMouseEvent* event);
   QCPGraph* addCurve(QCPAxisRect* rect, const QPen& pen, const QString& name);
   void ensureComparisonGraphs(int runs);
