@@ -1,7 +1,5 @@
 #include "edit/transformer_section.h"
 
-#include <utility>
-
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -77,7 +75,6 @@ TransformerSection::TransformerSection(QWidget* parent) : SpecSection("Transform
     if (static_cast<SequenceTask>(task_->currentData().toInt()) == SequenceTask::NextToken) {
       const QSignalBlocker block(causal_);
       causal_->setChecked(true);
-      liftTopKCapacities_ = true;
       if (routerType() == TokenRouterType::TokenChoice && k_->value() >= 2) setQuietly(capacity_, 0.0);
     }
     emit edited(SpecField::SequenceTaskKind, EditPhase::Standalone);
@@ -167,7 +164,11 @@ void TransformerSection::writeTo(Spec& spec, int, std::vector<std::string>&) con
   t.dModel = dModel_->value();
   t.heads = heads_->value();
   t.causal = causal_->isChecked();
-  t.task = static_cast<SequenceTask>(task_->currentData().toInt());
+  // The spec written over is the applied one: switching it to next_token lifts, below, every
+  // top-k token-choice layer's capacity limit (docs/spec.md), so the switch is one valid edit.
+  const SequenceTask task = static_cast<SequenceTask>(task_->currentData().toInt());
+  const bool toNextToken = task == SequenceTask::NextToken && t.task != SequenceTask::NextToken;
+  t.task = task;
   if (!t.layers.empty() && layer_ < static_cast<int>(t.layers.size())) {
     TransformerLayerSpec& L = t.layers[layer_];
     L.experts = experts_->value();
@@ -186,7 +187,7 @@ void TransformerSection::writeTo(Spec& spec, int, std::vector<std::string>&) con
   const size_t count = static_cast<size_t>(layers_->value());
   const TransformerLayerSpec last = t.layers.empty() ? TransformerLayerSpec{} : t.layers.back();
   t.layers.resize(count, last);
-  if (std::exchange(liftTopKCapacities_, false) && t.task == SequenceTask::NextToken)
+  if (toNextToken)
     for (TransformerLayerSpec& L : t.layers)
       if (L.router.type == TokenRouterType::TokenChoice && L.router.k >= 2) L.router.capacityFactor = 0;
 }

@@ -57,9 +57,6 @@ class TransformerSection : public SpecSection {
 
   int layer_ = 0;
   int layerCount_ = 0;  // layers of the spec on show
-  // Set by the switch to next_token, used by the next writeTo: every top-k token-choice layer's
-  // capacity limit is lifted there too (docs/spec.md), so the switch is one valid edit.
-  mutable bool liftTopKCapacities_ = false;
 };
 
 }  // namespace rl::ui
