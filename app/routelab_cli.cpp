@@ -22,7 +22,6 @@
 #include "io/safetensors.h"
 #include "spec/presets.h"
 #include "spec/spec_json.h"
-#include "spec/spec_json.h"
 #include "train/run_record.h"
 #include "train/session.h"
 
@@ -129,14 +128,14 @@ void requireValidSpec(const rl::Spec& spec, const std::string& source) {
 int cmdTrain(int argc, char** argv) {
   auto flags = parseFlags(argc, argv, {"preset", "config", "steps", "backend", "device", "seed", "out", "json"});
   if (flags.count("preset") && flags.count("config")) throw UsageError("give --preset or --config, not both");
-  rl::Spec spec = flags.count("config") ? rl::loadSpecFile(flags.at("config"))
-                                        : rl::loadPreset(flags.count("preset") ? flags.at("preset") : rl::kDefaultPreset);
+  const std::string preset = flags.count("preset") ? flags.at("preset") : std::string(rl::kDefaultPreset);
+  rl::Spec spec = flags.count("config") ? rl::loadSpecFile(flags.at("config")) : rl::loadPreset(preset);
   if (flags.count("seed")) {
     spec.train.seed = static_cast<uint64_t>(parseInt("seed", flags.at("seed"), 0, 2147483647));
   }
   const int steps = flags.count("steps") ? static_cast<int>(parseInt("steps", flags.at("steps"), 1, 10000000))
                                          : spec.train.steps;
-  requireValidSpec(spec, flags.count("config") ? flags.at("config") : "preset " + (flags.count("preset") ? flags.at("preset") : std::string(rl::kDefaultPreset)));
+  requireValidSpec(spec, flags.count("config") ? flags.at("config") : "preset " + preset);
   std::string name = spec.name.empty() ? "run" : spec.name;
   std::string out = flags.count("out") ? flags.at("out") : "routelab-runs/" + name;
 
@@ -183,6 +182,13 @@ void appendProbabilities(std::vector<double>& row, const float* y, int n) {
   row.push_back(static_cast<double>(std::max_element(y, y + n) - y));
 }
 
+// eval's input table; an input with a header and no rows would silently write nothing.
+rl::CsvTable readEvalInput(const std::string& path) {
+  rl::CsvTable table = rl::readCsvTable(path);
+  if (table.rows.empty()) throw std::runtime_error(path + ": no data rows after the header");
+  return table;
+}
+
 // The "group" column of a Transformer eval CSV: one task (multi_task) or language (multi_language)
 // id per sequence, a whole number in [-1, groups) (-1: unlabelled, task routing sends it nowhere).
 // Without the column every sequence is group 0, which is only harmless when no layer routes by
@@ -223,8 +229,7 @@ int evalSequences(rl::Session& session, const std::map<std::string, std::string>
   const int T = spec.model.transformer.sequenceLength, V = spec.model.transformer.vocabulary;
   const int outDim = session.model().shape.outputDim;
   const bool perToken = spec.model.transformer.task == rl::SequenceTask::NextToken;
-  rl::CsvTable table = rl::readCsvTable(flags.at("input"));
-  if (table.rows.empty()) throw std::runtime_error(flags.at("input") + ": no data rows after the header");
+  rl::CsvTable table = readEvalInput(flags.at("input"));
   std::vector<size_t> tokenCols;
   long groupCol = -1;
   for (size_t c = 0; c < table.header.size(); ++c) {
@@ -286,8 +291,7 @@ int cmdEval(int argc, char** argv) {
   if (session.transformer()) return evalSequences(session, flags);
   const int in = session.model().shape.inputDim, outDim = session.model().shape.outputDim;
 
-  rl::CsvTable table = rl::readCsvTable(flags.at("input"));
-  if (table.rows.empty()) throw std::runtime_error(flags.at("input") + ": no data rows after the header");
+  rl::CsvTable table = readEvalInput(flags.at("input"));
   // Feature columns: all columns except the spec's label column (if present), in order.
   std::vector<size_t> featureCols;
   for (size_t c = 0; c < table.header.size(); ++c)
