@@ -44,6 +44,24 @@ bool waitFor(const std::function<bool()>& pred, int timeoutMs) {
   return true;
 }
 
+// The real window on a preset, as the dock tests use it: CPU backend, the default layout, and its
+// settings in `settingsDir` (nothing of the user's is read or written), shown at 1600 × 960.
+struct RealWindow {
+  MainWindow window;
+  RealWindow(const rl::Spec& spec, const QString& settingsDir) : window(options(spec, settingsDir)) {
+    window.resize(1600, 960);
+    window.show();
+  }
+  static MainWindow::Options options(const rl::Spec& spec, const QString& settingsDir) {
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir);
+    MainWindow::Options o;
+    o.backend = "cpu";
+    o.spec = spec;
+    o.restoreLayout = false;
+    return o;
+  }
+};
+
 // Colours within a few units per channel (antialiased edges and blending stay away from the centre).
 bool near(QColor a, QColor b, int tolerance = 6) {
   return std::abs(a.red() - b.red()) <= tolerance && std::abs(a.green() - b.green()) <= tolerance &&
@@ -402,14 +420,8 @@ class PointCloudTest : public QObject {
   void representationsDockDrawsTheTrainedModelsHiddenStates() {
     host_.reset();  // one window at a time on the shared display
     QTemporaryDir settings;
-    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settings.path());
-    MainWindow::Options options;
-    options.backend = "cpu";
-    options.spec = rl::loadPreset(rl::kDefaultPreset);
-    options.restoreLayout = false;
-    MainWindow window(options);
-    window.resize(1600, 960);
-    window.show();
+    RealWindow real(rl::loadPreset(rl::kDefaultPreset), settings.path());
+    MainWindow& window = real.window;
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     RepresentationsView* reps = window.representationsView();
     QVERIFY(reps && reps->isVisible());
@@ -616,14 +628,8 @@ class PointCloudTest : public QObject {
   void representationsDockEmbedsTransformerTokens() {
     host_.reset();  // one window at a time on the shared display
     QTemporaryDir settings;
-    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settings.path());
-    MainWindow::Options options;
-    options.backend = "cpu";
-    options.spec = rl::loadPreset("tiny-transformer-moe");
-    options.restoreLayout = false;
-    MainWindow window(options);
-    window.resize(1600, 960);
-    window.show();
+    RealWindow real(rl::loadPreset("tiny-transformer-moe"), settings.path());
+    MainWindow& window = real.window;
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     RepresentationsView* reps = window.representationsView();
     QVERIFY(reps && reps->isVisible());
@@ -748,14 +754,8 @@ class PointCloudTest : public QObject {
 
   void representationsRefreshWhilePlayingGlideAndCancel() {
     QTemporaryDir settings;
-    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settings.path());
-    MainWindow::Options options;
-    options.backend = "cpu";
-    options.spec = rl::loadPreset(rl::kDefaultPreset);
-    options.restoreLayout = false;
-    MainWindow window(options);
-    window.resize(1600, 960);
-    window.show();
+    RealWindow real(rl::loadPreset(rl::kDefaultPreset), settings.path());
+    MainWindow& window = real.window;
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     RepresentationsView* reps = window.representationsView();
     PointCloudView* cloud = reps->cloudView();
@@ -822,6 +822,66 @@ class PointCloudTest : public QObject {
     QVERIFY2(reps->statusText().contains("cancelled"), qPrintable(reps->statusText()));
     QCOMPARE(reps->shownStep(), step);
     QVERIFY(cloud->points().xy == kept);
+  }
+
+  // Options → Perplexity, Iterations (fresh) and Iterations (refresh), typed as a user types them:
+  // the next t-SNE runs with them (its status line and progress bar say so), a refresh of the rows
+  // on screen warm-starts with the refresh count, and the next window reads them back.
+  void representationsOptionsSetPerplexityAndIterations() {
+    QTemporaryDir settings;
+    {
+      RealWindow real(rl::loadPreset(rl::kDefaultPreset), settings.path());
+      QVERIFY(QTest::qWaitForWindowExposed(&real.window));
+      RepresentationsView* reps = real.window.representationsView();
+      QVERIFY(waitFor([&] { return reps->shownStep() == 0 && !reps->busy(); }, 30000));  // the first picture
+      reps->setAutoRefresh(false, 100);
+      QVERIFY2(reps->statusText().contains("perplexity 30 · 750 iterations"), qPrintable(reps->statusText()));  // defaults
+
+      reps->setMethod(rl::tsne::Method::Pca);  // not the menu's first item
+      auto type = [&](const char* name, const char* text) {
+        auto* spin = reps->findChild<QSpinBox*>(name);
+        QVERIFY2(spin, name);
+        spin->selectAll();
+        QTest::keyClicks(spin, text);
+        QTest::keyClick(spin, Qt::Key_Enter);
+        QCOMPARE(spin->value(), QString(text).toInt());
+      };
+      type("perplexity", "12");
+      type("iterations", "300");
+      type("warmIterations", "60");
+      // Return only commits the number: the menu does not take it as a click on its first item
+      // (it used to switch the method to CPU t-SNE and refresh).
+      QVERIFY(!reps->busy());
+      QCOMPARE(reps->method(), rl::tsne::Method::Pca);
+      auto* progress = reps->findChild<QProgressBar*>();
+      QVERIFY(progress);
+
+      // PCA has no iterations; a t-SNE after it starts afresh (nothing to warm-start from).
+      QSignalSpy pca(reps, &RepresentationsView::embeddingShown);
+      reps->refresh();
+      QVERIFY(pca.wait(30000));
+      QVERIFY2(reps->statusText().startsWith("PCA") && !reps->statusText().contains("iterations"),
+               qPrintable(reps->statusText()));
+      reps->setMethod(rl::tsne::Method::Cpu);
+      QSignalSpy fresh(reps, &RepresentationsView::embeddingShown);
+      reps->refresh();
+      QVERIFY(fresh.wait(30000));
+      QVERIFY2(reps->statusText().contains("perplexity 12 · 300 iterations") && !reps->statusText().contains("warm"),
+               qPrintable(reps->statusText()));
+      QCOMPARE(progress->maximum(), 300);
+
+      QSignalSpy warm(reps, &RepresentationsView::embeddingShown);
+      reps->refresh();
+      QVERIFY(warm.wait(30000));
+      QVERIFY2(reps->statusText().contains("perplexity 12 · 60 iterations (warm start)"), qPrintable(reps->statusText()));
+      QCOMPARE(progress->maximum(), 60);
+    }
+    RealWindow next(rl::loadPreset(rl::kDefaultPreset), settings.path());
+    RepresentationsView* reps = next.window.representationsView();
+    QCOMPARE(reps->findChild<QSpinBox*>("perplexity")->value(), 12);
+    QCOMPARE(reps->findChild<QSpinBox*>("iterations")->value(), 300);
+    QCOMPARE(reps->findChild<QSpinBox*>("warmIterations")->value(), 60);
+    QVERIFY(waitFor([&] { return !reps->busy(); }, 30000));
   }
 };
 

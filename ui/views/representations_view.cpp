@@ -5,6 +5,7 @@
 #include <QComboBox>
 #include <QFileDialog>
 #include <QHBoxLayout>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QMenu>
 #include <QProgressBar>
@@ -54,12 +55,32 @@ void alignSigns(std::vector<float>& embedding, const std::vector<float>& previou
   }
 }
 
+// A spin box inside a menu: Return commits the number and closes the menu. QSpinBox ignores
+// Return, and the menu then takes it as "activate the highlighted item": the first Return
+// highlighted the first method and the second switched the method to it and refreshed.
+class MenuSpinBox : public QSpinBox {
+ public:
+  using QSpinBox::QSpinBox;
+
+ protected:
+  void keyPressEvent(QKeyEvent* event) override {
+    QSpinBox::keyPressEvent(event);
+    if (event->key() != Qt::Key_Return && event->key() != Qt::Key_Enter) return;
+    event->accept();
+    for (QObject* p = parent(); p; p = p->parent())
+      if (auto* menu = qobject_cast<QMenu*>(p)) {
+        menu->close();
+        return;
+      }
+  }
+};
+
 QSpinBox* menuSpin(QMenu* menu, const QString& label, int lo, int hi, int value, int step = 1) {
   auto* row = new QWidget(menu);
   auto* layout = new QHBoxLayout(row);
   layout->setContentsMargins(24, 2, 8, 2);
   layout->addWidget(new QLabel(label, row), 1);
-  auto* spin = new QSpinBox(row);
+  auto* spin = new MenuSpinBox(row);
   spin->setRange(lo, hi);
   spin->setSingleStep(step);
   spin->setValue(value);
@@ -429,8 +450,9 @@ void RepresentationsView::onEmbedded(const EmbeddingResult& r) {
         // Small probe sets get a smaller perplexity than asked for (startEmbedding): say which.
         text += QString(" · perplexity %1").arg(r.perplexity, 0, 'g', 3);
         if (r.perplexity < perplexity_) text += QString(" (of %1: too few rows)").arg(perplexity_, 0, 'g', 3);
+        text += QString(" · %1 iterations").arg(r.result.iterations);
       }
-      if (r.warmStart) text += " · warm start";
+      if (r.warmStart) text += " (warm start)";
       setStatus(text);
       emit embeddingShown(shownStep_);
       return endRefresh(true);
