@@ -202,7 +202,7 @@ std::vector<int32_t> sequenceGroups(const rl::Spec& spec, const rl::CsvTable& ta
     const auto& layers = spec.model.transformer.layers;
     for (size_t l = 0; l < layers.size(); ++l)
       if (layers[l].router.type == rl::TokenRouterType::Task)
-        throw std::runtime_error(source + ": layer " + std::to_string(l) +
+        throw std::runtime_error(source + ": model.transformer.layers[" + std::to_string(l) + "]" +
                                  " routes by task: the input needs a 'group' column (each sequence's " + what +
                                  " id in [0, " + std::to_string(groups) + "), or -1 for none)");
     return std::vector<int32_t>(table.rows.size(), 0);

@@ -73,7 +73,7 @@ check task-soft_moe vulkan
 # Task routing reads the group column: without it eval refuses (rather than routing every
 # sequence as task 0), naming the layer.
 cut -d, -f1-12 "$dir/seqs.csv" > "$dir/no_group.csv"
-expect_error 1 "no_group.csv: layer 0 routes by task: the input needs a 'group' column" -- "$cli" eval \
+expect_error 1 "no_group.csv: model.transformer.layers\[0\] routes by task: the input needs a 'group' column" -- "$cli" eval \
   --config "$dir/task-soft_moe/config.json" --weights "$dir/task-soft_moe/weights.safetensors" \
   --input "$dir/no_group.csv" --out "$dir/p.csv"
 # Expert choice at cf 2 (the mean token is taken by two experts), then token choice top-1 with drops.
@@ -84,7 +84,7 @@ run_case soft_moe-hash '{"type": "soft_moe", "temperature": 0.5, "capacity_facto
 # Next-token prediction (causal): dense, then task routing at a tight capacity.
 run_case next_token-dense-task '{"type": "dense", "capacity_factor": 0}' '{"type": "task", "capacity_factor": 0.5}' \
   '{"transformer": {"task": "next_token", "causal": true}}'
-expect_error 1 "layer 1 routes by task" -- "$cli" eval --config "$dir/next_token-dense-task/config.json" \
+expect_error 1 "model.transformer.layers\[1\] routes by task" -- "$cli" eval --config "$dir/next_token-dense-task/config.json" \
   --weights "$dir/next_token-dense-task/weights.safetensors" --input "$dir/no_group.csv" --out "$dir/p.csv"
 
 # Tie-breaking: with layer 1's expert-choice router zeroed every token scores exactly 1/E for every
