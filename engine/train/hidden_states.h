@@ -18,6 +18,8 @@ enum class HiddenSide {
   Input,   // the rows the router and the experts receive (Transformer: the block's LN2 output)
   Output,  // the gate-weighted combination of the chosen experts' outputs (Transformer: before
            // the residual add, so it is what the MoE block contributes, not the residual stream)
+  Stream,  // Transformer only: the residual stream after the block (its input + attention + MoE),
+           // what the next block (or the final layer norm) reads
 };
 
 // Extra per-row labels the data carries, to colour points by (task, language, position, token

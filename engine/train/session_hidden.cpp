@@ -24,17 +24,22 @@ namespace {
 // output moe.<j>.y.
 Binding representationRange(const BuiltModel& model, int layer, HiddenSide side) {
   const Program& program = model.program;
+  if (side == HiddenSide::Stream)
+    throw std::invalid_argument("hiddenStates: only a Transformer has a residual stream; this model's MoE layers "
+                                "offer their input and output");
   if (side == HiddenSide::Output) return bind(program, program.id("eval.moe." + std::to_string(layer) + ".y"));
   return bind(program, model.eval.moe.at(size_t(layer)).input);
 }
 
-// Transformer: the block's LN2 output (what the router and experts read), or the MoE block's
-// combined output layers.<l>.moe.y, before the residual add.
+// Transformer: the block's LN2 output (what the router and experts read), the MoE block's
+// combined output layers.<l>.moe.y before the residual add, or the residual stream after it.
 Binding tokenRepresentationRange(const BuiltModel& model, int layer, HiddenSide side) {
   const Program& program = model.program;
-  if (side == HiddenSide::Output) {
-    const int block = model.moeLayers.at(size_t(layer)).layer;
-    return bind(program, program.id("eval.layers." + std::to_string(block) + ".moe.y"));
+  const std::string block = "eval.layers." + std::to_string(model.moeLayers.at(size_t(layer)).layer);
+  switch (side) {
+    case HiddenSide::Input: break;
+    case HiddenSide::Output: return bind(program, program.id(block + ".moe.y"));
+    case HiddenSide::Stream: return bind(program, program.id(block + ".moe_residual"));
   }
   return bind(program, model.eval.moe.at(size_t(layer)).input);
 }

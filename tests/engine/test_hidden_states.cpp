@@ -248,6 +248,83 @@ class HiddenStatesTest : public QObject {
     qInfo("%d of %d token choices dropped", dropped, out.rows * L.k);
   }
 
+  // The residual stream after a block is what came into its MoE sub-block plus the MoE output:
+  // the stream minus the output side, through the block's LN2, gives back the input side. And the
+  // last block's stream is what the head reads: ln_f, the mean over each sequence, the head.
+  void transformerStreamSideIsTheResidualStreamAfterTheBlock() {
+    Session s = cpuSession(loadPreset("tiny-transformer-moe"));
+    train(s, 10);
+    const auto weights = s.exportWeights();
+    const int layers = int(s.spec().model.transformer.layers.size());
+    auto layerNorm = [](const float* x, int D, const NamedTensor& w, const NamedTensor& b, std::vector<double>& y) {
+      double mean = 0, var = 0;
+      for (int d = 0; d < D; ++d) mean += x[d];
+      mean /= D;
+      for (int d = 0; d < D; ++d) var += (x[d] - mean) * (x[d] - mean);
+      const double rstd = 1.0 / std::sqrt(var / D + 1e-5);
+      y.resize(size_t(D));
+      for (int d = 0; d < D; ++d) y[size_t(d)] = (x[d] - mean) * rstd * w.data[size_t(d)] + b.data[size_t(d)];
+    };
+    for (int l = 0; l < layers; ++l) {
+      const HiddenStates in = s.hiddenStates(l, 120, HiddenSide::Input);
+      const HiddenStates out = s.hiddenStates(l, 120, HiddenSide::Output);
+      const HiddenStates stream = s.hiddenStates(l, 120, HiddenSide::Stream);
+      QCOMPARE(stream.rows, 120);
+      QCOMPARE(stream.side, HiddenSide::Stream);
+      QVERIFY(stream.routing[size_t(l)].idx == in.routing[size_t(l)].idx);
+      const int D = stream.dim;
+      QCOMPARE(D, in.dim);
+      const std::string p = "layers." + std::to_string(l) + ".ln2.";
+      std::vector<float> before(static_cast<size_t>(D));
+      std::vector<double> y;
+      for (int r = 0; r < stream.rows; ++r) {
+        for (int d = 0; d < D; ++d) before[size_t(d)] = stream.x[size_t(r) * D + d] - out.x[size_t(r) * D + d];
+        layerNorm(before.data(), D, tensor(weights, p + "weight"), tensor(weights, p + "bias"), y);
+        for (int d = 0; d < D; ++d)
+          QVERIFY2(std::abs(float(y[size_t(d)]) - in.x[size_t(r) * D + d]) < kTolerance,
+                   qPrintable(QString("layer %1 token %2 unit %3: LN2(stream - output) %4, input side %5")
+                                  .arg(l).arg(r).arg(d).arg(y[size_t(d)]).arg(in.x[size_t(r) * D + d])));
+      }
+    }
+    // The last stream, through ln_f, mean pool and the head, gives the model's predictions.
+    const HiddenStates last = s.hiddenStates(layers - 1, 120, HiddenSide::Stream);
+    const int D = last.dim, T = last.sequenceLength;
+    const NamedTensor& hw = tensor(weights, "head.weight");  // [C, D]
+    const NamedTensor& hb = tensor(weights, "head.bias");
+    const int C = int(hw.shape[0]);
+    const TokenDataset& test = s.tokens().test;
+    const int S = last.rows / T;
+    const std::vector<int32_t> ids(test.ids.begin(), test.ids.begin() + long(S) * T);
+    const std::vector<int32_t> groups(test.group.begin(), test.group.begin() + S);
+    const Probe probe = s.predictSequences(ids, groups);
+    QCOMPARE(int(probe.prediction.size()), S * C);
+    std::vector<double> y;
+    for (int q = 0; q < S; ++q) {
+      std::vector<double> pooled(size_t(D), 0.0);
+      for (int t = 0; t < T; ++t) {
+        layerNorm(last.x.data() + size_t(q * T + t) * D, D, tensor(weights, "ln_f.weight"), tensor(weights, "ln_f.bias"), y);
+        for (int d = 0; d < D; ++d) pooled[size_t(d)] += y[size_t(d)] / T;
+      }
+      for (int c = 0; c < C; ++c) {
+        double logit = hb.data[size_t(c)];
+        for (int d = 0; d < D; ++d) logit += double(hw.data[size_t(c * D + d)]) * pooled[size_t(d)];
+        const float got = probe.prediction[size_t(q * C + c)];
+        QVERIFY2(std::abs(float(logit) - got) < kTolerance,
+                 qPrintable(QString("sequence %1 class %2: head(last stream) %3, model %4").arg(q).arg(c).arg(logit).arg(got)));
+      }
+    }
+  }
+
+  void mlpHasNoStreamSide() {
+    Session s = cpuSession(loadPreset(kDefaultPreset));
+    try {
+      s.hiddenStates(0, 10, HiddenSide::Stream);
+      QFAIL("no error for the stream side of an MLP");
+    } catch (const std::invalid_argument& e) {
+      QVERIFY2(QString(e.what()).contains("only a Transformer has a residual stream"), e.what());
+    }
+  }
+
   void transformerRowCountsAreWholeSequencesOrAClearError() {
     Session s = cpuSession(loadPreset("tiny-transformer-moe"));
     train(s, 10);

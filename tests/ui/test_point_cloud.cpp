@@ -750,6 +750,30 @@ class PointCloudTest : public QObject {
              qPrintable(reps->statusText()));
     QCOMPARE(cloud->points().size(), 600);
     reps->setMethod(rl::tsne::Method::Cpu);
+
+    // A Transformer also offers the residual stream after each block, picked as a user picks it.
+    auto* picker = reps->findChild<QComboBox*>();
+    QVERIFY(picker);
+    QStringList choices;
+    for (int i = 0; i < picker->count(); ++i) choices << picker->itemText(i);
+    QCOMPARE(choices, QStringList({"MoE 1 input", "MoE 1 output", "stream after block 1", "MoE 2 input", "MoE 2 output",
+                                   "stream after block 2"}));
+    QSignalSpy streamShown(reps, &RepresentationsView::embeddingShown);
+    picker->setCurrentIndex(5);
+    emit picker->activated(5);
+    QVERIFY(streamShown.wait(30000));
+    QCOMPARE(reps->layer(), 1);
+    QCOMPARE(reps->side(), int(rl::HiddenSide::Stream));
+    QCOMPARE(reps->shownStates()->side, rl::HiddenSide::Stream);
+    QVERIFY2(reps->statusText().contains("600 tokens of 50 held-out sequences · stream after block 2 (32-d)"),
+             qPrintable(reps->statusText()));
+    if (qEnvironmentVariableIsSet("ROUTELAB_TEST_FRAMES")) {  // to look at
+      cloud->setColourBy(task);
+      QTest::qWait(200);  // the footer's repaint, for the window capture
+      for (int i = 0; i < 3; ++i) image = cloud->grabImage();
+      image.save(qEnvironmentVariable("ROUTELAB_TEST_FRAMES") + "/tokens-stream-by-task.png");
+      grabWholeWindow(window).save(qEnvironmentVariable("ROUTELAB_TEST_FRAMES") + "/tokens-stream-window.png");
+    }
   }
 
   void representationsRefreshWhilePlayingGlideAndCancel() {

@@ -567,7 +567,7 @@ void TrainingController::requestHiddenStates(int moeLayer, int side, int maxRows
   if (!d_->session) return;
   try {
     auto states = std::make_shared<rl::HiddenStates>(d_->session->hiddenStates(
-        moeLayer, maxRows, side == 1 ? rl::HiddenSide::Output : rl::HiddenSide::Input));
+        moeLayer, maxRows, static_cast<rl::HiddenSide>(std::clamp(side, 0, 2))));
     emit hiddenStatesReady(std::move(states));
   } catch (const std::exception& e) {
     emit hiddenStatesFailed(QString::fromStdString(e.what()));

@@ -20,7 +20,12 @@ int chosenExpert(const ProbeLayer& layer, int row) {
 }
 
 QString representationName(int layer, HiddenSide side) {
-  return QString("MoE %1 %2").arg(layer + 1).arg(side == HiddenSide::Input ? "input" : "output");
+  switch (side) {
+    case HiddenSide::Input: return QString("MoE %1 input").arg(layer + 1);
+    case HiddenSide::Output: return QString("MoE %1 output").arg(layer + 1);
+    case HiddenSide::Stream: break;
+  }
+  return QString("stream after block %1").arg(layer + 1);  // a Transformer's: MoE layer j is block j
 }
 
 int defaultColourAttribute(const HiddenStates& states) {

@@ -257,25 +257,29 @@ void RepresentationsView::buildControls() {
   footer_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
 }
 
-void RepresentationsView::updateRepresentationChoices(int layers) {
-  if (representation_->count() == 2 * layers) return;
+// Each choice's data is kSides * layer + side.
+constexpr int kSides = 3;
+
+void RepresentationsView::updateRepresentationChoices(int layers, bool stream) {
+  const int sides = stream ? 3 : 2;
+  if (representation_->count() == sides * layers) return;
   const int keep = representation_->currentData().isValid() ? representation_->currentData().toInt() : -1;
   QSignalBlocker block(representation_);
   representation_->clear();
   for (int j = 0; j < layers; ++j)
-    for (HiddenSide s : {HiddenSide::Input, HiddenSide::Output})
-      representation_->addItem(representationName(j, s), 2 * j + (s == HiddenSide::Output ? 1 : 0));
+    for (int s = 0; s < sides; ++s)
+      representation_->addItem(representationName(j, static_cast<HiddenSide>(s)), kSides * j + s);
   const int index = representation_->findData(keep);
   representation_->setCurrentIndex(index >= 0 ? index : 0);
   // The tool bar keeps the width a widget had when it was added (empty): size it to its items.
   representation_->setFixedWidth(representation_->sizeHint().width());
 }
 
-int RepresentationsView::layer() const { return std::max(0, representation_->currentData().toInt() / 2); }
-int RepresentationsView::side() const { return std::max(0, representation_->currentData().toInt() % 2); }
+int RepresentationsView::layer() const { return std::max(0, representation_->currentData().toInt() / kSides); }
+int RepresentationsView::side() const { return std::max(0, representation_->currentData().toInt() % kSides); }
 
 void RepresentationsView::setRepresentation(int layer, int side) {
-  const int index = representation_->findData(2 * layer + side);
+  const int index = representation_->findData(kSides * layer + side);
   if (index >= 0) representation_->setCurrentIndex(index);
 }
 
@@ -303,14 +307,14 @@ void RepresentationsView::showSnapshot(const RunSnapshot& snapshot) {
   latestStep_ = snapshot.step;
   const int layers = static_cast<int>(snapshot.layers.size());
   if (representation_->count() == 0 && layers > 0) {
-    updateRepresentationChoices(layers);
+    updateRepresentationChoices(layers, snapshot.spec.model.kind == ModelKind::Transformer);
     // A MoE layer that reads the raw data (often 2-D) says more through what it produces, when
     // that is a hidden width (a head follows) rather than the model's output.
     const auto& specLayers = snapshot.spec.model.layers;
     if (!specLayers.empty() && specLayers.front().type == LayerType::Moe && snapshot.spec.model.head)
       setRepresentation(0, 1);
   } else {
-    updateRepresentationChoices(layers);
+    updateRepresentationChoices(layers, snapshot.spec.model.kind == ModelKind::Transformer);
   }
   if (layers == 0) {
     setStatus("This model has no MoE layer: nothing to embed.");

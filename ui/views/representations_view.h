@@ -48,7 +48,8 @@ class RepresentationsView : public QWidget {
   QString statusText() const;
   HiddenStatesPtr shownStates() const { return shown_; }
 
-  // Representation: MoE layer and side (0 input, 1 output).
+  // Representation: MoE layer and side (rl::HiddenSide: 0 input, 1 output, 2 the residual stream
+  // after the block, offered for Transformers).
   int layer() const;
   int side() const;
   void setRepresentation(int layer, int side);
@@ -77,7 +78,7 @@ class RepresentationsView : public QWidget {
 
  signals:
   // To the controller: read the hidden states (side 0 input, 1 output) of at most maxRows rows.
-  void hiddenStatesRequested(int layer, int side, int maxRows);
+  void hiddenStatesRequested(int layer, int side, int maxRows);  // side: rl::HiddenSide as int
   // Held-out row indices of the points selected in the cloud (lasso, click or legend).
   void rowsSelected(const QVector<int>& heldOutRows);
   // A new embedding is on screen (its glide has started), for the hidden states of `step`.
@@ -89,7 +90,7 @@ class RepresentationsView : public QWidget {
   void buildControls();
   void startEmbedding(HiddenStatesPtr states);
   void onEmbedded(const EmbeddingResult& result);
-  void updateRepresentationChoices(int layers);
+  void updateRepresentationChoices(int layers, bool stream);
   void setStatus(const QString& text);
   void exportDialog();
   int autoPauseMs() const;
