@@ -420,6 +420,25 @@ class TestTransformerTraining : public QObject {
     }
   }
 
+  void hashPresetOverloadsThePadTokensExpert() {
+    // Measured (docs/presets.md, 15 seeds): accuracy 0.996-1.000, largest share 0.50-0.63, dropped
+    // 18.5-32.0% per layer; seed 1: 0.996, shares 0.56 / 0.51 on experts 0 / 2, dropped 25.0% / 19.8%.
+    Session s(loadPreset("tokens-hash"), cpu());
+    StepMetrics last;
+    for (int i = 0; i < s.spec().train.steps; ++i) QVERIFY((last = s.step()).finite);
+    const EvalMetrics e = s.evaluate();
+    QVERIFY2(e.accuracy >= 0.95, qPrintable(QString::number(e.accuracy)));
+    QCOMPARE(last.moe.size(), size_t(2));
+    const int padExpert[2] = {0, 2};  // fmix32(0 + l * 0x9E3779B9) mod 4 (docs/weights.md)
+    for (size_t l = 0; l < 2; ++l) {
+      const std::vector<float>& load = last.moe[l].load;
+      const auto top = std::max_element(load.begin(), load.end());
+      QCOMPARE(int(top - load.begin()), padExpert[l]);
+      QVERIFY2(*top > 0.4f, qPrintable(QString::number(*top)));
+      QVERIFY2(last.moe[l].dropped > 0.1 && last.moe[l].dropped < 0.4, qPrintable(QString::number(last.moe[l].dropped)));
+    }
+  }
+
   void taskVsLearnedPresetShowsItsContrast() {
     // Measured (docs/presets.md, 15 seeds): accuracy 0.993-1.000, layer 0 (task) NMI 1.000 always,
     // layer 1 (learned top-1) NMI 0.003-0.026; seed 1: 1.000, 1.000 / 0.012. The learned bound
