@@ -642,6 +642,25 @@ class TestTokenRoutingView : public QObject {
     }
   }
 
+  // The dock's share of a 1280 × 800 screen: the flow caption keeps to two lines (the room the
+  // token grid leaves it), so the flow cells keep the size that fits their percentages.
+  void narrowDockKeepsTheFlowReadable() {
+    const TokenRouting r = syntheticRouting(2, 4, 12, 32, 5);
+    TokenRoutingView view;
+    view.resize(350, 340);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    view.showSnapshot(snapshotWith(r));
+    grabView(view, "narrow_dock_350x340");
+    QVERIFY(view.shownTokens() >= 1);
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) {
+        const QRect cell = view.flowCellRect(0, i, j);
+        QVERIFY2(view.rect().contains(cell), qPrintable(QString("cell (%1, %2)").arg(i).arg(j)));
+        QVERIFY2(cell.width() >= 20 && cell.height() >= 20, qPrintable(QString("flow cells of %1 x %2 pixels").arg(cell.width()).arg(cell.height())));
+      }
+  }
+
   void longSequencesShowTheFirstTokens() {
     TokenRoutingView view;
     view.resize(700, 500);

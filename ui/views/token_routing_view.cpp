@@ -404,15 +404,23 @@ TokenRoutingView::Layout TokenRoutingView::layoutFor(const QSize& size) const {
       : r.sequences == 1 ? QStringLiteral(" over 1 probe sequence")
       : r.sequences > 1  ? QStringLiteral(" over %1 probe sequences").arg(r.sequences)
                          : QString();
-  // The full explanation when it takes at most two lines, else the short one.
+  // The longest explanation that takes at most two lines (the room the token grid left for it),
+  // else the shortest cut to two lines.
   QString caption;
   for (const QString& text :
        {QStringLiteral("Routing flow%1. Row: an expert at layer l; cells: % of its tokens that go to each expert at "
                        "layer l+1; n: its tokens (tokens dropped at either layer are not counted).").arg(sequences),
         QStringLiteral("Routing flow%1: % of a row expert's tokens going to each expert of the next layer; "
-                       "n = its tokens (dropped ones not counted).").arg(sequences)}) {
+                       "n = its tokens (dropped ones not counted).").arg(sequences),
+        QStringLiteral("Routing flow%1: % of a row's tokens per next-layer expert").arg(sequences),
+        QStringLiteral("Routing flow: % of a row's tokens per next-layer expert")}) {
     caption = wrapText(text, textFont(), innerW - barBlock - 16);
     if (caption.count('\n') < 2) break;
+  }
+  if (caption.count('\n') >= 2) {
+    const QStringList lines = caption.split('\n');
+    caption = lines[0] + '\n' +
+              QFontMetrics(textFont()).elidedText(lines[1] + ' ' + lines[2], Qt::ElideRight, innerW - barBlock - 16);
   }
   const int captionH = textM.height() * int(caption.count('\n') + 1);
   lay.texts.push_back({QRect(kMargin, y, innerW - barBlock - 16, captionH), caption, textFont(), kText,
