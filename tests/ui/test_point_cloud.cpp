@@ -44,6 +44,13 @@ bool waitFor(const std::function<bool()>& pred, int timeoutMs) {
   return true;
 }
 
+// Refreshes the Representations dock and waits for the new picture; false on time-out.
+bool refreshAndWait(RepresentationsView* reps, int timeoutMs = 30000) {
+  QSignalSpy shown(reps, &RepresentationsView::embeddingShown);
+  reps->refresh();
+  return shown.wait(timeoutMs);
+}
+
 // The real window on a preset, as the dock tests use it: CPU backend, the default layout, and its
 // settings in `settingsDir` (nothing of the user's is read or written), shown at 1600 × 960.
 struct RealWindow {
@@ -642,9 +649,7 @@ class PointCloudTest : public QObject {
     window.stepN(150);
     QVERIFY(waitFor([&] { return window.shownSnapshot() && window.shownSnapshot()->step == 150; }, 20000));
     QVERIFY(waitFor([&] { return !reps->busy(); }, 30000));
-    QSignalSpy shown(reps, &RepresentationsView::embeddingShown);
-    reps->refresh();
-    QVERIFY(shown.wait(30000));
+    QVERIFY(refreshAndWait(reps));
     const rl::HiddenStates& states = *reps->shownStates();
     QCOMPARE(states.sequenceLength, 12);
     QCOMPARE(states.rows, 600);
@@ -729,9 +734,7 @@ class PointCloudTest : public QObject {
     // CPU embedding: it reports success, and every point is finite and has moved.
     const std::vector<float> before = cloud->points().xy;
     reps->setMethod(rl::tsne::Method::Vulkan);
-    QSignalSpy vulkanShown(reps, &RepresentationsView::embeddingShown);
-    reps->refresh();
-    QVERIFY(vulkanShown.wait(60000));
+    QVERIFY(refreshAndWait(reps, 60000));
     QVERIFY2(reps->statusText().startsWith("t-SNE (Vulkan) of 600 tokens"), qPrintable(reps->statusText()));
     QCOMPARE(cloud->points().size(), 600);
     double moved = 0;
@@ -743,9 +746,7 @@ class PointCloudTest : public QObject {
     QVERIFY2(moved > 1e-2, qPrintable(QString("largest move %1").arg(moved)));
     // PCA, the fast alternative: the same 600 tokens, its own status.
     reps->setMethod(rl::tsne::Method::Pca);
-    QSignalSpy pcaShown(reps, &RepresentationsView::embeddingShown);
-    reps->refresh();
-    QVERIFY(pcaShown.wait(30000));
+    QVERIFY(refreshAndWait(reps));
     QVERIFY2(reps->statusText().startsWith("PCA of 600 tokens") && !reps->statusText().contains("perplexity"),
              qPrintable(reps->statusText()));
     QCOMPARE(cloud->points().size(), 600);
@@ -805,10 +806,8 @@ class PointCloudTest : public QObject {
     // Mid-glide a point is drawn between where it was and where it goes (2 s glide, checked early).
     QVERIFY(waitFor([&] { return !reps->busy(); }, 30000));
     QTest::qWait(2100);  // the last glide has ended: the points are drawn at points().xy
-    QSignalSpy next(reps, &RepresentationsView::embeddingShown);
     const std::vector<float> from = cloud->points().xy;
-    reps->refresh();
-    QVERIFY(next.wait(30000));
+    QVERIFY(refreshAndWait(reps));
     const std::vector<float>& to = cloud->points().xy;
     int moving = 0;
     for (int i = 0; i < cloud->points().size(); ++i) {
@@ -881,22 +880,16 @@ class PointCloudTest : public QObject {
       QVERIFY(progress);
 
       // PCA has no iterations; a t-SNE after it starts afresh (nothing to warm-start from).
-      QSignalSpy pca(reps, &RepresentationsView::embeddingShown);
-      reps->refresh();
-      QVERIFY(pca.wait(30000));
+      QVERIFY(refreshAndWait(reps));
       QVERIFY2(reps->statusText().startsWith("PCA") && !reps->statusText().contains("iterations"),
                qPrintable(reps->statusText()));
       reps->setMethod(rl::tsne::Method::Cpu);
-      QSignalSpy fresh(reps, &RepresentationsView::embeddingShown);
-      reps->refresh();
-      QVERIFY(fresh.wait(30000));
+      QVERIFY(refreshAndWait(reps));
       QVERIFY2(reps->statusText().contains("perplexity 12 · 300 iterations") && !reps->statusText().contains("warm"),
                qPrintable(reps->statusText()));
       QCOMPARE(progress->maximum(), 300);
 
-      QSignalSpy warm(reps, &RepresentationsView::embeddingShown);
-      reps->refresh();
-      QVERIFY(warm.wait(30000));
+      QVERIFY(refreshAndWait(reps));
       QVERIFY2(reps->statusText().contains("perplexity 12 · 60 iterations (warm start)"), qPrintable(reps->statusText()));
       QCOMPARE(progress->maximum(), 60);
     }
