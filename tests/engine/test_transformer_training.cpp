@@ -437,6 +437,21 @@ class TestTransformerTraining : public QObject {
     }
   }
 
+  void softMoePresetIsLevelButNotEquallyUsed() {
+    // Measured (docs/presets.md, 15 seeds): accuracy 0.996-1.000, load 1/E and nothing dropped
+    // always, importance 0.09-0.46; seed 1: 0.996, importance 0.20-0.30 / 0.23-0.27.
+    Session s(loadPreset("tokens-soft-moe"), cpu());
+    StepMetrics last;
+    const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps, &last);
+    QVERIFY2(e.accuracy >= 0.95, qPrintable(QString::number(e.accuracy)));
+    for (const MoeMetrics& m : last.moe) {
+      for (float share : m.load) QVERIFY2(std::abs(share - 0.25f) < 1e-6f, qPrintable(QString::number(share)));
+      QCOMPARE(m.dropped, 0.0f);
+      const auto [lo, hi] = std::minmax_element(m.importance.begin(), m.importance.end());
+      QVERIFY2(*hi - *lo > 0.02, qPrintable(QString("importance %1 to %2").arg(*lo).arg(*hi)));
+    }
+  }
+
   void taskVsLearnedPresetShowsItsContrast() {
     // Measured (docs/presets.md, 15 seeds): accuracy 0.993-1.000, layer 0 (task) NMI 1.000 always,
     // layer 1 (learned top-1) NMI 0.003-0.026; seed 1: 1.000, 1.000 / 0.012. The learned bound
