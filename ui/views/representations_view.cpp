@@ -261,7 +261,7 @@ void RepresentationsView::buildControls() {
 constexpr int kSides = 3;
 
 void RepresentationsView::updateRepresentationChoices(int layers, bool stream) {
-  const int sides = stream ? 3 : 2;
+  const int sides = stream ? kSides : kSides - 1;  // the stream is the last side
   if (representation_->count() == sides * layers) return;
   const int keep = representation_->currentData().isValid() ? representation_->currentData().toInt() : -1;
   QSignalBlocker block(representation_);
@@ -306,15 +306,16 @@ void RepresentationsView::setStatus(const QString& text) {
 void RepresentationsView::showSnapshot(const RunSnapshot& snapshot) {
   latestStep_ = snapshot.step;
   const int layers = static_cast<int>(snapshot.layers.size());
+  const bool stream = snapshot.spec.model.kind == ModelKind::Transformer;
   if (representation_->count() == 0 && layers > 0) {
-    updateRepresentationChoices(layers, snapshot.spec.model.kind == ModelKind::Transformer);
+    updateRepresentationChoices(layers, stream);
     // A MoE layer that reads the raw data (often 2-D) says more through what it produces, when
     // that is a hidden width (a head follows) rather than the model's output.
     const auto& specLayers = snapshot.spec.model.layers;
     if (!specLayers.empty() && specLayers.front().type == LayerType::Moe && snapshot.spec.model.head)
       setRepresentation(0, 1);
   } else {
-    updateRepresentationChoices(layers, snapshot.spec.model.kind == ModelKind::Transformer);
+    updateRepresentationChoices(layers, stream);
   }
   if (layers == 0) {
     setStatus("This model has no MoE layer: nothing to embed.");

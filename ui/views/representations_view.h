@@ -77,8 +77,8 @@ class RepresentationsView : public QWidget {
   void showFailure(const QString& message);
 
  signals:
-  // To the controller: read the hidden states (side 0 input, 1 output) of at most maxRows rows.
-  void hiddenStatesRequested(int layer, int side, int maxRows);  // side: rl::HiddenSide as int
+  // To the controller: read the hidden states (side: rl::HiddenSide as int) of at most maxRows rows.
+  void hiddenStatesRequested(int layer, int side, int maxRows);
   // Held-out row indices of the points selected in the cloud (lasso, click or legend).
   void rowsSelected(const QVector<int>& heldOutRows);
   // A new embedding is on screen (its glide has started), for the hidden states of `step`.
