@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "spec/presets.h"
+#include "run/run_snapshot.h"
 #include "train/hidden_states.h"
 #include "views/plot_style.h"
 #include "views/representation_cloud.h"
@@ -845,6 +846,29 @@ class PointCloudTest : public QObject {
     QVERIFY2(reps->statusText().contains("cancelled"), qPrintable(reps->statusText()));
     QCOMPARE(reps->shownStep(), step);
     QVERIFY(cloud->points().xy == kept);
+  }
+
+  // The picker lists each MoE layer's input and output, and for a Transformer each block's stream;
+  // a new model with as many choices of another kind gets its own list.
+  void representationChoicesFollowTheModelKind() {
+    RepresentationsView reps;
+    auto choices = [&] {
+      QStringList items;
+      auto* picker = reps.findChild<QComboBox*>();
+      for (int i = 0; i < picker->count(); ++i) items << picker->itemText(i);
+      return items;
+    };
+    RunSnapshot transformer;
+    transformer.spec.model.kind = rl::ModelKind::Transformer;
+    transformer.layers.resize(2);
+    reps.showSnapshot(transformer);
+    QCOMPARE(choices(), QStringList({"MoE 1 input", "MoE 1 output", "stream after block 1", "MoE 2 input",
+                                     "MoE 2 output", "stream after block 2"}));
+    RunSnapshot mlp;
+    mlp.layers.resize(3);  // six choices too
+    reps.showSnapshot(mlp);
+    QCOMPARE(choices(), QStringList({"MoE 1 input", "MoE 1 output", "MoE 2 input", "MoE 2 output", "MoE 3 input",
+                                     "MoE 3 output"}));
   }
 
   // Options → Perplexity, Iterations (fresh) and Iterations (refresh), typed as a user types them:

@@ -262,7 +262,8 @@ constexpr int kSides = 3;
 
 void RepresentationsView::updateRepresentationChoices(int layers, bool stream) {
   const int sides = stream ? kSides : kSides - 1;  // the stream is the last side
-  if (representation_->count() == sides * layers) return;
+  if (representation_->count() == sides * layers && choicesHaveStream_ == stream) return;
+  choicesHaveStream_ = stream;
   const int keep = representation_->currentData().isValid() ? representation_->currentData().toInt() : -1;
   QSignalBlocker block(representation_);
   representation_->clear();

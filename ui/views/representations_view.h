@@ -101,6 +101,7 @@ class RepresentationsView : public QWidget {
   PointCloudView* view_ = nullptr;
   EmbeddingJob* job_ = nullptr;
   QComboBox* representation_ = nullptr;
+  bool choicesHaveStream_ = false;  // the choices include each block's residual stream (Transformer)
   QToolButton* refreshButton_ = nullptr;
   QCheckBox* autoBox_ = nullptr;
   QSpinBox* everySpin_ = nullptr;
