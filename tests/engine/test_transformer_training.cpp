@@ -34,6 +34,14 @@ EvalMetrics trainAndEvaluate(Session& s, int steps, StepMetrics* last = nullptr)
   return s.evaluate();
 }
 
+// A built-in preset trained for its own step count on the CPU: its held-out and last-step metrics.
+std::pair<EvalMetrics, StepMetrics> trainPreset(const std::string& name) {
+  Session s(loadPreset(name), cpu());
+  StepMetrics last;
+  EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps, &last);
+  return {std::move(e), std::move(last)};
+}
+
 // The preset with `type` routing in both layers: capacity factor 1.25 for hash (some tokens drop),
 // none for task (each task has its expert), 2 for expert choice, one slot per expert for Soft MoE;
 // no aux, z-loss or jitter (these routers take none).
@@ -410,9 +418,7 @@ class TestTransformerTraining : public QObject {
   void expertChoicePresetIsLevelButLeavesTokensOut() {
     // Measured (docs/presets.md, 15 seeds): accuracy 0.983-1.000, load entropy 1.00 always, tokens
     // no expert took 1.6-15.4% per layer; seed 1: 1.000, 8.3% / 6.8% of the last batch.
-    Session s(loadPreset("tokens-expert-choice"), cpu());
-    StepMetrics last;
-    const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps, &last);
+    const auto [e, last] = trainPreset("tokens-expert-choice");
     QVERIFY2(e.accuracy >= 0.95, qPrintable(QString::number(e.accuracy)));
     for (const MoeMetrics& m : last.moe) {
       for (float share : m.load) QVERIFY2(std::abs(share - 0.25f) < 1e-6f, qPrintable(QString::number(share)));  // C tokens each
@@ -423,9 +429,7 @@ class TestTransformerTraining : public QObject {
   void hashPresetOverloadsThePadTokensExpert() {
     // Measured (docs/presets.md, 15 seeds): accuracy 0.996-1.000, largest share 0.50-0.63, dropped
     // 18.5-32.0% per layer; seed 1: 0.996, shares 0.56 / 0.51 on experts 0 / 2, dropped 25.0% / 19.8%.
-    Session s(loadPreset("tokens-hash"), cpu());
-    StepMetrics last;
-    const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps, &last);
+    const auto [e, last] = trainPreset("tokens-hash");
     QVERIFY2(e.accuracy >= 0.95, qPrintable(QString::number(e.accuracy)));
     const int padExpert[2] = {0, 2};  // fmix32(0 + l * 0x9E3779B9) mod 4 (docs/weights.md)
     for (size_t l = 0; l < 2; ++l) {
@@ -440,9 +444,7 @@ class TestTransformerTraining : public QObject {
   void softMoePresetIsLevelButNotEquallyUsed() {
     // Measured (docs/presets.md, 15 seeds): accuracy 0.996-1.000, load 1/E and nothing dropped
     // always, importance 0.09-0.46; seed 1: 0.996, importance 0.20-0.30 / 0.23-0.27.
-    Session s(loadPreset("tokens-soft-moe"), cpu());
-    StepMetrics last;
-    const EvalMetrics e = trainAndEvaluate(s, s.spec().train.steps, &last);
+    const auto [e, last] = trainPreset("tokens-soft-moe");
     QVERIFY2(e.accuracy >= 0.95, qPrintable(QString::number(e.accuracy)));
     for (const MoeMetrics& m : last.moe) {
       for (float share : m.load) QVERIFY2(std::abs(share - 0.25f) < 1e-6f, qPrintable(QString::number(share)));
