@@ -372,18 +372,9 @@ class Builder : BuilderBase {
     emitLoss(pt, n, outDim, lastExpertOut, headInput, headParams);
 
     if (training) {
-      for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
+      runTape();
       zeroUnwrittenParamGrads();
-      const TrainSpec& t = spec_.train;
-      if (t.optimizer == OptimizerType::Adam) {  // the norm and the step in one dispatch
-        emit(std::make_unique<AdamGradNorm>(
-            prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_), m_.globals, m_.gradNorm,
-            AdamParams{u(prog().paramWords), float(t.beta1), float(t.beta2), float(t.epsilon)}));
-      } else {
-        emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
-        emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
-                                           SgdParams{u(prog().paramWords), float(t.momentum)}));
-      }
+      emitOptimizerStep();
     }
   }
 

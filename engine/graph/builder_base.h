@@ -11,6 +11,7 @@
 
 #include "graph/builder.h"
 #include "ops/op.h"
+#include "ops/optimizer.h"
 
 namespace rl {
 
@@ -45,6 +46,21 @@ class BuilderBase {
   Binding paramRange() const { return {m_.program.paramBegin, m_.program.paramWords}; }
   Binding gradRange() const { return {m_.program.gradBegin, m_.program.paramWords}; }
 
+  // The training phase's last ops: the gradient norm and the optimizer step (Adam: one dispatch).
+  void emitOptimizerStep() {
+    const TrainSpec& t = spec_.train;
+    const uint32_t words = static_cast<uint32_t>(prog().paramWords);
+    if (t.optimizer == OptimizerType::Adam) {
+      emit(std::make_unique<AdamGradNorm>(prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_),
+                                          m_.globals, m_.gradNorm,
+                                          AdamParams{words, float(t.beta1), float(t.beta2), float(t.epsilon)}));
+      return;
+    }
+    emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{words}));
+    emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
+                                       SgdParams{words, float(t.momentum)}));
+  }
+
   // --- activation gradients: the first writer in the reverse walk writes, later ones add ------
   TensorId act(const std::string& name, std::vector<uint32_t> shape, DType t = DType::F32) {
     return prog().add(phase_ + "." + name, std::move(shape), Role::Activation, t);
@@ -61,9 +77,12 @@ class BuilderBase {
   TensorId gradOf(TensorId t) const { return grad_.at(t); }
 
   void emit(std::unique_ptr<Op> op) { prog().append(phase_, std::move(op)); }
-  // Tape entries run in reverse order after the forward of the training phase.
+  // Tape entries run in reverse order after the forward of the training phase (runTape).
   void onBackward(std::function<void()> f) {
     if (training_) tape_.push_back(std::move(f));
+  }
+  void runTape() {
+    for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
   }
 
   const Spec& spec_;

@@ -546,17 +546,8 @@ class TransformerBuilder : BuilderBase {
     emit(std::make_unique<SoftmaxCrossEntropy>(prog(), pt.prediction, pt.labels, writtenGrad(pt.prediction, "loss"),
                                                pt.lossOut, CrossEntropyParams{u(rows), u(outDim), 1.0f}));
     if (!training) return;
-    for (auto it = tape_.rbegin(); it != tape_.rend(); ++it) (*it)();
-    const TrainSpec& ts = spec_.train;
-    if (ts.optimizer == OptimizerType::Adam) {  // the norm and the step in one dispatch
-      emit(std::make_unique<AdamGradNorm>(
-          prog(), paramRange(), gradRange(), bind(prog(), optA_), bind(prog(), optB_), m_.globals, m_.gradNorm,
-          AdamParams{u(prog().paramWords), float(ts.beta1), float(ts.beta2), float(ts.epsilon)}));
-      return;
-    }
-    emit(std::make_unique<GradNorm>(prog(), gradRange(), m_.gradNorm, GradNormParams{u(prog().paramWords)}));
-    emit(std::make_unique<SgdMomentum>(prog(), paramRange(), gradRange(), bind(prog(), optA_), m_.globals,
-                                       SgdParams{u(prog().paramWords), float(ts.momentum)}));
+    runTape();
+    emitOptimizerStep();
   }
 
   const TransformerSpec& t_;
